@@ -1,0 +1,182 @@
+"""The `emolens` command. Training verbs import torch lazily; the rest never do.
+
+Exit codes: 0 ok, 1 some inputs failed (batch went on), 2 bad usage or input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("emolens")
+
+EXAMPLES = {
+    "data": """examples:
+  emolens data ../shared/datasets/fer2013/fer2013.zip
+  emolens data fer2013.csv --out reports/data
+  emolens data ck_plus/ --layout folder --label-map names""",
+    "train": """examples:
+  emolens train --config configs/default.yaml --data ../shared/datasets/fer2013/fer2013.zip
+  emolens train --data fer2013.zip --model vgg --epochs 2 --out runs/try
+  emolens train --resume runs/try            # continue a stopped run""",
+    "evaluate": """examples:
+  emolens evaluate --model default --data ../shared/datasets/fer2013/fer2013.zip --split test --json
+  emolens evaluate --model runs/default --data fer2013.csv --split test --tta flip
+  emolens evaluate --model exported/ --data test_only_folder/ --out reports/eval""",
+    "export": """examples:
+  emolens export runs/default --out exported/default
+  emolens export runs/default --out src/emolens/models/default --name default""",
+}
+
+
+class CliError(Exception):
+    """A problem to report in one line (no traceback), exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="emolens", description="Facial emotion recognition: train, evaluate, export, analyse.")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    d = sub.add_parser("data", help="inspect a dataset: counts, duplicates, sample grids", epilog=EXAMPLES["data"], formatter_class=fmt)
+    d.add_argument("path", help="dataset: FER2013 .zip or folder, fer2013.csv, or class-per-folder tree")
+    _data_args(d)
+    d.add_argument("--out", default="reports/data", help="folder for sample grid PNGs (default: %(default)s)")
+    d.add_argument("--json", action="store_true", help="print a JSON document instead of a table")
+
+    t = sub.add_parser("train", help="train a model (needs the [train] extra)", epilog=EXAMPLES["train"], formatter_class=fmt)
+    t.add_argument("--config", help="YAML config; flags given here override it")
+    t.add_argument("--data", help="dataset path (see `emolens data`)")
+    t.add_argument("--layout", choices=["auto", "kaggle", "csv", "folder"], help="force a dataset layout")
+    t.add_argument("--label-map", help="names | rafdb | YAML file mapping folder names to emotions")
+    t.add_argument("--model", help="architecture name (vgg, resnet18, resemotenet, simple_deep_cnn)")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float, help="max learning rate")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--limit", type=int, help="train on the first N images only (smoke runs)")
+    t.add_argument("--no-bf16", action="store_true", help="train in float32")
+    t.add_argument("--out", help="run folder (default: runs/<model>)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+
+    e = sub.add_parser("evaluate", help="accuracy, macro-F1, confusion, calibration reports", epilog=EXAMPLES["evaluate"], formatter_class=fmt)
+    e.add_argument("--model", required=True, help="'default', an exported model folder/ONNX file, or a training run folder")
+    e.add_argument("--data", required=True, help="dataset path (any FER2013 layout or class folders)")
+    _data_args(e)
+    e.add_argument("--split", default="test", help="split to evaluate: test (PublicTest), train, private, all (default: %(default)s)")
+    e.add_argument("--tta", choices=["none", "flip", "card"], default="card", help="test-time augmentation (default: as the card says)")
+    e.add_argument("--no-dedup-report", action="store_true", help="skip the second report without Training duplicates")
+    e.add_argument("--out", help="folder for report files (default: <run>/eval-<split> or reports/eval-<split>)")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    x = sub.add_parser("export", help="export a training run to model.onnx + card.json", epilog=EXAMPLES["export"], formatter_class=fmt)
+    x.add_argument("run", help="training run folder (holds best.pt)")
+    x.add_argument("--out", required=True, help="output folder")
+    x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
+    x.add_argument("--no-calibrate", action="store_true", help="skip temperature scaling on the validation split")
+    return p
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--layout", default="auto", choices=["auto", "kaggle", "csv", "folder"], help="force a layout (default: detect)")
+    p.add_argument("--label-map", help="names | rafdb | YAML file mapping folder names to emotions")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.version:
+        from emolens import __version__
+        print(__version__)
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 2
+    from emolens.datasets import DataError
+    from emolens.core.card import CardError
+    handlers = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "export": _cmd_export}
+    try:
+        return handlers[args.command](args)
+    except (CliError, DataError, CardError, FileNotFoundError, ValueError) as exc:
+        print(f"emolens {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        if "torch" in str(exc):
+            print(f"emolens {args.command}: error: this command needs the training extra: pip install 'emolens[train]'", file=sys.stderr)
+            return 2
+        raise
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _cmd_data(args) -> int:
+    from emolens.datasets.inspect import inspect_dataset, format_report
+    report = inspect_dataset(args.path, args.layout, args.label_map, args.out)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from emolens.train.config import TrainConfig
+    if args.resume:
+        run = Path(args.resume)
+        if not (run / "config.yaml").is_file():
+            raise CliError(f"{run} is not a run folder (no config.yaml)")
+        cfg = TrainConfig.load(run / "config.yaml")
+        out = run
+    else:
+        cfg = TrainConfig.load(args.config) if args.config else TrainConfig()
+        overrides = {"data": args.data, "layout": args.layout, "label_map": args.label_map, "model": args.model,
+                     "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "limit": args.limit}
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(cfg, key, value)
+        if args.no_bf16:
+            cfg.bf16 = False
+        if not cfg.data:
+            raise CliError("no dataset: pass --data PATH (or set data: in the config)")
+        out = Path(args.out or f"runs/{cfg.model}")
+        if (out / "last.pt").exists():
+            raise CliError(f"{out} already holds a run: use --resume {out} or another --out")
+    from emolens.train.loop import fit
+    _log_to(out / "train.log")
+    best = fit(cfg, out, resume=bool(args.resume))
+    print(f"best epoch {best.get('epoch')}: val accuracy {best.get('val_accuracy', 0):.4f}, "
+          f"macro-F1 {best.get('val_macro_f1', 0):.4f}; run folder {out}")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from emolens.evaluation import evaluate_model
+    report = evaluate_model(args.model, args.data, split=args.split, layout=args.layout, label_map=args.label_map,
+                            tta=args.tta, out=args.out, dedup=not args.no_dedup_report)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        from emolens.evaluation.report import format_metrics
+        print(format_metrics(report))
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from emolens.train.export import export_run
+    card = export_run(args.run, args.out, name=args.name, calibrate=not args.no_calibrate)
+    print(f"wrote {Path(args.out) / 'model.onnx'} and card.json (sha256 {card.onnx_sha256[:12]}...)")
+    return 0
+
+
+def _log_to(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

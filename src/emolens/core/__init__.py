@@ -1,0 +1,1 @@
+"""numpy-only building blocks shared by training and inference."""

@@ -1,0 +1,64 @@
+"""What a reader returns: one `Split` per dataset split."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emolens.core.labels import EMOTIONS
+
+
+class DataError(ValueError):
+    """A dataset problem the user can fix (missing path, corrupt file, bad layout)."""
+
+
+class LazyImages(Sequence):
+    """Images decoded on access: used when a split would not fit in memory."""
+
+    def __init__(self, loaders: list[Callable[[], np.ndarray]]):
+        self._loaders = loaders
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._loaders[j]() for j in range(*i.indices(len(self)))]
+        return self._loaders[i]()
+
+
+@dataclass
+class Split:
+    """Images of one split, labelled with indexes into `EMOTIONS`.
+
+    `images` is a uint8 array (N, H, W) when decoded in memory, otherwise a
+    `LazyImages` sequence. `digests` are sha1s of the raw bytes (exact duplicates).
+    """
+
+    name: str
+    images: np.ndarray | LazyImages
+    labels: np.ndarray
+    sources: list[str]
+    digests: list[str]
+    dropped: dict[str, int] = field(default_factory=dict)  # foreign class -> count
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def in_memory(self) -> bool:
+        return isinstance(self.images, np.ndarray)
+
+    def counts(self) -> dict[str, int]:
+        """Images per emotion, in label order, zeros included."""
+        binc = np.bincount(self.labels, minlength=len(EMOTIONS))
+        return {name: int(binc[i]) for i, name in enumerate(EMOTIONS)}
+
+    def subset(self, idx: np.ndarray, name: str | None = None) -> Split:
+        idx = np.asarray(idx)
+        images = self.images[idx] if self.in_memory else LazyImages([self.images._loaders[i] for i in idx])
+        return Split(
+            name or self.name, images, self.labels[idx],
+            [self.sources[i] for i in idx], [self.digests[i] for i in idx], dict(self.dropped),
+        )

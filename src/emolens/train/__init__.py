@@ -1,0 +1,1 @@
+"""Training side (needs the [train] extra: torch). Never imported by the runtime."""

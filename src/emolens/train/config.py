@@ -1,0 +1,77 @@
+"""Training configuration: defaults, YAML loading and CLI overrides, saved with every run."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emolens.train.augment import AugmentConfig
+
+
+@dataclass
+class TrainConfig:
+    data: str = ""
+    layout: str = "auto"
+    label_map: str | None = None
+    val_split: str = "test"  # PublicTest; when absent, val_fraction of train is held out
+    val_fraction: float = 0.1
+    model: str = "vgg"
+    model_args: dict[str, Any] = field(default_factory=dict)
+    input_size: int = 48
+    mean: float = 0.5
+    std: float = 0.25
+    epochs: int = 45
+    batch_size: int = 128
+    optimizer: str = "sgd"  # sgd (nesterov) | adamw
+    lr: float = 0.05  # max lr of the schedule
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "onecycle"  # onecycle | cosine
+    warmup_pct: float = 0.2
+    label_smoothing: float = 0.1
+    class_weights: str = "none"  # none | balanced | sqrt
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    eval_tta: str = "flip"  # none | flip: how validation accuracy is measured
+    bf16: bool = True
+    channels_last: bool = True
+    threads: int = 0  # 0 = torch default
+    workers: int = 2  # DataLoader workers, streaming datasets only
+    seed: int = 0
+    limit: int = 0  # use only the first N training images (smoke tests)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))  # tuples -> lists, YAML-safe
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))} (known: {', '.join(sorted(names))})")
+        data = dict(data)
+        aug = data.pop("augment", None) or {}
+        if isinstance(aug, dict):
+            anames = {f.name for f in fields(AugmentConfig)}
+            bad = set(aug) - anames
+            if bad:
+                raise ValueError(f"unknown augment keys: {', '.join(sorted(bad))} (known: {', '.join(sorted(anames))})")
+            if "erase_area" in aug:
+                aug["erase_area"] = tuple(aug["erase_area"])
+            aug = AugmentConfig(**aug)
+        return cls(augment=aug, **data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"config file {path} does not exist")
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"config file {path} must hold a mapping of keys to values")
+        return cls.from_dict(data)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))

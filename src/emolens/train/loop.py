@@ -1,0 +1,242 @@
+"""The training loop, readable top to bottom: prepare data, fit, checkpoint, resume.
+
+A run is a folder: config.yaml, train.log, history.json, last.pt (resume),
+best.pt (best validation accuracy), and the reports `evaluate` adds.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from emolens.core.card import ModelCard
+from emolens.core.labels import EMOTIONS
+from emolens.core.metrics import classification_metrics
+from emolens.core.preprocess import preprocess
+from emolens.datasets import DataError, Split, read_dataset
+from emolens.train.augment import BatchAugment
+from emolens.train.config import TrainConfig
+from emolens.train.models import create_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Data:
+    train: Split
+    val: Split
+    x_train: torch.Tensor | None  # (N, C, S, S) preprocessed, in-memory datasets only
+    x_val: torch.Tensor | None
+
+
+def card_for(cfg: TrainConfig) -> ModelCard:
+    """The card a model trained with `cfg` will ship with (before metrics/calibration)."""
+    return ModelCard(arch=cfg.model, input_size=cfg.input_size, mean=(cfg.mean,), std=(cfg.std,),
+                     tta=("flip",) if cfg.eval_tta == "flip" else (), train_config=cfg.to_dict())
+
+
+def load_data(cfg: TrainConfig) -> Data:
+    """Read the dataset once, pick train/val splits, preprocess in-memory splits once."""
+    splits = read_dataset(cfg.data, cfg.layout, label_map=cfg.label_map)
+    train = splits.get("train") or splits.get("all")
+    if train is None:
+        raise DataError(f"{cfg.data} has no train split (found: {', '.join(splits)})")
+    val = splits.get(cfg.val_split)
+    if val is None:
+        rng = np.random.default_rng(cfg.seed)
+        idx = rng.permutation(len(train))
+        n_val = max(1, int(len(train) * cfg.val_fraction))
+        log.info("no %r split: holding out %d of %d training images for validation", cfg.val_split, n_val, len(train))
+        train, val = train.subset(np.sort(idx[n_val:])), train.subset(np.sort(idx[:n_val]), "val")
+    if cfg.limit:
+        train = train.subset(np.arange(min(cfg.limit, len(train))))
+    card = card_for(cfg)
+    xt = torch.from_numpy(preprocess(train.images, card)) if train.in_memory else None
+    xv = torch.from_numpy(preprocess(val.images, card)) if val.in_memory else None
+    log.info("train %d images, val %d images (%s)", len(train), len(val), "in memory" if xt is not None else "streamed")
+    return Data(train, val, xt, xv)
+
+
+class _Streamed(torch.utils.data.Dataset):
+    """Decode + preprocess per item, for datasets that do not fit in memory."""
+
+    def __init__(self, split: Split, card: ModelCard):
+        self.split, self.card = split, card
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, i: int):
+        return torch.from_numpy(preprocess([self.split.images[i]], self.card)[0]), int(self.split.labels[i])
+
+
+def batches(x: torch.Tensor | None, split: Split, cfg: TrainConfig, shuffle: bool, g: torch.Generator):
+    """Yield (x (B, C, S, S), y (B,)) batches from memory or through DataLoader workers."""
+    y = torch.from_numpy(split.labels)
+    if x is not None:
+        order = torch.randperm(len(y), generator=g) if shuffle else torch.arange(len(y))
+        for i in range(0, len(order), cfg.batch_size):
+            idx = order[i:i + cfg.batch_size]
+            yield x[idx], y[idx]
+        return
+    loader = torch.utils.data.DataLoader(_Streamed(split, card_for(cfg)), batch_size=cfg.batch_size,
+                                         shuffle=shuffle, num_workers=cfg.workers, generator=g)
+    yield from loader
+
+
+def class_weights(labels: np.ndarray, mode: str) -> torch.Tensor | None:
+    if mode == "none":
+        return None
+    counts = np.bincount(labels, minlength=len(EMOTIONS)).astype(float).clip(min=1)
+    w = counts.sum() / (len(counts) * counts)
+    if mode == "sqrt":
+        w = np.sqrt(w)
+    elif mode != "balanced":
+        raise ValueError(f"class_weights must be none, balanced or sqrt, got {mode!r}")
+    return torch.tensor(w / w.mean(), dtype=torch.float32)
+
+
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, smoothing: float, weight: torch.Tensor | None) -> torch.Tensor:
+    """Cross-entropy against soft targets (mixup) with label smoothing and class weights."""
+    k = logits.shape[1]
+    target = target * (1 - smoothing) + smoothing / k
+    logp = F.log_softmax(logits.float(), dim=1)
+    loss = -(target * logp)
+    if weight is not None:
+        loss = loss * weight
+    return loss.sum(1).mean()
+
+
+def train_one_epoch(model, data: Data, cfg: TrainConfig, opt, sched, augment: BatchAugment, weight, g, epoch: int) -> float:
+    model.train()
+    total, seen, t0 = 0.0, 0, time.perf_counter()
+    n_batches = math.ceil(len(data.train) / cfg.batch_size)
+    bar = tqdm(batches(data.x_train, data.train, cfg, True, g), total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}",
+               unit="batch", leave=False, dynamic_ncols=True)
+    for x, y in bar:
+        x, target = augment(x, y)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            logits = model(x)
+        loss = soft_cross_entropy(logits, target, cfg.label_smoothing, weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        total += loss.item() * len(y)
+        seen += len(y)
+        bar.set_postfix(loss=f"{total / seen:.3f}", img_s=f"{seen / (time.perf_counter() - t0):.0f}")
+    return total / max(seen, 1)
+
+
+@torch.no_grad()
+def predict_logits(model, x: torch.Tensor | None, split: Split, cfg: TrainConfig, tta: str = "none") -> np.ndarray:
+    """(N, K) logits; with tta='flip' the mean of the image and its mirror."""
+    model.eval()
+    out = []
+    for xb, _ in batches(x, split, cfg, False, torch.Generator()):
+        views = [xb, xb.flip(3)] if tta == "flip" else [xb]
+        acc = 0
+        for v in views:
+            if cfg.channels_last:
+                v = v.contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                acc = acc + model(v).float()
+        out.append((acc / len(views)).numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(EMOTIONS)), np.float32)
+
+
+def build(cfg: TrainConfig, steps_per_epoch: int):
+    model = create_model(cfg.model, num_classes=len(EMOTIONS), in_chans=1, **cfg.model_args)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+    elif cfg.optimizer == "adamw":
+        opt = torch.optim.AdamW(groups, lr=cfg.lr)
+    else:
+        raise ValueError(f"optimizer must be sgd or adamw, got {cfg.optimizer!r}")
+    total = cfg.epochs * steps_per_epoch
+    if cfg.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=cfg.warmup_pct)
+    elif cfg.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    else:
+        raise ValueError(f"schedule must be onecycle or cosine, got {cfg.schedule!r}")
+    return model, opt, sched
+
+
+def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
+    """Train (or resume) a run in folder `out`; returns the best validation metrics."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    cfg.save(out / "config.yaml")
+    data = load_data(cfg)
+    steps = math.ceil(len(data.train) / cfg.batch_size)
+    model, opt, sched = build(cfg, steps)
+    g = torch.Generator().manual_seed(cfg.seed)
+    augment = BatchAugment(cfg.augment, len(EMOTIONS), g)
+    weight = class_weights(data.train.labels, cfg.class_weights)
+    history, start, best = [], 0, -1.0
+    if resume and (out / "last.pt").exists():
+        ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        g.set_state(ck["generator"])
+        torch.set_rng_state(ck["torch_rng"])
+        history, start, best = ck["history"], ck["epoch"] + 1, ck["best"]
+        log.info("resumed %s at epoch %d (best val accuracy so far %.4f)", out, start + 1, best)
+    for epoch in range(start, cfg.epochs):
+        t0 = time.perf_counter()
+        loss = train_one_epoch(model, data, cfg, opt, sched, augment, weight, g, epoch)
+        train_s = time.perf_counter() - t0
+        logits = predict_logits(model, data.x_val, data.val, cfg, cfg.eval_tta)
+        m = classification_metrics(_softmax(logits), data.val.labels, EMOTIONS)
+        row = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": m["accuracy"], "val_macro_f1": m["macro_f1"],
+               "lr": sched.get_last_lr()[0], "train_seconds": train_s, "images_per_s": len(data.train) / train_s}
+        history.append(row)
+        log.info("epoch %d/%d loss %.4f val_acc %.4f val_macro_f1 %.4f (%.0f s, %.0f img/s)", epoch + 1, cfg.epochs,
+                 loss, m["accuracy"], m["macro_f1"], train_s, row["images_per_s"])
+        if m["accuracy"] > best:
+            best = m["accuracy"]
+            torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "epoch": epoch + 1, "metrics": row},
+                       out / "best.pt")
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                    "generator": g.get_state(), "torch_rng": torch.get_rng_state(), "config": cfg.to_dict(),
+                    "epoch": epoch, "history": history, "best": best}, out / "last.pt.tmp")
+        (out / "last.pt.tmp").replace(out / "last.pt")  # atomic: a crash never leaves half a checkpoint
+        (out / "history.json").write_text(json.dumps(history, indent=1))
+    return max(history, key=lambda r: r["val_accuracy"]) if history else {}
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    from emolens.core.metrics import softmax
+    return softmax(logits)
+
+
+def load_run(run_dir: str | Path, which: str = "best") -> tuple[torch.nn.Module, TrainConfig, dict]:
+    """Model (eval mode, float32), config and checkpoint dict of a run folder."""
+    path = Path(run_dir) / f"{which}.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {run_dir} a training run folder?")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    cfg = TrainConfig.from_dict(ck["config"])
+    model = create_model(cfg.model, num_classes=len(EMOTIONS), in_chans=1, **cfg.model_args)
+    model.load_state_dict(ck["model"])
+    return model.eval(), cfg, ck

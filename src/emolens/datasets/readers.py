@@ -148,8 +148,6 @@ def _decode_split(tree: Tree, split: str, items, dropped, memory_budget: int) ->
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
         # Mixed sizes: keep each image as decoded; the shared preprocessing resizes.
-        arr = np.empty(len(images), dtype=object)
-        arr[:] = images
         return Split(split, LazyImages([lambda im=im: im for im in images]), labels, rels, digests, dropped)
     return Split(split, np.stack(images) if images else np.zeros((0, 48, 48), np.uint8), labels, rels, digests, dropped)
 

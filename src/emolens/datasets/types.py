@@ -62,3 +62,13 @@ class Split:
             name or self.name, images, self.labels[idx],
             [self.sources[i] for i in idx], [self.digests[i] for i in idx], dict(self.dropped),
         )
+
+
+def concat_splits(parts: list[Split], name: str) -> Split:
+    """One split made of several (e.g. every split, for --split all)."""
+    if all(p.in_memory for p in parts) and len({p.images.shape[1:] for p in parts}) == 1:
+        images: np.ndarray | LazyImages = np.concatenate([p.images for p in parts])
+    else:
+        images = LazyImages([lambda p=p, i=i: p.images[i] for p in parts for i in range(len(p))])
+    return Split(name, images, np.concatenate([p.labels for p in parts]),
+                 [s for p in parts for s in p.sources], [d for p in parts for d in p.digests])

@@ -1,0 +1,59 @@
+"""Emotion classifier: ONNX Runtime session built from model.onnx + card.json.
+
+Faces of one image/frame go through in one batched call; flip TTA and the
+card's temperature are applied here, so every caller gets the same numbers.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emolens.core.card import ModelCard
+from emolens.core.metrics import softmax
+from emolens.core.preprocess import preprocess
+from emolens.inference.model_store import load_card, resolve_model_dir
+
+log = logging.getLogger(__name__)
+
+
+class Classifier:
+    """Face crops -> probabilities over `card.labels`."""
+
+    def __init__(self, model: str | Path = "default", *, threads: int = 1, tta: Sequence[str] | None = None):
+        import onnxruntime as ort
+
+        self.model_dir = resolve_model_dir(model)
+        self.card: ModelCard = load_card(self.model_dir)
+        self.tta = tuple(self.card.tta if tta is None else tta)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(1, int(threads))
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(str(self.model_dir / self.card.onnx_file), opts,
+                                            providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        log.debug("loaded %s (%s, tta=%s, %d threads)", self.model_dir, self.card.arch, self.tta, threads)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.card.labels
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Preprocessed batch (N, C, S, S) -> raw logits (N, K), TTA-averaged, no temperature."""
+        if len(batch) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        out = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, np.float32)})[0]
+        if "flip" in self.tta:
+            out = (out + self.session.run(None, {self.input_name: np.ascontiguousarray(batch[..., ::-1], np.float32)})[0]) / 2
+        return out
+
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+        """Preprocessed batch -> calibrated probabilities (N, K)."""
+        return softmax(self.logits(batch), self.card.temperature)
+
+    def predict(self, crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+        """uint8 face crops (gray or BGR, any size) -> calibrated probabilities (N, K)."""
+        return self.predict_batch(preprocess(crops, self.card))

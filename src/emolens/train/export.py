@@ -1,0 +1,102 @@
+"""Export a training run to model.onnx + card.json, checked for parity and calibrated.
+
+Calibration fits a temperature on the run's validation split (PublicTest for
+FER2013) with the TTA the runtime applies, and sets the card's `uncertain_below`.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emolens.core.card import ModelCard, sha256_file
+from emolens.core.labels import EMOTIONS
+from emolens.core.metrics import classification_metrics, fit_temperature, softmax
+from emolens.core.preprocess import preprocess
+from emolens.train.loop import card_for, load_run
+
+log = logging.getLogger(__name__)
+PARITY_TOL = 1e-4
+
+
+def export_onnx(model: torch.nn.Module, card: ModelCard, path: Path) -> None:
+    """float32 ONNX with a dynamic batch axis: input 'input' (N, C, S, S) -> 'logits' (N, K)."""
+    model = model.float().eval().to(memory_format=torch.contiguous_format)
+    dummy = torch.zeros(1, card.channels, card.input_size, card.input_size)
+    torch.onnx.export(model, (dummy,), str(path), input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+
+
+def check_parity(model: torch.nn.Module, onnx_path: Path, batch: np.ndarray) -> float:
+    """Max |p_torch - p_onnx| on one preprocessed batch; raises if above PARITY_TOL."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        p_torch = torch.softmax(model.float()(torch.from_numpy(batch)), 1).numpy()
+    p_onnx = softmax(sess.run(None, {"input": batch})[0])
+    diff = float(np.abs(p_torch - p_onnx).max())
+    if diff > PARITY_TOL:
+        raise RuntimeError(f"ONNX export differs from torch by {diff:.2e} (> {PARITY_TOL}) on the parity batch")
+    return diff
+
+
+def uncertain_threshold(probs: np.ndarray, y: np.ndarray) -> float:
+    """Largest confidence t such that predictions with confidence < t are right less than half the time."""
+    conf, right = probs.max(1), probs.argmax(1) == y
+    best = 0.0
+    for t in np.arange(0.2, 0.91, 0.01):
+        m = conf < t
+        if m.sum() >= 20 and right[m].mean() < 0.5:
+            best = float(t)
+    return round(best, 2)
+
+
+def export_run(run_dir: str | Path, out: str | Path, *, name: str | None = None, calibrate: bool = True) -> ModelCard:
+    run_dir, out = Path(run_dir), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model, cfg, ck = load_run(run_dir)
+    card = card_for(cfg).with_(name=name or run_dir.name)
+    onnx_path = out / card.onnx_file
+    export_onnx(model, card, onnx_path)
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (16, card.input_size + 8, card.input_size + 8), dtype=np.uint8)
+    diff = check_parity(model, onnx_path, preprocess(crops, card))
+    log.info("ONNX parity: max |dp| = %.2e", diff)
+    metrics = {"parity_max_abs_diff": diff, "best_epoch": ck.get("epoch")}
+    hist = run_dir / "history.json"
+    if hist.is_file():
+        import json
+        rows = json.loads(hist.read_text())
+        metrics["train_minutes"] = round(sum(r["train_seconds"] for r in rows) / 60, 1)
+        metrics["epochs_run"] = len(rows)
+    card = card.with_(onnx_sha256=sha256_file(onnx_path), metrics=metrics)
+    card.save(out / "card.json")
+    if calibrate and cfg.data:
+        card = _calibrate(out, card, cfg)
+    return card
+
+
+def _calibrate(out: Path, card: ModelCard, cfg) -> ModelCard:
+    from emolens.evaluation.evaluate import _onnx_logits, split_for_eval
+
+    split, train_digests = split_for_eval(cfg.data, cfg.val_split, cfg.layout, cfg.label_map)
+    logits, _ = _onnx_logits(out, split, "card")
+    before = classification_metrics(softmax(logits), split.labels, EMOTIONS)
+    t = fit_temperature(logits, split.labels)
+    probs = softmax(logits, t)
+    after = classification_metrics(probs, split.labels, EMOTIONS)
+    metrics = dict(card.metrics, split=cfg.val_split, n=after["n"], accuracy=round(after["accuracy"], 4),
+                   macro_f1=round(after["macro_f1"], 4), ece_before=round(before["ece"], 4), ece=round(after["ece"], 4))
+    if train_digests:
+        keep = np.array([d not in train_digests for d in split.digests])
+        sub = classification_metrics(probs[keep], split.labels[keep], EMOTIONS)
+        metrics["without_train_duplicates"] = {"n": sub["n"], "accuracy": round(sub["accuracy"], 4),
+                                               "macro_f1": round(sub["macro_f1"], 4)}
+    card = card.with_(temperature=round(t, 4), uncertain_below=uncertain_threshold(probs, split.labels), metrics=metrics)
+    card.save(out / "card.json")
+    log.info("calibrated on %s: T=%.3f, ECE %.4f -> %.4f, uncertain below %.2f", cfg.val_split, t,
+             before["ece"], after["ece"], card.uncertain_below)
+    return card

@@ -1,0 +1,125 @@
+"""Training through the CLI on ~100 generated images: smoke run, resume, evaluate, export."""
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from emolens.cli import main  # noqa: E402
+
+def small_config(tmp_path, epochs=1):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(f"epochs: {epochs}\nmodel_args: {{width: 8}}\nlr: 0.05\nbatch_size: 32\n")
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def train_data(tmp_path_factory):
+    """Module-wide copy of the ~100-image dataset, so one trained run serves several tests."""
+    from conftest import write_class_tree
+    root = write_class_tree(tmp_path_factory.mktemp("data") / "small", per_class=15, splits=("train",))
+    return write_class_tree(root, per_class=5, splits=("test",))
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, train_data):
+    tmp = tmp_path_factory.mktemp("run")
+    run = tmp / "run"
+    assert main(["train", "--config", str(small_config(tmp)), "--data", str(train_data), "--out", str(run)]) == 0
+    return run
+
+
+def test_smoke_training_writes_a_run_folder(trained_run, capsys):
+    for name in ("config.yaml", "train.log", "history.json", "last.pt", "best.pt"):
+        assert (trained_run / name).is_file(), name
+    hist = json.loads((trained_run / "history.json").read_text())
+    assert len(hist) == 1 and {"train_loss", "val_accuracy", "val_macro_f1", "images_per_s"} <= set(hist[0])
+    assert "epoch 1/1 loss" in (trained_run / "train.log").read_text()
+
+
+def test_train_refuses_to_overwrite_a_run(trained_run, train_data, capsys):
+    assert main(["train", "--data", str(train_data), "--out", str(trained_run)]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_train_without_data_is_a_clear_error(capsys):
+    assert main(["train", "--epochs", "1"]) == 2
+    assert "--data" in capsys.readouterr().err
+
+
+def test_resume_after_interruption_matches_uninterrupted(tmp_path, train_data, monkeypatch):
+    import emolens.train.loop as loop
+    cfg = small_config(tmp_path, epochs=3)
+    full = tmp_path / "full"
+    assert main(["train", "--config", str(cfg), "--data", str(train_data), "--out", str(full)]) == 0
+
+    real = loop.train_one_epoch
+
+    def crash_in_epoch_3(*args, **kwargs):
+        if args[-1] == 2:  # epoch index
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    part = tmp_path / "part"
+    monkeypatch.setattr(loop, "train_one_epoch", crash_in_epoch_3)
+    assert main(["train", "--config", str(cfg), "--data", str(train_data), "--out", str(part)]) == 130
+    assert len(json.loads((part / "history.json").read_text())) == 2
+    monkeypatch.setattr(loop, "train_one_epoch", real)
+    assert main(["train", "--resume", str(part)]) == 0
+    h_full = json.loads((full / "history.json").read_text())
+    h_part = json.loads((part / "history.json").read_text())
+    assert [r["epoch"] for r in h_part] == [1, 2, 3]
+    assert [r["train_loss"] for r in h_part] == pytest.approx([r["train_loss"] for r in h_full], rel=1e-4)
+    a = torch.load(full / "last.pt", weights_only=False)["model"]
+    b = torch.load(part / "last.pt", weights_only=False)["model"]
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k
+
+
+def test_evaluate_run_json_and_report_files(trained_run, train_data, capsys, tmp_path):
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(trained_run), "--data", str(train_data), "--json", "--out", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 35 and 0 <= report["accuracy"] <= 1 and 0 <= report["macro_f1"] <= 1
+    assert set(report["per_class"]) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+    for name in ("metrics.json", "confusion.csv", "per_class.csv", "confusion.png", "reliability.png", "curves.png"):
+        assert (out / name).stat().st_size > 0, name
+    cm = np.loadtxt(out / "confusion.csv", delimiter=",", skiprows=1, usecols=range(1, 8))
+    assert cm.sum() == 35
+
+
+def test_export_parity_and_onnx_evaluation(trained_run, train_data, capsys, tmp_path):
+    from emolens.core.card import ModelCard, sha256_file
+    from emolens.core.preprocess import preprocess
+    from emolens.datasets import read_dataset
+    from emolens.train.export import check_parity
+    from emolens.train.loop import load_run
+
+    out = tmp_path / "exported"
+    assert main(["export", str(trained_run), "--out", str(out)]) == 0
+    card = ModelCard.load(out / "card.json")
+    assert card.onnx_sha256 == sha256_file(out / "model.onnx")
+    assert card.train_config["model"] == "vgg" and card.temperature > 0 and "accuracy" in card.metrics
+    # Parity on a real preprocessed batch: torch and ONNX Runtime agree within 1e-4.
+    model, _, _ = load_run(trained_run)
+    batch = preprocess(read_dataset(train_data)["test"].images, card)
+    assert check_parity(model, out / "model.onnx", batch) < 1e-4
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(out), "--data", str(train_data), "--json", "--out", str(tmp_path / "e")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 35 and report["model"]["kind"] == "onnx" and report["model"]["sha256"] == card.onnx_sha256
+
+
+def test_evaluate_missing_split_and_model_errors(trained_run, train_data, capsys):
+    assert main(["evaluate", "--model", str(trained_run), "--data", str(train_data), "--split", "private"]) == 2
+    assert "no 'private' split" in capsys.readouterr().err
+    assert main(["evaluate", "--model", "nonexistent-model", "--data", str(train_data)]) == 2
+    assert "no model at" in capsys.readouterr().err
+
+
+def test_help_has_examples(capsys):
+    for verb in ("data", "train", "evaluate", "export"):
+        with pytest.raises(SystemExit):
+            main([verb, "--help"])
+        assert "examples:" in capsys.readouterr().out

@@ -55,15 +55,16 @@ def test_folder_and_csv_orders_agree(kaggle_dir, fer_csv):
 
 def test_generic_ck_plus_names_drop_contempt(tmp_path, caplog):
     root = tmp_path / "ck"
-    for folder, label in [("anger", 0), ("sadness", 4), ("happy", 3), ("contempt", 0)]:
-        (root / folder).mkdir(parents=True)
+    for folder, label in [("anger", 0), ("sadness", 4), ("happy/S005", 3), ("contempt", 0)]:
+        (root / folder).mkdir(parents=True)  # CK+ style, one level of subject folders allowed
         for i in range(3):
             cv2.imwrite(str(root / folder / f"{i}.png"), face_like(label, i, size=64))
     assert detect_layout(root) == "folder"
     with caplog.at_level(logging.INFO):
         data = read_dataset(root)
     split = data["all"]
-    assert split.counts()["angry"] == 3 and split.counts()["sad"] == 3 and len(split) == 9
+    assert split.counts()["angry"] == 3 and split.counts()["sad"] == 3 and split.counts()["happy"] == 3
+    assert len(split) == 9
     assert split.dropped == {"contempt": 3}
     assert "dropped 3 images of class 'contempt'" in caplog.text
 

@@ -107,7 +107,7 @@ def _read_tree(tree: Tree, splits, table, memory_budget: int) -> dict[str, Split
             if split == "test" and parts[-1].startswith("PrivateTest_"):
                 split = "private"  # the Kaggle download keeps both test halves in test/
         else:
-            cls = parts[-2]
+            cls = parts[0]  # class folder at the top; deeper folders (e.g. per subject) are kept
         if splits and split not in splits:
             continue
         classes_seen[split].add(cls.lower())

@@ -1,0 +1,96 @@
+"""Test fixtures made on the fly: a tiny ONNX classifier (no torch) and face images."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emolens.core.card import ModelCard, sha256_file
+from emolens.core.labels import EMOTIONS
+
+# Where the astronaut's face is in skimage.data.astronaut() (x, y, w, h), by CenterFace.
+ASTRONAUT_FACE = (182, 58, 88, 120)
+
+
+def make_tiny_model(folder: str | Path, *, seed: int = 0, labels: tuple[str, ...] = EMOTIONS, **card_fields) -> Path:
+    """model.onnx + card.json: (N,1,48,48) -> 12x12 average pool -> Gemm to K logits."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    k = len(labels)
+    weight = numpy_helper.from_array(rng.normal(0, 2.0, (k, 16)).astype(np.float32), "W")
+    bias = numpy_helper.from_array(rng.normal(0, 0.1, (k,)).astype(np.float32), "b")
+    nodes = [
+        helper.make_node("AveragePool", ["input"], ["pooled"], kernel_shape=[12, 12], strides=[12, 12]),
+        helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+        helper.make_node("Gemm", ["flat", "W", "b"], ["logits"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 48, 48])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", k])],
+        initializer=[weight, bias],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="emolens-tests")
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    onnx.save(model, folder / "model.onnx")
+    card = ModelCard(name="tiny", arch="tiny", labels=labels, crop_margin=0.1, **card_fields)
+    card.with_(onnx_sha256=sha256_file(folder / "model.onnx")).save(folder / "card.json")
+    return folder
+
+
+def astronaut_bgr() -> np.ndarray:
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+
+
+def group_photo(scales=(0.25, 0.4, 0.6, 0.9), size=(900, 1400), seed: int = 0):
+    """The astronaut pasted at several scales on a plain canvas -> (BGR image, true face boxes)."""
+    rng = np.random.default_rng(seed)
+    base = astronaut_bgr()
+    img = np.empty((*size, 3), np.uint8)
+    img[:] = rng.integers(60, 200, size=3, dtype=np.uint8)
+    x, truth = 20, []
+    for s in scales:
+        p = cv2.resize(base, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        y = 40 + int(rng.integers(0, size[0] - p.shape[0] - 40))
+        img[y:y + p.shape[0], x:x + p.shape[1]] = p
+        fx, fy, fw, fh = ASTRONAUT_FACE
+        truth.append((x + fx * s, y + fy * s, fw * s, fh * s))
+        x += p.shape[1] + 20
+    assert x <= size[1], "canvas too narrow for these scales"
+    return img, truth
+
+
+def iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / (aw * ah + bw * bh - inter)
+
+
+def moving_faces_video(path: str | Path, *, frames: int = 24, fps: float = 12.0, size=(640, 360)) -> Path:
+    """Two astronaut portraits gliding in opposite directions: a short mp4 with real faces."""
+    base = astronaut_bgr()
+    a = cv2.resize(base, (200, 200), interpolation=cv2.INTER_AREA)
+    b = cv2.resize(base[:, ::-1], (150, 150), interpolation=cv2.INTER_AREA)
+    w, h = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    assert writer.isOpened()
+    for i in range(frames):
+        t = i / max(1, frames - 1)
+        frame = np.full((h, w, 3), 90, np.uint8)
+        ax, bx = int(10 + 200 * t), int(w - 160 - 200 * t)
+        frame[20:220, ax:ax + 200] = a
+        frame[190:340, bx:bx + 150] = b
+        writer.write(frame)
+    writer.release()
+    return Path(path)

@@ -1,0 +1,162 @@
+"""Frames in, results out: video files and cameras, streamed one frame at a time.
+
+`run_video` reads a source, runs a StreamAnalyzer on each frame and hands the
+result to sinks (annotated video, timeline CSV, live window); only counters for
+the summary are kept, never the frames.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from emolens.inference.draw import annotate
+from emolens.inference.stream import FrameResult, StreamAnalyzer
+from emolens.inference.summary import SummaryBuilder, VideoSummary
+
+log = logging.getLogger(__name__)
+
+
+class VideoError(RuntimeError):
+    """A video or camera that cannot be opened or written."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    source: str
+    fps: float  # frames per second (a guess of 30 for cameras that do not say)
+    frame_count: int  # 0 when unknown (cameras, some streams)
+    width: int
+    height: int
+    camera: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "fps": round(self.fps, 3), "frame_count": self.frame_count,
+                "width": self.width, "height": self.height, "camera": self.camera}
+
+
+def parse_source(source: str | int) -> str | int:
+    """'0' or 0 -> camera index 0; anything else is a file path or stream URL."""
+    if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
+        return int(source)
+    return source
+
+
+class VideoSource:
+    """An opened video file or camera; iterate for (index, time_s, BGR frame)."""
+
+    def __init__(self, source: str | int):
+        source = parse_source(source)
+        self.camera = isinstance(source, int)
+        if not self.camera and not Path(source).exists() and "://" not in str(source):
+            raise VideoError(f"{source}: no such video file (for a camera give its index, e.g. 0)")
+        self.cap = cv2.VideoCapture(source)
+        if not self.cap.isOpened():
+            self.cap.release()
+            what = f"camera {source}" if self.camera else str(source)
+            hint = "is it connected and not used by another program?" if self.camera else \
+                "not a video OpenCV can read (try converting it to mp4/H.264)"
+            raise VideoError(f"{what} could not be opened: {hint}")
+        fps = self.cap.get(cv2.CAP_PROP_FPS)
+        self.info = VideoInfo(str(source), fps if 0 < fps < 1000 else 30.0,
+                              max(0, int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT))) if not self.camera else 0,
+                              int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                              self.camera)
+
+    def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
+        start, index = time.monotonic(), 0
+        while True:
+            ok, frame = self.cap.read()
+            if not ok or frame is None:
+                if index == 0:
+                    raise VideoError(f"{self.info.source}: no frame could be read (empty or unsupported video)")
+                return
+            # Cameras: wall-clock time; files: frame index over fps (steady even if we fall behind).
+            t = time.monotonic() - start if self.camera else index / self.info.fps
+            yield index, t, frame
+            index += 1
+
+    def close(self) -> None:
+        self.cap.release()
+
+    def __enter__(self) -> VideoSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Sink(Protocol):
+    def write(self, frame: np.ndarray, result: FrameResult) -> bool:
+        """Consume one frame; return False to stop the run (a closed window)."""
+
+    def close(self) -> None: ...
+
+
+class AnnotatedVideo:
+    """Writes annotated frames to an .mp4 (mp4v) or .avi (MJPG) file."""
+
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fourcc = "MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"
+        self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+        if not self.writer.isOpened():
+            raise VideoError(f"cannot write {self.path}: use a .mp4 or .avi name in a writable folder")
+
+    def write(self, frame: np.ndarray, result: FrameResult) -> bool:
+        self.writer.write(annotate(frame, result.faces))
+        return True
+
+    def close(self) -> None:
+        self.writer.release()
+
+
+class TimelineCsv:
+    """One row per (frame, face id): time, box, smoothed probabilities, label."""
+
+    def __init__(self, path: str | Path, labels: Sequence[str]):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.labels = tuple(labels)
+        self.fh = open(self.path, "w", newline="")
+        self.csv = csv.writer(self.fh)
+        self.csv.writerow(["frame", "time", "face_id", "x", "y", "w", "h", "detected", "emotion", "confidence",
+                           "uncertain", *self.labels])
+
+    def write(self, frame: np.ndarray, result: FrameResult) -> bool:
+        for f in result.faces:
+            self.csv.writerow([result.index, f"{result.time:.3f}", f.track_id, *f.box, int(result.detected), f.emotion,
+                               f"{f.confidence:.4f}", int(f.uncertain),
+                               *(f"{f.probabilities[k]:.4f}" for k in self.labels)])
+        return True
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def run_video(source: VideoSource, stream: StreamAnalyzer, sinks: Sequence[Sink] = (), *,
+              max_frames: int | None = None, on_progress: Callable[[FrameResult], None] | None = None) -> VideoSummary:
+    """Analyse every frame of an opened source; sinks are closed at the end, even on errors."""
+    summary = SummaryBuilder(stream.analyzer.labels)
+    try:
+        for index, t, frame in source:
+            if max_frames is not None and index >= max_frames:
+                break
+            result = stream.process(frame, index, t)
+            summary.add(result)
+            if on_progress:
+                on_progress(result)
+            if not all([sink.write(frame, result) for sink in sinks]):
+                break
+    finally:
+        for sink in sinks:
+            sink.close()
+    return summary.build(None if source.camera else source.info.fps)

@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, help="output folder")
     x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
     x.add_argument("--no-calibrate", action="store_true", help="skip temperature scaling on the validation split")
+
+    from emolens.cli_infer import add_parsers  # analyze, video, webcam (torch-free)
+    add_parsers(sub, fmt)
     return p
 
 
@@ -101,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from emolens.datasets import DataError
     from emolens.core.card import CardError
-    handlers = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "export": _cmd_export}
+    from emolens.cli_infer import HANDLERS as infer_handlers
+    handlers = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "export": _cmd_export,
+                **infer_handlers}
     try:
         return handlers[args.command](args)
     except (CliError, DataError, CardError, FileNotFoundError, ValueError) as exc:

@@ -1,0 +1,261 @@
+"""The runtime verbs of the `emolens` command: analyze, video, webcam.
+
+Kept apart from cli.py so that file stays a readable index of commands; nothing
+here imports OpenCV or onnxruntime until a command runs, and nothing imports torch.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from emolens.cli import CliError
+
+log = logging.getLogger("emolens")
+
+EXAMPLES = {
+    "analyze": """examples:
+  emolens analyze photo.jpg                       # table of faces and emotions
+  emolens analyze photos/ --json > faces.json     # folders are searched recursively
+  emolens analyze a.jpg b.png --csv faces.csv --annotate annotated/
+  emolens analyze group.jpg --threshold 0.3 --detect-size 1600   # small or hard faces
+
+exit code 1 when some files could not be read (they are reported; the rest go on)""",
+    "video": """examples:
+  emolens video clip.mp4 --out annotated.mp4 --timeline timeline.csv --summary summary.json
+  emolens video clip.mp4 --every 3 --smooth 0.3   # detect every 3rd frame, smoother labels
+  emolens video 0 --max-frames 300 --out webcam.mp4   # camera 0, no window needed""",
+    "webcam": """examples:
+  emolens webcam                     # camera 0, live window; q or Esc quits
+  emolens webcam --camera 1 --every 2 --summary session.json""",
+}
+
+
+def add_parsers(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
+    a = sub.add_parser("analyze", help="faces and emotions in images or folders", epilog=EXAMPLES["analyze"],
+                       formatter_class=fmt)
+    a.add_argument("sources", nargs="+", metavar="SOURCE", help="image files or folders (searched recursively)")
+    out = a.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON document: a list of images with their faces")
+    out.add_argument("--csv", metavar="FILE", help="write one row per face to FILE (the table still prints)")
+    a.add_argument("--annotate", metavar="OUT_DIR", help="save copies with boxes and labels drawn into OUT_DIR")
+    _engine_args(a, detect_size=1024)
+    a.add_argument("--max-megapixels", type=float, default=100.0, help="refuse larger images (default: %(default)s)")
+
+    for name, help_ in (("video", "track faces and emotions through a video file or camera"),
+                        ("webcam", "live camera window with emotions")):
+        v = sub.add_parser(name, help=help_, epilog=EXAMPLES[name], formatter_class=fmt)
+        if name == "video":
+            v.add_argument("source", metavar="SOURCE", help="video file, or a camera index such as 0")
+        else:
+            v.add_argument("--camera", type=int, default=0, help="camera index (default: %(default)s)")
+        v.add_argument("--out", metavar="FILE", help="write the annotated video (.mp4 or .avi)")
+        v.add_argument("--timeline", metavar="CSV", help="one row per (frame, face id) with time, box, probabilities")
+        v.add_argument("--summary", metavar="JSON", help="per-face and whole-video summary")
+        v.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+        v.add_argument("--every", type=int, default=1 if name == "video" else 2,
+                       help="run the detector every N frames, track in between (default: %(default)s)")
+        v.add_argument("--smooth", type=float, default=0.4, metavar="ALPHA",
+                       help="EMA weight of the newest frame's probabilities, 1 = no smoothing (default: %(default)s)")
+        v.add_argument("--max-frames", type=int, help="stop after N frames")
+        _engine_args(v, detect_size=640)
+
+
+def _engine_args(p: argparse.ArgumentParser, detect_size: int) -> None:
+    p.add_argument("--model", default="default", help="'default' or a folder with model.onnx + card.json")
+    p.add_argument("--detector", default="centerface", help="face detector: centerface (default) or haar")
+    p.add_argument("--threshold", type=float, help="detector confidence threshold, 0..1 (default: 0.5 for centerface)")
+    p.add_argument("--min-face", type=int, default=20, help="ignore faces smaller than N pixels (default: %(default)s)")
+    p.add_argument("--detect-size", type=int, default=detect_size,
+                   help="longer image side the detector sees; larger finds smaller faces, slower (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for the models (default: %(default)s)")
+    p.add_argument("--tta", choices=["card", "none", "flip"], default="card",
+                   help="test-time augmentation (default: as the model card says)")
+
+
+def _analyzer(args: argparse.Namespace, **kw: Any):
+    from emolens.inference.analyzer import Analyzer
+    tta = None if args.tta == "card" else (() if args.tta == "none" else ("flip",))
+    return Analyzer(args.model, args.detector, threads=args.threads, tta=tta, threshold=args.threshold,
+                    min_face=args.min_face, max_side=args.detect_size, **kw)
+
+
+def _friendly(fn):
+    """Turn the runtime's own errors into CliError: one line, exit code 2."""
+    def wrapper(args: argparse.Namespace) -> int:
+        from emolens.inference.detectors import DetectorError
+        from emolens.inference.images import ImageError
+        from emolens.inference.video import VideoError
+        try:
+            return fn(args)
+        except (DetectorError, ImageError, VideoError) as exc:
+            raise CliError(str(exc)) from None
+    return wrapper
+
+
+def find_images(sources: list[str]) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    """SOURCE arguments -> ([(path, name for outputs)], [(source, error)]); folders recursively."""
+    from emolens.inference.images import IMAGE_SUFFIXES
+    found, missing = [], []
+    for src in sources:
+        p = Path(src)
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                missing.append((src, f"no images in this folder (looked for {', '.join(IMAGE_SUFFIXES)})"))
+            found += [(f, str(Path(p.name) / f.relative_to(p))) for f in files]
+        elif p.exists():
+            found.append((p, p.name))
+        else:
+            missing.append((src, "no such file or folder"))
+    return found, missing
+
+
+@_friendly
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from emolens.inference.images import ImageError
+    images, failed = find_images(args.sources)
+    for src, err in failed:
+        print(f"emolens analyze: {src}: {err}", file=sys.stderr)
+    if not images:
+        raise CliError("nothing to analyse: give image files or folders of images")
+    analyzer = _analyzer(args, max_pixels=int(args.max_megapixels * 1e6))
+    records: list[dict[str, Any]] = [{"image": src, "error": err} for src, err in failed]
+    for path, name in tqdm(images, desc="analyze", unit="img", disable=None, file=sys.stderr):
+        try:
+            img = analyzer.load(path)
+            faces = analyzer.classify([img], [analyzer.detector.detect(img)])[0]
+        except ImageError as exc:
+            tqdm.write(f"emolens analyze: {exc}", file=sys.stderr)
+            records.append({"image": str(path), "error": str(exc)})
+            continue
+        records.append({"image": str(path), "width": img.shape[1], "height": img.shape[0],
+                        "faces": [f.to_dict() for f in faces]})
+        if args.annotate:
+            _save_annotated(img, faces, Path(args.annotate) / name)
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        print(format_table(records))
+        if args.csv:
+            write_csv(records, args.csv, analyzer.labels)
+    empty = [r["image"] for r in records if r.get("faces") == []]
+    if empty and not args.json:
+        print(f"no face found in {len(empty)} image(s), e.g. {empty[0]}: try --threshold 0.3 or a larger "
+              f"--detect-size", file=sys.stderr)
+    return 1 if any("error" in r for r in records) else 0
+
+
+def _save_annotated(img, faces, path: Path) -> None:
+    import cv2
+
+    from emolens.inference.draw import annotate
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
+        path = path.with_suffix(".png")
+    if not cv2.imwrite(str(path), annotate(img, faces)):
+        log.warning("could not write %s", path)
+
+
+def format_table(records: list[dict[str, Any]]) -> str:
+    rows = [("image", "face", "box x,y,w,h", "emotion", "conf", "notes")]
+    for r in records:
+        if "error" in r:
+            rows.append((r["image"], "-", "-", "-", "-", "ERROR: " + r["error"].split(": ", 1)[-1]))
+            continue
+        if not r["faces"]:
+            rows.append((r["image"], "-", "-", "-", "-", "no face found"))
+        for i, f in enumerate(r["faces"], 1):
+            b = f["box"]
+            notes = [k for k in ("tiny", "blurry", "dark") if f["quality"][k]]
+            if f["uncertain"]:
+                notes.insert(0, "uncertain")
+            rows.append((r["image"], str(i), f"{b['x']},{b['y']},{b['w']},{b['h']}", f["emotion"],
+                         f"{f['confidence']:.0%}", ", ".join(notes)))
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(row, widths)) + "  " + row[-1] for row in rows).rstrip()
+
+
+def write_csv(records: list[dict[str, Any]], path: str, labels: tuple[str, ...]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "face", "x", "y", "w", "h", "score", "emotion", "confidence", "uncertain", "quality",
+                    *labels, "error"])
+        for r in records:
+            if "error" in r or not r["faces"]:
+                w.writerow([r["image"], *[""] * (10 + len(labels)), r.get("error", "")])
+            for i, f in enumerate(r.get("faces", []), 1):
+                b, q = f["box"], f["quality"]
+                w.writerow([r["image"], i, b["x"], b["y"], b["w"], b["h"], f["score"], f["emotion"], f["confidence"],
+                            int(f["uncertain"]), " ".join(k for k in ("tiny", "blurry", "dark") if q[k]),
+                            *(f["probabilities"][k] for k in labels), ""])
+
+
+@_friendly
+def cmd_video(args: argparse.Namespace) -> int:
+    return _run_stream(args, args.source, window=False)
+
+
+@_friendly
+def cmd_webcam(args: argparse.Namespace) -> int:
+    from emolens.inference.display import Window
+    window = Window()  # fails first, and clearly, on machines without a display
+    return _run_stream(args, args.camera, window=window)
+
+
+def _run_stream(args: argparse.Namespace, source: str | int, window) -> int:
+    from tqdm import tqdm
+
+    from emolens.inference.stream import StreamAnalyzer, StreamOptions
+    from emolens.inference.video import AnnotatedVideo, TimelineCsv, VideoSource, run_video
+    options = StreamOptions(every=args.every, alpha=args.smooth)  # validates before the slow parts
+    analyzer = _analyzer(args)
+    sinks = []
+    with VideoSource(source) as src:
+        info = src.info
+        try:
+            if args.out:
+                sinks.append(AnnotatedVideo(args.out, info.fps, (info.width, info.height)))
+            if args.timeline:
+                sinks.append(TimelineCsv(args.timeline, analyzer.labels))
+            if window:
+                sinks.append(window)
+        except Exception:
+            for s in sinks:
+                s.close()
+            raise
+        total = min(info.frame_count or 0, args.max_frames or 1 << 62) or args.max_frames
+        with tqdm(total=total, desc=Path(str(info.source)).name, unit="frame", disable=None, file=sys.stderr) as bar:
+            def progress(result):
+                bar.update(1)
+                bar.set_postfix(faces=len(result.faces), refresh=False)
+            summary = run_video(src, StreamAnalyzer(analyzer, options), sinks, max_frames=args.max_frames,
+                                on_progress=progress)
+    doc = {"video": info.to_dict(), "model": analyzer.describe(), "options": options.to_dict(), **summary.to_dict()}
+    if args.summary:
+        Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.summary).write_text(json.dumps(doc, indent=2) + "\n")
+    print(json.dumps(doc, indent=2) if args.json else format_summary(doc))
+    return 0
+
+
+def format_summary(doc: dict[str, Any]) -> str:
+    lines = [f"{doc['frames']} frames, {doc['duration']:.1f} s, faces in {doc['frames_with_faces']} frames, "
+             f"{doc['face_count']} face id(s)"]
+    if doc["dominant"]:
+        share = ", ".join(f"{k} {v:.0%}" for k, v in sorted(doc["share"].items(), key=lambda kv: -kv[1]) if v > 0)
+        lines.append(f"overall: {doc['dominant']} (valence {doc['mean_valence']:+.2f}); {share}")
+    for f in doc["faces"]:
+        lines.append(f"  face #{f['id']}: {f['first_time']:.1f}-{f['last_time']:.1f} s, {f['frames']} frames, "
+                     f"mostly {f['dominant']} ({f['share'][f['dominant']]:.0%}), valence {f['mean_valence']:+.2f}")
+    return "\n".join(lines)
+
+
+HANDLERS = {"analyze": cmd_analyze, "video": cmd_video, "webcam": cmd_webcam}

@@ -1,6 +1,7 @@
 """Image decoding: every bad input gives an ImageError naming the file, good odd ones decode."""
 from __future__ import annotations
 
+import json
 
 import cv2
 import numpy as np
@@ -94,3 +95,24 @@ def test_header_size_without_decoding():
     assert header_size(_jpeg(img)) == (70, 30)
     assert header_size(cv2.imencode(".png", img)[1].tobytes()) == (70, 30)
     assert header_size(b"GIF89a") is None
+
+
+def test_cli_reports_each_bad_file_and_goes_on(bad_files, tmp_path, capsys):
+    from emolens.cli import main
+    from helpers import make_tiny_model
+
+    model = make_tiny_model(tmp_path / "tiny")
+    img = astronaut_bgr()
+    cv2.imwrite(str(tmp_path / "deep.png"), img.astype(np.uint16) * 257)
+    cv2.imwrite(str(tmp_path / "alpha.png"), np.dstack([img, np.full(img.shape[:2], 255, np.uint8)]))
+    cases = ["non-image", "zero bytes", "truncated jpeg", "huge", "missing"]
+    paths = [str(bad_files[c][0]) for c in cases] + [str(tmp_path / "deep.png"), str(tmp_path / "alpha.png")]
+    rc = main(["analyze", *paths, "--model", str(model), "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 1 and "Traceback" not in err
+    for case in cases:
+        path, fragment = bad_files[case]
+        assert str(path) in err and fragment in err
+    doc = {r["image"]: r for r in json.loads(out)}
+    assert all("error" in doc[str(bad_files[c][0])] for c in cases)
+    assert len(doc[str(tmp_path / "deep.png")]["faces"]) == 1 and len(doc[str(tmp_path / "alpha.png")]["faces"]) == 1

@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from emolens.cli_infer import add_parsers  # analyze, video, webcam (torch-free)
     add_parsers(sub, fmt)
+    from emolens.web.cli import add_parsers as add_web_parsers  # serve (FastAPI loads only when serving)
+    add_web_parsers(sub, fmt)
     return p
 
 
@@ -105,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     from emolens.datasets import DataError
     from emolens.core.card import CardError
     from emolens.cli_infer import HANDLERS as infer_handlers
+    from emolens.web.cli import HANDLERS as web_handlers
     handlers = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "export": _cmd_export,
-                **infer_handlers}
+                **infer_handlers, **web_handlers}
     try:
         return handlers[args.command](args)
     except (CliError, DataError, CardError, FileNotFoundError, ValueError) as exc:
@@ -120,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `emolens analyze ... --json | head`
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _cmd_data(args) -> int:

@@ -1,0 +1,69 @@
+"""The app factory: `create_app(settings)`; the engine is built in `lifespan`, never at import.
+
+    uvicorn.run(create_app(Settings.from_env()), host="127.0.0.1", port=8000)
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from emolens import __version__
+from emolens.web.errors import MULTIPART_SLACK, BodyLimit, install_error_handlers
+from emolens.web.routers import analyze, docs, jobs, live, pages, system
+from emolens.web.services.engine import build_engine
+from emolens.web.services.jobs import JobStore
+from emolens.web.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent
+API_PREFIX = "/api/v1"
+DESCRIPTION = """Facial emotion recognition for photos, videos and live cameras.
+
+Nothing you send is stored: photos and live frames are analysed in memory; an uploaded
+video is kept in a private temporary file until it has been analysed. Emotion estimates
+describe facial expressions, they are not a diagnosis of how anyone feels."""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    app.state.engine = await run_in_threadpool(build_engine, model=settings.model, detector=settings.detector,
+                                               threads=settings.threads, max_pixels=settings.max_pixels)
+    app.state.jobs = JobStore.for_process(settings.data_dir / "jobs", max_jobs=settings.max_jobs,
+                                          ttl_s=settings.job_ttl_s)
+    try:
+        yield
+    finally:
+        app.state.jobs.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new app; settings default to Settings.from_env()."""
+    settings = settings or Settings.from_env()
+    app = FastAPI(title="emolens", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+    app.state.templates.env.globals["version"] = __version__
+    app.state.vendor = docs.vendor_files()
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limits={
+        f"{API_PREFIX}/analyze": settings.max_upload_bytes + MULTIPART_SLACK,
+        f"{API_PREFIX}/analyze/video": settings.max_video_bytes + MULTIPART_SLACK,
+    })
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (analyze, jobs, live, system):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(pages.router)
+    app.include_router(docs.router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    return app

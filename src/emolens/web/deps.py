@@ -1,0 +1,34 @@
+"""Dependencies of the routes, as `Annotated` aliases; tests swap them with app.dependency_overrides."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.templating import Jinja2Templates
+from starlette.requests import HTTPConnection
+
+from emolens.web.services.engine import Engine
+from emolens.web.services.jobs import JobStore
+from emolens.web.settings import Settings
+
+
+def get_settings(conn: HTTPConnection) -> Settings:
+    return conn.app.state.settings
+
+
+def get_engine(conn: HTTPConnection) -> Engine:
+    return conn.app.state.engine
+
+
+def get_jobs(conn: HTTPConnection) -> JobStore:
+    return conn.app.state.jobs
+
+
+def get_templates(conn: HTTPConnection) -> Jinja2Templates:
+    return conn.app.state.templates
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+JobsDep = Annotated[JobStore, Depends(get_jobs)]
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]

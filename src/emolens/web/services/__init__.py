@@ -1,0 +1,1 @@
+"""Plain functions and classes behind the routes: no FastAPI imports here."""

@@ -1,0 +1,107 @@
+"""Video jobs: an uploaded file -> tracked, smoothed faces per frame -> summary, timeline, CSV.
+
+Frames are never kept: the timeline is binned on the fly and the per-face rows
+go to the job's CSV (the engine's TimelineCsv format, same as `emolens video`).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emolens.core.labels import VALENCE
+from emolens.inference.stream import FrameResult, StreamAnalyzer, StreamOptions
+from emolens.inference.video import TimelineCsv, VideoError, VideoInfo, VideoSource, run_video
+from emolens.web.services.engine import Engine
+from emolens.web.services.jobs import Job
+from emolens.web.services.media import InvalidMedia
+
+log = logging.getLogger(__name__)
+
+MAX_POINTS = 300  # timeline bins sent to the browser
+
+
+def probe_video(path: Path, name: str) -> VideoInfo:
+    """Open the file once to reject what OpenCV cannot read before a job is queued."""
+    try:
+        with VideoSource(str(path)) as source:
+            return source.info
+    except VideoError as exc:
+        raise InvalidMedia(f"{name}: {exc}".replace(str(path), name)) from None
+
+
+class TimelineBins:
+    """A sink that averages face probabilities over fixed time bins (memory: one row per bin)."""
+
+    def __init__(self, labels: Sequence[str], step: float):
+        self.labels = tuple(labels)
+        self.step = step
+        self.valence = np.array([VALENCE.get(k, 0.0) for k in self.labels])
+        self.bins: dict[int, np.ndarray] = {}  # bin -> [prob sums (K), face-frames, frames]
+
+    def write(self, frame: np.ndarray, result: FrameResult) -> bool:
+        k = len(self.labels)
+        row = self.bins.setdefault(int(result.time // self.step), np.zeros(k + 2))
+        for face in result.faces:
+            row[:k] += [face.probabilities[name] for name in self.labels]
+            row[k] += 1
+        row[k + 1] += 1
+        return True
+
+    def close(self) -> None:
+        pass
+
+    def build(self) -> dict[str, Any]:
+        """{"step", "t", "faces", "valence", "probabilities": {label: [...]}}; None where no face was seen."""
+        k = len(self.labels)
+        keys = sorted(self.bins)
+        rows = [self.bins[b] for b in keys]
+        means = [r[:k] / r[k] if r[k] else None for r in rows]
+        return {
+            "step": self.step,
+            "t": [round(b * self.step, 3) for b in keys],
+            "faces": [round(r[k] / r[k + 1], 3) for r in rows],
+            "valence": [None if m is None else round(float(m @ self.valence), 4) for m in means],
+            "probabilities": {name: [None if m is None else round(float(m[i]), 4) for m in means]
+                              for i, name in enumerate(self.labels)},
+        }
+
+
+def timeline_step(info: VideoInfo, max_seconds: float) -> float:
+    """Bin width so that a video gives at most MAX_POINTS points (0.5 s when the length is unknown)."""
+    if not info.frame_count:
+        return 0.5
+    duration = min(info.frame_count / info.fps, max_seconds)
+    return max(1.0 / info.fps, math.ceil(duration / MAX_POINTS * 10) / 10)
+
+
+def analyze_video_job(engine: Engine, job: Job, video: Path, *, every: int, alpha: float,
+                      max_seconds: float) -> None:
+    """The job body: fills job.video, progress, summary, timeline and the CSV; always deletes the video."""
+    try:
+        with VideoSource(str(video)) as source:
+            info = source.info
+            max_frames = int(max_seconds * info.fps)
+            job.video = {**info.to_dict(), "source": job.filename}
+            job.frame_count = min(info.frame_count, max_frames) if info.frame_count else 0
+            bins = TimelineBins(engine.labels, timeline_step(info, max_seconds))
+
+            def progress(result: FrameResult) -> None:
+                job.frames_done = result.index + 1
+                job.check_cancelled()
+
+            stream = StreamAnalyzer(engine.analyzer, StreamOptions(every=every, alpha=alpha))
+            summary = run_video(source, stream, [bins, TimelineCsv(job.csv_path, engine.labels)],
+                                max_frames=max_frames, on_progress=progress)
+    except VideoError as exc:
+        raise InvalidMedia(str(exc).replace(str(video), job.filename)) from None
+    finally:
+        video.unlink(missing_ok=True)
+    job.frame_count = job.frames_done
+    job.summary = summary.to_dict()
+    job.timeline = bins.build()
+    log.info("job %s: %d frames, %d faces", job.id, job.frames_done, len(summary.faces))

@@ -1,0 +1,93 @@
+"""Web settings: defaults, then EMOLENS_* environment variables, then explicit overrides (CLI flags).
+
+    Settings.from_env()                       # EMOLENS_PORT=9000 EMOLENS_MODEL=runs/x ...
+    Settings.from_env(port=9001, model="x")   # flags win over the environment
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "EMOLENS_"
+MB = 1024 * 1024
+
+
+def default_data_dir() -> Path:
+    """$XDG_DATA_HOME/emolens, else ~/.local/share/emolens (created by the app, not here)."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "emolens"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs; each field reads from EMOLENS_<FIELD NAME IN CAPITALS>."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    model: str = "default"  # 'default', a shipped model name, or a folder with model.onnx + card.json
+    detector: str = "centerface"
+    threads: int = 1  # ONNX Runtime threads per session
+    max_upload_mb: float = 10.0  # photos and live frames
+    max_pixels: int = 40_000_000  # width x height of a photo
+    max_video_mb: float = 200.0
+    max_video_seconds: float = 600.0  # longer videos are analysed up to this point
+    video_every: int = 2  # run the face detector on every Nth video frame (tracks move between)
+    live_alpha: float = 0.4  # EMA weight of the newest probabilities on the live camera
+    max_jobs: int = 20  # video jobs kept (finished ones are dropped oldest first)
+    job_ttl_s: float = 3600.0  # finished job results are forgotten after this
+    data_dir: Path = field(default_factory=default_data_dir)  # temporary job files live under here
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be 1..65535, got {self.port}")
+        for name in ("max_upload_mb", "max_pixels", "max_video_mb", "max_video_seconds", "video_every",
+                     "max_jobs", "threads"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 < self.live_alpha <= 1:
+            raise ValueError(f"live_alpha must be in (0, 1], got {self.live_alpha}")
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * MB)
+
+    @property
+    def max_video_bytes(self) -> int:
+        return int(self.max_video_mb * MB)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults < EMOLENS_* variables < overrides (None values are ignored)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw not in (None, ""):
+                values[f.name] = _convert(f.name, raw, f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: str(v) if isinstance(v := getattr(self, f.name), Path) else v for f in fields(self)}
+
+
+def _convert(name: str, raw: str, annotation: Any) -> Any:
+    kind = str(annotation)
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from None
+    if kind == "Path":
+        return Path(raw)
+    return raw

@@ -1,0 +1,117 @@
+/* Live camera: getUserMedia -> one JPEG frame at a time over WebSocket /api/v1/live -> overlay.
+   A frame is sent only after the previous answer arrived: slow servers drop frames, never queue them. */
+"use strict";
+(function () {
+  const { drawFaces, renderPanels, setStatus } = window.Emolens;
+  const MAX_SIDE = 640; // frames are downscaled to this before sending
+  const $ = (id) => document.getElementById(id);
+  const video = $("video"), overlay = $("overlay"), status = $("status"), facesBox = $("faces");
+  const startBtn = $("start"), stopBtn = $("stop"), fpsEl = $("fps"), msEl = $("ms");
+  const grab = document.createElement("canvas");
+  let stream = null, ws = null, labels = null, busy = false, running = false;
+  let fps = 0, last = 0;
+
+  function cameraError(err) {
+    const name = err && err.name;
+    if (name === "NotAllowedError" || name === "SecurityError")
+      return "Camera access was denied. Allow the camera for this site in your browser's settings, then press Start again.";
+    if (name === "NotFoundError" || name === "OverconstrainedError" || name === "DevicesNotFoundError")
+      return "No camera was found. Connect a camera and press Start again.";
+    if (name === "NotReadableError" || name === "TrackStartError")
+      return "The camera is in use by another program, or the system blocked it.";
+    return `The camera could not be started (${name || err}).`;
+  }
+
+  async function start() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      setStatus(status, "This browser offers no camera here: camera access needs https:// or http://localhost (127.0.0.1).", true);
+      return;
+    }
+    startBtn.disabled = true;
+    setStatus(status, "Asking for the camera…");
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    } catch (err) {
+      setStatus(status, cameraError(err), true);
+      startBtn.disabled = false;
+      return;
+    }
+    video.srcObject = stream;
+    await video.play().catch(() => {});
+    running = true;
+    stopBtn.disabled = false;
+    connect();
+  }
+
+  function connect() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    ws = new WebSocket(`${proto}://${location.host}/api/v1/live`);
+    ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+    ws.onerror = () => setStatus(status, "The connection to the server failed.", true);
+    ws.onclose = () => { if (running) { setStatus(status, "The server closed the connection; press Start to retry.", true); stop(); } };
+  }
+
+  function onMessage(msg) {
+    if (msg.type === "ready") {
+      labels = msg.labels;
+      setStatus(status, `Camera on · model ${msg.model.name}`);
+      last = performance.now();
+      sendFrame();
+    } else if (msg.type === "result") {
+      busy = false;
+      const now = performance.now();
+      const inst = 1000 / Math.max(1, now - last);
+      last = now;
+      fps = fps ? 0.8 * fps + 0.2 * inst : inst;
+      fpsEl.textContent = fps.toFixed(1);
+      msEl.textContent = Math.round(msg.ms);
+      draw(msg);
+      requestAnimationFrame(sendFrame);
+    } else if (msg.type === "error") {
+      busy = false;
+      setStatus(status, msg.message, true);
+      setTimeout(sendFrame, 500);
+    }
+  }
+
+  function draw(msg) {
+    overlay.width = video.videoWidth || msg.width;
+    overlay.height = video.videoHeight || msg.height;
+    const ctx = overlay.getContext("2d");
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    drawFaces(ctx, msg.faces, msg.width, msg.height);
+    renderPanels(facesBox, msg.faces, labels, "No face in view.");
+  }
+
+  function sendFrame() {
+    if (!running || busy || !ws || ws.readyState !== WebSocket.OPEN) return;
+    const w = video.videoWidth, h = video.videoHeight;
+    if (!w || !h) { setTimeout(sendFrame, 100); return; }
+    const scale = Math.min(1, MAX_SIDE / Math.max(w, h));
+    grab.width = Math.round(w * scale);
+    grab.height = Math.round(h * scale);
+    grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
+    busy = true;
+    grab.toBlob((blob) => {
+      if (blob && ws && ws.readyState === WebSocket.OPEN) ws.send(blob);
+      else busy = false;
+    }, "image/jpeg", 0.8);
+  }
+
+  function stop() {
+    running = false;
+    busy = false;
+    if (ws) { ws.onclose = null; ws.close(); ws = null; }
+    if (stream) { stream.getTracks().forEach((t) => t.stop()); stream = null; }
+    video.srcObject = null;
+    overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
+    startBtn.disabled = false;
+    stopBtn.disabled = true;
+    fpsEl.textContent = "0.0";
+    if (!status.classList.contains("error")) setStatus(status, "Camera off.");
+  }
+
+  startBtn.addEventListener("click", start);
+  stopBtn.addEventListener("click", stop);
+  window.addEventListener("pagehide", stop);
+})();

@@ -1,0 +1,50 @@
+"""Fixtures for the web tests: a tiny generated model, an app per settings, real photos as bytes."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import pytest
+from fastapi.testclient import TestClient
+
+from emolens.web import Settings, create_app
+from helpers import astronaut_bgr, make_tiny_model
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return make_tiny_model(tmp_path_factory.mktemp("web-model"))
+
+
+@pytest.fixture(scope="session")
+def astronaut_jpeg() -> bytes:
+    ok, buf = cv2.imencode(".jpg", astronaut_bgr(), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.fixture
+def settings(tiny_model, tmp_path) -> Settings:
+    return Settings(model=str(tiny_model), data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def make_client(settings) -> Iterator:
+    """make_client(**changes) -> a started TestClient on an app with those settings changed."""
+    clients = []
+
+    def make(**changes) -> TestClient:
+        client = TestClient(create_app(settings.with_(**changes)))
+        client.__enter__()  # runs lifespan: builds the engine and the job store
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    return make_client()

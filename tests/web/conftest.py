@@ -12,6 +12,21 @@ from emolens.web import Settings, create_app
 from helpers import astronaut_bgr, make_tiny_model
 
 
+SCREENSHOTS = pytest.StashKey[Path]()
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    if SCREENSHOTS in config.stash:
+        terminalreporter.write_line(f"web screenshots: {config.stash[SCREENSHOTS]}")
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory, pytestconfig) -> Path:
+    folder = tmp_path_factory.mktemp("screenshots")
+    pytestconfig.stash[SCREENSHOTS] = folder
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("web-model"))

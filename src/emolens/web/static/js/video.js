@@ -57,7 +57,7 @@
       margin: { l: 56, r: 56, t: 16, b: 48 }, hovermode: "x unified",
       xaxis: { title: { text: "time (s)" } },
       yaxis: { title: { text: "mean probability" }, range: [0, 1], tickformat: ".0%" },
-      yaxis2: { overlaying: "y", side: "right", range: [-1, 1], showgrid: false, title: { text: "valence" } },
+      yaxis2: { overlaying: "y", side: "right", range: [-1, 1], showgrid: false, zeroline: false, title: { text: "valence" } },
       legend: { orientation: "h", y: -0.2 },
     };
     window.Plotly.newPlot(chart, traces, layout, { responsive: true, displaylogo: false });

@@ -3,6 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+RUN_STAMP := $(VENV)/.installed-base
 
 .PHONY: test run install clean
 
@@ -19,9 +20,13 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-run: $(STAMP)
-	@echo "The web app arrives with the web issue; for now try: $(BIN)/emolens --help"
-	$(BIN)/emolens --help
+# The web app needs only the base install (no torch): http://127.0.0.1:8000 with the shipped model.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(BIN)/emolens serve --host 127.0.0.1 --port 8000  # model: EMOLENS_MODEL, else the shipped "default"
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -75,9 +75,6 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: str(v) if isinstance(v := getattr(self, f.name), Path) else v for f in fields(self)}
-
 
 def _convert(name: str, raw: str, annotation: Any) -> Any:
     kind = str(annotation)

@@ -252,3 +252,12 @@ def test_video_upload_shows_timeline_summary_and_csv(page, server, shots, tmp_pa
     assert csv_text.startswith("frame,time,face_id")
     page.screenshot(path=str(shots / "video.png"), full_page=True)
     assert page.outside == []
+
+
+def test_api_docs_render_offline(page, server, shots):
+    page.goto(f"{server}/docs")
+    page.wait_for_selector(".opblock")
+    text = page.inner_text("body")
+    assert "/api/v1/analyze" in text and "/api/v1/jobs/{job_id}" in text
+    page.screenshot(path=str(shots / "docs.png"))
+    assert page.outside == []

@@ -29,7 +29,10 @@ DESCRIPTION = """Facial emotion recognition for photos, videos and live cameras.
 
 Nothing you send is stored: photos and live frames are analysed in memory; an uploaded
 video is kept in a private temporary file until it has been analysed. Emotion estimates
-describe facial expressions, they are not a diagnosis of how anyone feels."""
+describe facial expressions, they are not a diagnosis of how anyone feels.
+
+Live camera: WebSocket `/api/v1/live` (not listed below, OpenAPI cannot describe it): send a JPEG
+frame as a binary message, get `{"type": "result", "faces": [...]}` back, then send the next one."""
 
 
 @asynccontextmanager

@@ -92,12 +92,13 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise HTTPException(413, too_large(seen, limit))
+                raise HTTPException(413, too_large(seen, limit, so_far=True))
             return message
 
         await self.app(scope, counted, send)
 
 
-def too_large(size: int, limit: int) -> str:
-    return (f"the upload ({size / 2**20:.1f} MB) is over this server's limit of "
+def too_large(size: int, limit: int, *, so_far: bool = False) -> str:
+    size_text = f"{'more than ' if so_far else ''}{size / 2**20:.1f} MB"
+    return (f"the upload ({size_text}) is over this server's limit of "
             f"{(limit - MULTIPART_SLACK) / 2**20:.0f} MB: send a smaller file")

@@ -18,7 +18,8 @@ def _find(jobs: JobStore, job_id: str) -> Job:
     return job
 
 
-@router.get("/{job_id}", response_model=JobOut, name="get_job", responses={404: {"model": ErrorOut}})
+@router.get("/{job_id}", response_model=JobOut, name="get_job", responses={404: {"model": ErrorOut}},
+            summary="Progress of a video job, then its summary and timeline")
 def get_job(job_id: str, jobs: JobsDep, request: Request) -> JobOut:
     """Status and progress (0..1); when done, the summary and the timeline."""
     job = _find(jobs, job_id)
@@ -26,7 +27,7 @@ def get_job(job_id: str, jobs: JobsDep, request: Request) -> JobOut:
     return JobOut(**job.to_dict(), csv_url=csv_url)
 
 
-@router.get("/{job_id}/timeline.csv", name="get_job_csv", response_class=FileResponse,
+@router.get("/{job_id}/timeline.csv", name="get_job_csv", response_class=FileResponse, summary="Timeline as CSV",
             responses={200: {"content": {"text/csv": {}}, "description": "one row per frame and face"},
                        404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
 def get_job_csv(job_id: str, jobs: JobsDep) -> FileResponse:

@@ -127,7 +127,8 @@ def save_small_png(src: Path, dest: Path, width: int = 880) -> None:
     except ImportError:
         cv2.imwrite(str(dest), img, [cv2.IMWRITE_PNG_COMPRESSION, 9])
         return
-    Image.fromarray(img[:, :, ::-1]).quantize(256, dither=Image.Dither.NONE).save(dest, optimize=True)
+    rgb = Image.fromarray(img[:, :, ::-1])  # octree keeps the small coloured marks (legend, boxes)
+    rgb.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(dest, optimize=True)
 
 
 @pytest.fixture(scope="module")

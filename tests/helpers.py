@@ -94,3 +94,12 @@ def moving_faces_video(path: str | Path, *, frames: int = 24, fps: float = 12.0,
         writer.write(frame)
     writer.release()
     return Path(path)
+
+
+def sign_up(client, username: str, password: str = "a long enough password") -> dict[str, str]:
+    """Register through the API (a TestClient) and return headers carrying a fresh bearer token."""
+    r = client.post("/api/v1/auth/register", json={"username": username, "password": password})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}

@@ -8,7 +8,9 @@ import cv2
 import pytest
 from fastapi.testclient import TestClient
 
+from emolens.apps.accounts import password_hasher
 from emolens.web import Settings, create_app
+from emolens.web.auth import get_hasher
 from helpers import astronaut_bgr, make_tiny_model
 
 
@@ -50,7 +52,10 @@ def make_client(settings) -> Iterator:
     clients = []
 
     def make(**changes) -> TestClient:
-        client = TestClient(create_app(settings.with_(**changes)))
+        app = create_app(settings.with_(**changes))
+        fast = password_hasher(fast=True)  # argon2id with tiny costs: tests hash many passwords
+        app.dependency_overrides[get_hasher] = lambda: fast
+        client = TestClient(app)
         client.__enter__()  # runs lifespan: builds the engine and the job store
         clients.append(client)
         return client
@@ -63,3 +68,4 @@ def make_client(settings) -> Iterator:
 @pytest.fixture
 def client(make_client) -> TestClient:
     return make_client()
+

@@ -15,8 +15,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from emolens import __version__
+from emolens.apps.accounts import password_hasher
+from emolens.apps.db import open_database
+from emolens.apps.schema import all_migrations
 from emolens.web.errors import MULTIPART_SLACK, BodyLimit, install_error_handlers
-from emolens.web.routers import analyze, docs, jobs, live, pages, system
+from emolens.web.routers import account, analyze, auth, docs, jobs, live, pages, system
 from emolens.web.services.engine import build_engine
 from emolens.web.services.jobs import JobStore
 from emolens.web.settings import Settings
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent
 API_PREFIX = "/api/v1"
+FORM_LIMIT = 64 * 1024  # sign-in forms and JSON credentials
 DESCRIPTION = """Facial emotion recognition for photos, videos and live cameras.
 
 Nothing you send is stored: photos and live frames are analysed in memory; an uploaded
@@ -40,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.engine = await run_in_threadpool(build_engine, model=settings.model, detector=settings.detector,
                                                threads=settings.threads, max_pixels=settings.max_pixels)
+    app.state.db = await run_in_threadpool(open_database, settings.db_path, all_migrations())
     app.state.jobs = JobStore.for_process(settings.data_dir / "jobs", max_jobs=settings.max_jobs,
                                           ttl_s=settings.job_ttl_s)
     try:
@@ -57,16 +62,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     app.state.templates.env.globals["version"] = __version__
     app.state.vendor = docs.vendor_files()
+    app.state.hasher = password_hasher()  # tests swap a fast one in with dependency_overrides[get_hasher]
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limits={
         f"{API_PREFIX}/analyze": settings.max_upload_bytes + MULTIPART_SLACK,
         f"{API_PREFIX}/analyze/video": settings.max_video_bytes + MULTIPART_SLACK,
+        **{path: FORM_LIMIT for path in (f"{API_PREFIX}/auth/register", f"{API_PREFIX}/auth/token", "/login",
+                                         "/register", "/logout")},
     })
     api = APIRouter(prefix=API_PREFIX)
-    for module in (analyze, jobs, live, system):
+    for module in (analyze, jobs, live, system, auth):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)
+    app.include_router(account.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app

@@ -38,14 +38,15 @@ class Settings:
     live_alpha: float = 0.4  # EMA weight of the newest probabilities on the live camera
     max_jobs: int = 20  # video jobs kept (finished ones are dropped oldest first)
     job_ttl_s: float = 3600.0  # finished job results are forgotten after this
-    data_dir: Path = field(default_factory=default_data_dir)  # temporary job files live under here
+    data_dir: Path = field(default_factory=default_data_dir)  # job files, the apps' database (emolens.db)
+    session_days: float = 14.0  # a browser stays signed in this long
     log_level: str = "info"
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be 1..65535, got {self.port}")
         for name in ("max_upload_mb", "max_pixels", "max_video_mb", "max_video_seconds", "video_every",
-                     "max_jobs", "threads"):
+                     "max_jobs", "threads", "session_days"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0 < self.live_alpha <= 1:
@@ -59,6 +60,15 @@ class Settings:
     @property
     def max_video_bytes(self) -> int:
         return int(self.max_video_mb * MB)
+
+    @property
+    def db_path(self) -> Path:
+        """The apps' SQLite file (accounts, journal, ...), created on first start."""
+        return self.data_dir / "emolens.db"
+
+    @property
+    def session_ttl_s(self) -> int:
+        return int(self.session_days * 86400)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -10,5 +10,6 @@ from emolens.apps.db import Migration
 
 def all_migrations() -> list[Migration]:
     from emolens.apps import accounts
+    from emolens.apps.satisfaction import store as satisfaction
 
-    return [*accounts.MIGRATIONS]
+    return [*accounts.MIGRATIONS, *satisfaction.MIGRATIONS]

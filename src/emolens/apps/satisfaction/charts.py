@@ -1,0 +1,66 @@
+"""Plotly figure specs (plain dicts) for the dashboard and the HTML report: defined once, drawn by
+`Plotly.newPlot(el, fig.data, fig.layout)` from the locally served or inlined plotly.min.js."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from emolens.apps.satisfaction.aggregate import Group
+
+# The same dark, white-text-safe colours as the web pages' faces.js.
+COLORS: Mapping[str, str] = {"angry": "#b71c1c", "disgust": "#33691e", "fear": "#4a148c", "happy": "#9c4a00",
+                             "sad": "#0d47a1", "surprise": "#00606a", "neutral": "#424242"}
+SCORE_COLOR = "#0b57a4"
+BASE_LAYOUT: dict[str, Any] = {"margin": {"l": 56, "r": 56, "t": 36, "b": 48}, "legend": {"orientation": "h", "y": -0.2},
+                               "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff"}
+
+
+def trend_figure(groups: Sequence[Group], title: str) -> dict[str, Any]:
+    """Mean score per day or week (line) over the number of sessions (bars)."""
+    keys = [g.key for g in groups]
+    return {"data": [
+        {"type": "bar", "x": keys, "y": [g.sessions for g in groups], "name": "sessions", "yaxis": "y2",
+         "marker": {"color": "#c9d3df"}, "hovertemplate": "%{x}: %{y} sessions<extra></extra>"},
+        {"type": "scatter", "mode": "lines+markers", "x": keys, "y": [_r(g.mean_score) for g in groups],
+         "name": "mean score", "line": {"color": SCORE_COLOR, "width": 3}, "connectgaps": False,
+         "hovertemplate": "%{x}: score %{y:.1f}<extra></extra>"},
+    ], "layout": {**BASE_LAYOUT, "title": {"text": title},
+                  "xaxis": {"type": "category", "title": {"text": ""}},
+                  "yaxis": {"title": {"text": "mean score"}, "range": [0, 100]},
+                  "yaxis2": {"title": {"text": "sessions"}, "overlaying": "y", "side": "right", "showgrid": False,
+                             "rangemode": "tozero"}}}
+
+
+def groups_figure(groups: Sequence[Group], by: str) -> dict[str, Any]:
+    """Mean score per location or agent, with the session count and the weekly trend in the hover."""
+    text = [f"{g.scored}/{g.sessions} scored" + ("" if g.slope_per_week is None else f", {g.slope_per_week:+.1f}/week")
+            for g in groups]
+    return {"data": [{"type": "bar", "orientation": "h", "y": [g.key for g in groups],
+                      "x": [_r(g.mean_score) for g in groups], "text": text, "textposition": "auto",
+                      "marker": {"color": SCORE_COLOR}, "name": "mean score",
+                      "hovertemplate": "%{y}: %{x:.1f} (%{text})<extra></extra>"}],
+            "layout": {**BASE_LAYOUT, "title": {"text": f"Mean score per {by}"},
+                       "xaxis": {"range": [0, 100], "title": {"text": "mean score"}},
+                       "yaxis": {"type": "category", "automargin": True},
+                       "height": max(260, 60 + 36 * len(groups))}}
+
+
+def timeline_figure(timeline: Mapping[str, Any]) -> dict[str, Any]:
+    """The customer's emotions over the session (probability lines) and valence (dotted, right axis)."""
+    data = [{"type": "scatter", "mode": "lines", "x": timeline["t"], "y": values, "name": label,
+             "line": {"color": COLORS.get(label, "#424242"), "width": 2}, "connectgaps": False,
+             "hovertemplate": f"{label} %{{y:.0%}} at %{{x:.1f}} s<extra></extra>"}
+            for label, values in timeline["probabilities"].items()]
+    data.append({"type": "scatter", "mode": "lines", "x": timeline["t"], "y": timeline["valence"],
+                 "name": "valence (-1..1)", "yaxis": "y2", "connectgaps": False,
+                 "line": {"color": "#000000", "dash": "dot", "width": 3}})
+    return {"data": data, "layout": {**BASE_LAYOUT, "hovermode": "x unified",
+                                     "xaxis": {"title": {"text": "time (s)"}},
+                                     "yaxis": {"title": {"text": "probability"}, "range": [0, 1],
+                                               "tickformat": ".0%"},
+                                     "yaxis2": {"title": {"text": "valence"}, "overlaying": "y", "side": "right",
+                                                "range": [-1, 1], "showgrid": False}}}
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

@@ -13,6 +13,10 @@ from typing import Any
 
 ENV_PREFIX = "EMOLENS_"
 MB = 1024 * 1024
+CAMERA_VIEWS = ("show", "blur", "hide")
+DEFAULT_NOTICE = ("This counter uses a camera to measure how satisfied customers are with our service. "
+                  "Only numbers are kept (estimated facial expressions over time), never images or video, "
+                  "and no one is identified. Ask a member of staff if you prefer the camera off.")
 
 
 def default_data_dir() -> Path:
@@ -40,6 +44,13 @@ class Settings:
     job_ttl_s: float = 3600.0  # finished job results are forgotten after this
     data_dir: Path = field(default_factory=default_data_dir)  # job files, the apps' database (emolens.db)
     session_days: float = 14.0  # a browser stays signed in this long
+    # customer satisfaction (docs/satisfaction.md)
+    satisfaction_retention_days: float = 90.0  # service sessions older than this are deleted; 0 keeps them
+    satisfaction_rule: str = "presence"  # who is the customer: presence (longest on screen) or largest
+    satisfaction_roi: str = ""  # customer region x0,y0,x1,y1 (fractions of the frame); empty: whole frame
+    satisfaction_staff_seconds: float = 0.0  # faces on screen in the first N s of a session are staff
+    satisfaction_camera_view: str = "blur"  # counter page preview: show | blur | hide
+    satisfaction_notice: str = DEFAULT_NOTICE  # shown on the counter camera page
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -51,6 +62,11 @@ class Settings:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0 < self.live_alpha <= 1:
             raise ValueError(f"live_alpha must be in (0, 1], got {self.live_alpha}")
+        if self.satisfaction_retention_days < 0 or self.satisfaction_staff_seconds < 0:
+            raise ValueError("satisfaction_retention_days and satisfaction_staff_seconds must not be negative")
+        if self.satisfaction_camera_view not in CAMERA_VIEWS:
+            raise ValueError(f"satisfaction_camera_view must be one of {', '.join(CAMERA_VIEWS)}, "
+                             f"got {self.satisfaction_camera_view!r}")
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
 
     @property

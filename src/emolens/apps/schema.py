@@ -10,6 +10,7 @@ from emolens.apps.db import Migration
 
 def all_migrations() -> list[Migration]:
     from emolens.apps import accounts
+    from emolens.apps.journal.schema import MIGRATIONS as journal
     from emolens.apps.satisfaction import store as satisfaction
 
-    return [*accounts.MIGRATIONS, *satisfaction.MIGRATIONS]
+    return [*accounts.MIGRATIONS, *journal, *satisfaction.MIGRATIONS]

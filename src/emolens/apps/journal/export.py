@@ -1,0 +1,52 @@
+"""Your data: the whole journal of one user as JSON or CSV (kept photos are listed, fetched separately)."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from emolens.apps import accounts
+from emolens.apps.db import Database, utc_now
+from emolens.apps.journal import store
+from emolens.core.labels import EMOTIONS
+
+FORMATS = ("json", "csv")
+CSV_FIELDS = ("id", "created_at", "local_time", "source", "emotion", "confidence", "corrected", "final_emotion",
+              "frames", "note", "tags", "has_image", *(f"share_{e}" for e in EMOTIONS),
+              *(f"adjusted_{e}" for e in EMOTIONS))
+
+
+def export_json(db: Database, user_id: int) -> dict[str, Any]:
+    """Everything the journal holds about the user, as one JSON-ready document."""
+    user = accounts.get_user(db, user_id)
+    if user is None:
+        raise store.JournalError(f"no user {user_id}")
+    baseline = store.get_baseline(db, user_id)
+    return {"format": "emolens-journal", "version": 1, "exported_at": utc_now(), "user": user.to_dict(),
+            "api_tokens": [t.to_dict() for t in accounts.list_tokens(db, user_id)],
+            "baseline": None if baseline is None else baseline.to_dict(),
+            "checkins": [c.to_dict() for c in store.list_checkins(db, user_id)]}
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_csv(db: Database, user_id: int) -> str:
+    """One row per check-in, oldest first: the reading, the adjusted reading, corrections, note and tags."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for c in store.list_checkins(db, user_id):
+        row: dict[str, Any] = {"id": c.id, "created_at": c.created_at, "local_time": c.local_time,
+                               "source": c.source, "emotion": c.emotion,
+                               "confidence": "" if c.confidence is None else round(c.confidence, 4),
+                               "corrected": c.corrected or "", "final_emotion": c.final_emotion, "frames": c.frames,
+                               "note": _cell(c.note), "tags": _cell(";".join(c.tags)),
+                               "has_image": int(c.image_file is not None)}
+        for e in EMOTIONS:
+            row[f"share_{e}"] = round(c.shares.get(e, 0.0), 4)
+            row[f"adjusted_{e}"] = "" if c.adjusted is None else round(c.adjusted.get(e, 0.0), 4)
+        writer.writerow(row)
+    return out.getvalue()

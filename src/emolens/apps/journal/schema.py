@@ -1,0 +1,38 @@
+"""The journal's tables. Only derived numbers are stored; a photo only when the user keeps it."""
+from __future__ import annotations
+
+from emolens.apps.db import Migration
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("journal", 1, "check-ins and tags", sql="""
+        CREATE TABLE journal_checkins (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,              -- UTC, ISO 8601
+            local_time TEXT NOT NULL,              -- the user's wall clock (no offset): days and weekdays
+            source TEXT NOT NULL CHECK (source IN ('camera', 'photo', 'manual')),
+            shares TEXT NOT NULL,                  -- JSON {emotion: share}: the model's reading, or the mood
+            emotion TEXT NOT NULL,                 -- the emotion read (top share)
+            confidence REAL,                       -- mean top probability per frame; NULL for a mood
+            frames INTEGER NOT NULL DEFAULT 0,     -- frames in which a face was found
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX journal_checkins_user_time ON journal_checkins(user_id, local_time);
+        CREATE TABLE journal_tags (
+            checkin_id INTEGER NOT NULL REFERENCES journal_checkins(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (checkin_id, tag)
+        ) WITHOUT ROWID;
+    """),
+    Migration("journal", 2, "personal baseline, corrections, kept photos", sql="""
+        ALTER TABLE journal_checkins ADD COLUMN adjusted TEXT;    -- JSON shares relative to the baseline
+        ALTER TABLE journal_checkins ADD COLUMN corrected TEXT;   -- the user's correction of the emotion
+        ALTER TABLE journal_checkins ADD COLUMN image_file TEXT;  -- kept photo, relative to data_dir (opt-in)
+        CREATE TABLE journal_baselines (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            probabilities TEXT NOT NULL,           -- JSON mean probabilities of the relaxed face
+            frames INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+    """),
+)

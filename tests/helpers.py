@@ -103,3 +103,36 @@ def sign_up(client, username: str, password: str = "a long enough password") -> 
     r = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def astronaut_head(scale: float, *, mirror: bool = False) -> np.ndarray:
+    """The astronaut's head and shoulders (a crop around her face), scaled: the face is about 88*scale px wide."""
+    crop = astronaut_bgr()[0:260, 120:340]
+    crop = crop[:, ::-1] if mirror else crop
+    return cv2.resize(np.ascontiguousarray(crop), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def service_video(path: str | Path, *, frames: int = 60, fps: float = 10.0, passer: tuple[int, int] = (15, 45),
+                  stayer: bool = True) -> Path:
+    """A counter camera clip (640x480) made from real photos: a customer who stays at the bottom left for
+    the whole clip (face ~62 px) and, during frames passer[0]..passer[1], a bigger passer-by (face ~80 px)
+    crossing the top from right to left. Returns the path; boxes of the stayer's head: STAYER_AT."""
+    still = astronaut_head(0.7)
+    walker = astronaut_head(0.9, mirror=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
+    assert writer.isOpened()
+    first, last = passer
+    for i in range(frames):
+        frame = np.full((480, 640, 3), (88, 96, 104), np.uint8)
+        if stayer:
+            x, y = STAYER_AT
+            frame[y:y + still.shape[0], x:x + still.shape[1]] = still
+        if first <= i < last:
+            x = int(420 - 200 * (i - first) / max(1, last - first - 1))
+            frame[10:10 + walker.shape[0], x:x + walker.shape[1]] = walker
+        writer.write(frame)
+    writer.release()
+    return Path(path)
+
+
+STAYER_AT = (40, 280)  # top-left corner of the staying customer's head in service_video

@@ -42,10 +42,13 @@ def test_sessions_belong_to_their_account(db, users):
     assert store.get_session(db, shop, s.id) == s
     assert store.get_session(db, rival, s.id) is None  # another account's id looks missing
     assert store.list_sessions(db, rival) == [] and store.delete_session(db, rival, s.id) is False
-    assert store.claim_for_recording(db, rival, s.id, "recording") is None
-    claimed = store.claim_for_recording(db, shop, s.id, "recording")
-    assert claimed.status == "recording"
-    assert store.claim_for_recording(db, shop, s.id, "processing") is None  # one camera or upload per session
+    assert store.claim_for_recording(db, rival, s.id, "live") is None
+    claimed = store.claim_for_recording(db, shop, s.id, "live")
+    assert (claimed.status, claimed.source) == ("recording", "live")
+    assert store.claim_for_recording(db, shop, s.id, "video") is None  # one camera or upload per session
+    store.set_status(db, s.id, "failed", error="camera lost")
+    retry = store.claim_for_recording(db, shop, s.id, "video")  # a failed session can be fed again
+    assert (retry.status, retry.source, retry.error) == ("processing", "video", None)
     assert store.delete_session(db, shop, s.id) and store.get_session(db, shop, s.id) is None
 
 

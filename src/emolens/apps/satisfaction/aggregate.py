@@ -107,6 +107,11 @@ def _group(key: str, members: Sequence[Scored], by: str) -> Group:
         slope_per_week=slope)
 
 
+def overall(sessions: Sequence[Scored]) -> Group | None:
+    """All sessions as one group (key 'all'); None when there are none."""
+    return _group("all", sessions, "all") if sessions else None
+
+
 def aggregate(sessions: Iterable[Scored], by: str) -> list[Group]:
     """Groups in key order (time order for day and week)."""
     if by not in GROUPINGS:

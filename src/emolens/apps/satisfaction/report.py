@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 
 from emolens import __version__
-from emolens.apps.satisfaction.aggregate import aggregate
+from emolens.apps.satisfaction.aggregate import aggregate, overall
 from emolens.apps.satisfaction.charts import groups_figure, trend_figure
 from emolens.apps.satisfaction.store import ServiceSession
 
@@ -44,15 +44,12 @@ def build_report(sessions: Sequence[ServiceSession], *, by: str = "location", st
     """The report as one HTML string; script defaults to the installed plotly.min.js."""
     if by not in ("location", "agent"):
         raise ValueError(f"--by must be location or agent, got {by!r}")
-    scored = [s for s in sessions if s.score is not None]
     days = aggregate(sessions, "day")
     groups = aggregate(sessions, by)
-    totals = {
-        "sessions": len(sessions), "scored": len(scored),
-        "mean_score": round(sum(s.score for s in scored) / len(scored), 1) if scored else None,
-        "mean_confidence": round(sum(s.confidence or 0 for s in scored) / len(scored), 2) if scored else None,
-        "locations": len({s.location for s in sessions}), "agents": len({s.agent for s in sessions}),
-    }
+    total = overall(sessions)
+    totals = {**(total.to_dict() if total else {"sessions": 0, "scored": 0, "mean_score": None,
+                                                "mean_confidence": None}),
+              "locations": len({s.location for s in sessions}), "agents": len({s.agent for s in sessions})}
     figures = {"trend": trend_figure(days, "Mean score per day"), "groups": groups_figure(groups, by)}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)

@@ -193,6 +193,14 @@ def list_sessions(db: Database, user_id: int | None, filters: SessionFilter = Se
     return [_row(r, with_analysis=with_analysis) for r in rows]
 
 
+def known_values(db: Database, user_id: int) -> dict[str, list[str]]:
+    """The user's locations and agents so far (for filter and form suggestions)."""
+    with db.read() as conn:
+        return {column + "s": [r[0] for r in conn.execute(
+            f"SELECT DISTINCT {column} FROM service_sessions WHERE user_id = ? ORDER BY {column} COLLATE NOCASE",
+            (user_id,))] for column in ("location", "agent")}
+
+
 def set_status(db: Database, session_id: str, status: str, *, error: str | None = None) -> None:
     """Move a session along (processing, failed ...); error says why a session failed."""
     if status not in STATUSES:
@@ -211,14 +219,19 @@ def save_analysis(db: Database, session_id: str, analysis: SessionAnalysis) -> N
                       analysis.confidence, analysis.reason, json.dumps(blob, separators=(",", ":")), session_id))
 
 
-def claim_for_recording(db: Database, user_id: int, session_id: str, status: str) -> ServiceSession | None:
-    """Atomically move an open (or failed) session to `status`; None when it is not the user's or is
-    already being recorded / analysed / done (one camera or upload per session, never mixed)."""
+def claim_for_recording(db: Database, user_id: int, session_id: str, source: str) -> ServiceSession | None:
+    """Atomically give an open (or failed) session its recording: source 'live' (status recording, the clock
+    restarts now) or 'video' (status processing). None when the session is not the user's or already has
+    its recording (one camera or one upload per session, so recordings never mix)."""
+    if source not in ("live", "video"):
+        raise SessionError(f"a recording comes from 'live' or 'video', not {source!r}")
+    status = "recording" if source == "live" else "processing"
+    now = utc_now()
     with db.write() as conn:
-        changed = conn.execute("UPDATE service_sessions SET status = ?, error = NULL, started_at = "
-                               "CASE WHEN ? = 'recording' THEN ? ELSE started_at END "
+        changed = conn.execute("UPDATE service_sessions SET status = ?, source = ?, error = NULL, "
+                               "started_at = CASE WHEN ? = 'live' THEN ? ELSE started_at END "
                                "WHERE id = ? AND user_id = ? AND status IN ('open', 'failed')",
-                               (status, status, utc_now(), session_id, user_id)).rowcount
+                               (status, source, source, now, session_id, user_id)).rowcount
         row = conn.execute("SELECT * FROM service_sessions WHERE id = ?", (session_id,)).fetchone()
     return _row(row) if changed else None
 

@@ -20,8 +20,10 @@ from emolens.apps.db import open_database
 from emolens.apps.schema import all_migrations
 from emolens.web.errors import MULTIPART_SLACK, BodyLimit, install_error_handlers
 from emolens.web.routers import account, analyze, auth, docs, jobs, live, pages, system
+from emolens.web.routers import session_live, session_pages, sessions
 from emolens.web.services.engine import build_engine
 from emolens.web.services.jobs import JobStore
+from emolens.web.services.sessions import Scoring, start_retention
 from emolens.web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.db = await run_in_threadpool(open_database, settings.db_path, all_migrations())
     app.state.jobs = JobStore.for_process(settings.data_dir / "jobs", max_jobs=settings.max_jobs,
                                           ttl_s=settings.job_ttl_s)
+    retention = start_retention(app.state.db, settings.satisfaction_retention_days)
     try:
         yield
     finally:
+        retention.cancel()
         app.state.jobs.close()
 
 
@@ -63,19 +67,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates.env.globals["version"] = __version__
     app.state.vendor = docs.vendor_files()
     app.state.hasher = password_hasher()  # tests swap a fast one in with dependency_overrides[get_hasher]
+    app.state.scoring = Scoring.from_settings(settings)  # the customer rule: a malformed one fails here
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limits={
         f"{API_PREFIX}/analyze": settings.max_upload_bytes + MULTIPART_SLACK,
         f"{API_PREFIX}/analyze/video": settings.max_video_bytes + MULTIPART_SLACK,
+        f"{API_PREFIX}/sessions/*/video": settings.max_video_bytes + MULTIPART_SLACK,
         **{path: FORM_LIMIT for path in (f"{API_PREFIX}/auth/register", f"{API_PREFIX}/auth/token", "/login",
                                          "/register", "/logout")},
     })
     api = APIRouter(prefix=API_PREFIX)
-    for module in (analyze, jobs, live, system, auth):
+    for module in (analyze, jobs, live, system, auth, sessions, session_live):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)
     app.include_router(account.router)
+    app.include_router(session_pages.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app

@@ -7,6 +7,7 @@ they are read, and stops counting bodies sent without one at the limit.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 
 from fastapi import FastAPI, HTTPException, Request
@@ -68,15 +69,23 @@ def install_error_handlers(app: FastAPI) -> None:
 class BodyLimit:
     """Pure ASGI middleware: per-path upper bounds on HTTP request bodies (413 beyond).
 
-    limits maps exact paths to bytes; other paths pass through untouched.
+    limits maps paths to bytes; a path may hold '*' for one segment ("/api/v1/sessions/*/video");
+    other paths pass through untouched.
     """
 
     def __init__(self, app: ASGIApp, limits: Mapping[str, int]):
         self.app = app
-        self.limits = dict(limits)
+        self.limits = {k: v for k, v in limits.items() if "*" not in k}
+        self.patterns = [(re.compile("^" + re.escape(k).replace(r"\*", "[^/]+") + "$"), v)
+                         for k, v in limits.items() if "*" in k]
+
+    def limit_for(self, path: str) -> int | None:
+        if path in self.limits:
+            return self.limits[path]
+        return next((v for pattern, v in self.patterns if pattern.match(path)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.limits.get(scope.get("path", "")) if scope["type"] == "http" else None
+        limit = self.limit_for(scope.get("path", "")) if scope["type"] == "http" else None
         if limit is None:
             await self.app(scope, receive, send)
             return

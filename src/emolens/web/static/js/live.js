@@ -1,5 +1,8 @@
 /* Live camera: getUserMedia -> one JPEG frame at a time over WebSocket /api/v1/live -> overlay.
-   A frame is sent only after the previous answer arrived: slow servers drop frames, never queue them. */
+   A frame is sent only after the previous answer arrived: slow servers drop frames, never queue them.
+   Pages that reuse this loop (the satisfaction counter) set, before this script, window.EmolensLive =
+   { socketPath(): WebSocket path, beforeStart(): async, false cancels, onMessage(msg): other message
+     types, onStop(ws): the still-open socket when the camera stops }. */
 "use strict";
 (function () {
   const { drawFaces, renderPanels, setStatus } = window.Emolens;
@@ -8,6 +11,7 @@
   const video = $("video"), overlay = $("overlay"), status = $("status"), facesBox = $("faces");
   const startBtn = $("start"), stopBtn = $("stop"), fpsEl = $("fps"), msEl = $("ms");
   const grab = document.createElement("canvas");
+  const hooks = window.EmolensLive || {};
   let stream = null, ws = null, labels = null, busy = false, running = false;
   let fps = 0, last = 0;
 
@@ -38,6 +42,7 @@
     }
     video.srcObject = stream;
     await video.play().catch(() => {});
+    if (hooks.beforeStart && !(await hooks.beforeStart())) { stop(); return; }
     running = true;
     stopBtn.disabled = false;
     connect();
@@ -45,7 +50,7 @@
 
   function connect() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    ws = new WebSocket(`${proto}://${location.host}/api/v1/live`);
+    ws = new WebSocket(`${proto}://${location.host}${hooks.socketPath ? hooks.socketPath() : "/api/v1/live"}`);
     ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
     ws.onerror = () => setStatus(status, "The connection to the server failed.", true);
     ws.onclose = () => { if (running) { setStatus(status, "The server closed the connection; press Start to retry.", true); stop(); } };
@@ -58,6 +63,7 @@
       last = performance.now();
       sendFrame();
     } else if (msg.type === "result") {
+      if (!running) return; // an answer that arrived after Stop
       busy = false;
       const now = performance.now();
       const inst = 1000 / Math.max(1, now - last);
@@ -70,7 +76,10 @@
     } else if (msg.type === "error") {
       busy = false;
       setStatus(status, msg.message, true);
-      setTimeout(sendFrame, 500);
+      if (msg.fatal) { if (ws) { ws.onclose = null; ws.close(); ws = null; } stop(); }
+      else setTimeout(sendFrame, 500);
+    } else if (hooks.onMessage) {
+      hooks.onMessage(msg);
     }
   }
 
@@ -101,7 +110,8 @@
   function stop() {
     running = false;
     busy = false;
-    if (ws) { ws.onclose = null; ws.close(); ws = null; }
+    const open = ws && ws.readyState === WebSocket.OPEN ? ws : null;
+    if (ws) { ws.onclose = null; if (!(open && hooks.onStop)) ws.close(); ws = null; }
     if (stream) { stream.getTracks().forEach((t) => t.stop()); stream = null; }
     video.srcObject = null;
     overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
@@ -109,6 +119,7 @@
     stopBtn.disabled = true;
     fpsEl.textContent = "0.0";
     if (!status.classList.contains("error")) setStatus(status, "Camera off.");
+    if (open && hooks.onStop) hooks.onStop(open);
   }
 
   startBtn.addEventListener("click", start);

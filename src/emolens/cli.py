@@ -83,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     add_parsers(sub, fmt)
     from emolens.web.cli import add_parsers as add_web_parsers  # serve (FastAPI loads only when serving)
     add_web_parsers(sub, fmt)
+    from emolens.cli_session import add_parsers as add_session_parsers  # session analyze | report | purge
+    add_session_parsers(sub, fmt)
     return p
 
 
@@ -108,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     from emolens.core.card import CardError
     from emolens.cli_infer import HANDLERS as infer_handlers
     from emolens.web.cli import HANDLERS as web_handlers
+    from emolens.cli_session import HANDLERS as session_handlers
     handlers = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "export": _cmd_export,
-                **infer_handlers, **web_handlers}
+                **infer_handlers, **web_handlers, **session_handlers}
     try:
         return handlers[args.command](args)
     except (CliError, DataError, CardError, FileNotFoundError, ValueError) as exc:

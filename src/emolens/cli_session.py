@@ -1,0 +1,223 @@
+"""`emolens session analyze | report | purge`: customer satisfaction from the command line.
+
+Sessions go to the same database as the web app (EMOLENS_DATA_DIR or --data-dir, file
+emolens.db) under a local account (--user, default: your login name), so they show up
+on the dashboard of that account. The customer rule and retention read the same
+EMOLENS_SATISFACTION_* settings as the server. Nothing here imports torch or FastAPI.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from emolens.cli import CliError
+from emolens.cli_infer import _analyzer, _engine_args, _friendly
+
+EXAMPLES = """examples:
+  emolens session analyze counter.mp4 --location "Main St" --agent ana
+  emolens session analyze clip.mp4 --location Airport --agent ben --rule largest --roi 0.5,0,1,1 --json
+  emolens session report --from 2026-03-01 --to 2026-03-31 --by agent --html march.html --csv march.csv
+  emolens session purge --older-than 90       # what the server's retention setting does every hour
+
+sessions are stored for the account --user (default: $EMOLENS_USER, else your login name) in
+$EMOLENS_DATA_DIR/emolens.db (default ~/.local/share/emolens); numbers only, never images."""
+
+
+def add_parsers(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
+    s = sub.add_parser("session", help="customer satisfaction: score service sessions, reports",
+                       epilog=EXAMPLES, formatter_class=fmt)
+    verbs = s.add_subparsers(dest="session_command", metavar="VERB", required=True)
+
+    a = verbs.add_parser("analyze", help="score a recorded service session (a video file)", epilog=EXAMPLES,
+                         formatter_class=fmt)
+    a.add_argument("video", metavar="VIDEO", help="video file of the service session")
+    a.add_argument("--location", required=True, help="shop, branch or counter")
+    a.add_argument("--agent", required=True, help="staff member or counter label")
+    a.add_argument("--customer-ref", help="your own reference (a ticket number); never a name")
+    a.add_argument("--started", help="when the session took place, ISO time (default: now)")
+    a.add_argument("--rule", choices=["presence", "largest"], help="who is the customer (default: presence)")
+    a.add_argument("--roi", help="customer region x0,y0,x1,y1 as fractions of the frame, e.g. 0.5,0,1,1")
+    a.add_argument("--staff-seconds", type=float, help="faces on screen in the first N s are staff (default: 0)")
+    a.add_argument("--every", type=int, help="run the detector every N frames (default: 2)")
+    a.add_argument("--smooth", type=float, help="EMA weight of the newest probabilities (default: 0.4)")
+    a.add_argument("--no-save", action="store_true", help="print the result, store nothing")
+    a.add_argument("--json", action="store_true", help="print the session as JSON")
+    _store_args(a)
+    _engine_args(a, detect_size=640)
+
+    r = verbs.add_parser("report", help="scores per location or agent: table, HTML report, CSV", epilog=EXAMPLES,
+                         formatter_class=fmt)
+    r.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (UTC)")
+    r.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (inclusive)")
+    r.add_argument("--by", choices=["location", "agent"], default="location", help="grouping (default: %(default)s)")
+    r.add_argument("--location", help="only this location")
+    r.add_argument("--agent", help="only this agent")
+    r.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with charts (works offline)")
+    r.add_argument("--csv", metavar="FILE", help="write one row per session")
+    r.add_argument("--all-accounts", action="store_true", help="every account's sessions, not only --user's")
+    r.add_argument("--json", action="store_true", help="print the groups as JSON")
+    _store_args(r)
+
+    p = verbs.add_parser("purge", help="delete sessions older than N days (every account)", epilog=EXAMPLES,
+                         formatter_class=fmt)
+    p.add_argument("--older-than", type=float, metavar="DAYS",
+                   help="age in days (default: EMOLENS_SATISFACTION_RETENTION_DAYS, 90)")
+    _store_args(p)
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", default=os.environ.get("EMOLENS_USER") or None,
+                   help="account the sessions belong to (default: $EMOLENS_USER, else your login name)")
+    p.add_argument("--data-dir", help="folder of emolens.db (default: $EMOLENS_DATA_DIR or ~/.local/share/emolens)")
+
+
+def _settings(args: argparse.Namespace, **overrides: Any):
+    from emolens.web.settings import Settings  # a plain dataclass: no FastAPI behind it
+
+    return Settings.from_env(data_dir=args.data_dir, **overrides)
+
+
+def _database(settings):
+    from emolens.apps.db import open_database
+    from emolens.apps.schema import all_migrations
+
+    return open_database(settings.db_path, all_migrations())
+
+
+def _username(args: argparse.Namespace) -> str:
+    return args.user or getpass.getuser()
+
+
+@_friendly
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from emolens.apps import accounts
+    from emolens.apps.satisfaction import store
+    from emolens.apps.satisfaction.analysis import analyze_recording
+    from emolens.apps.satisfaction.customer import CustomerRule
+    from emolens.apps.satisfaction.recording import SessionRecorder
+    from emolens.apps.satisfaction.store import SessionError, time_bound
+    from emolens.inference.stream import StreamAnalyzer, StreamOptions
+    from emolens.inference.video import VideoSource, run_video
+
+    settings = _settings(args, satisfaction_rule=args.rule, satisfaction_roi=args.roi,
+                         satisfaction_staff_seconds=args.staff_seconds)
+    rule = CustomerRule.from_text(pick=settings.satisfaction_rule, roi=settings.satisfaction_roi,
+                                  staff_seconds=settings.satisfaction_staff_seconds)
+    options = StreamOptions(every=args.every or settings.video_every, alpha=args.smooth or settings.live_alpha)
+    try:
+        started = time_bound(args.started, end=False) if args.started else None
+    except SessionError as exc:
+        raise CliError(f"--started: {exc}") from None
+    if not Path(args.video).is_file():
+        raise CliError(f"{args.video}: no such video file")
+    analyzer = _analyzer(args)
+    recorder = SessionRecorder(analyzer.labels)
+    with VideoSource(args.video) as source:
+        max_frames = int(settings.max_video_seconds * source.info.fps)
+        total = min(source.info.frame_count or max_frames, max_frames)
+        with tqdm(total=total, desc=Path(args.video).name, unit="frame", disable=None, file=sys.stderr) as bar:
+            run_video(source, StreamAnalyzer(analyzer, options), [recorder], max_frames=max_frames,
+                      on_progress=lambda _: bar.update(1))
+    analysis = analyze_recording(recorder.recording(), rule)
+    doc: dict[str, Any] = {"location": args.location, "agent": args.agent, **analysis.to_dict()}
+    if not args.no_save:
+        db = _database(settings)
+        user = accounts.local_user(db, _username(args), hasher=accounts.password_hasher())
+        try:
+            session = store.create_session(db, user.id, location=args.location, agent=args.agent,
+                                           customer_ref=args.customer_ref, source="cli", started_at=started)
+        except SessionError as exc:
+            raise CliError(str(exc)) from None
+        store.save_analysis(db, session.id, analysis)
+        doc = {**store.get_session(db, user.id, session.id).to_dict(), "database": str(settings.db_path),
+               "user": user.username}
+    print(json.dumps(doc, indent=2) if args.json else format_session(doc))
+    return 0
+
+
+def format_session(doc: dict[str, Any]) -> str:
+    score = "no score" if doc["score"] is None else f"score {doc['score']:g}/100"
+    head = f"{doc['location']} / {doc['agent']}: {score}, confidence {doc['confidence']:.2f}"
+    lines = [head, doc["explanation"]["summary"]]
+    share = ", ".join(f"{k} {v:.0%}" for k, v in sorted(doc["explanation"]["share"].items(), key=lambda kv: -kv[1])
+                      if v > 0)
+    if share:
+        lines.append(f"customer's face time: {share}")
+    roles = ", ".join(f"#{t['id']} {t['role']}" for t in doc["customer"]["tracks"])
+    if roles:
+        lines.append(f"faces: {roles}")
+    if "id" in doc:
+        lines.append(f"stored as session {doc['id']} of {doc['user']} in {doc['database']}")
+    return "\n".join(lines)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from emolens.apps import accounts
+    from emolens.apps.satisfaction import store
+    from emolens.apps.satisfaction.aggregate import aggregate
+    from emolens.apps.satisfaction.export import sessions_csv
+    from emolens.apps.satisfaction.report import write_report
+    from emolens.apps.satisfaction.store import SessionError, SessionFilter
+
+    settings = _settings(args)
+    db = _database(settings)
+    user_id = None
+    if not args.all_accounts:
+        user = accounts.find_user(db, _username(args))
+        if user is None:
+            raise CliError(f"no account {_username(args)!r} in {settings.db_path}: pass --user NAME or --all-accounts")
+        user_id = user.id
+    filters = SessionFilter(location=args.location, agent=args.agent, start=args.start, end=args.end)
+    try:
+        sessions = store.list_sessions(db, user_id, filters)
+    except SessionError as exc:
+        raise CliError(str(exc)) from None
+    groups = aggregate(sessions, args.by)
+    if args.html:
+        path = write_report(args.html, sessions, by=args.by, start=args.start, end=args.end)
+        print(f"wrote {path} ({len(sessions)} sessions)", file=sys.stderr)
+    if args.csv:
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.csv).write_text(sessions_csv(sessions), encoding="utf-8")
+        print(f"wrote {args.csv}", file=sys.stderr)
+    print(json.dumps([g.to_dict() for g in groups], indent=2) if args.json else format_groups(groups, args.by))
+    return 0
+
+
+def format_groups(groups, by: str) -> str:
+    if not groups:
+        return "no sessions in this period"
+    rows = [(by, "sessions", "scored", "mean", "weighted", "trend/week")]
+    fmt = lambda v, spec="{:.1f}": "-" if v is None else spec.format(v)  # noqa: E731
+    for g in groups:
+        rows.append((g.key, str(g.sessions), str(g.scored), fmt(g.mean_score), fmt(g.weighted_score),
+                     fmt(g.slope_per_week, "{:+.1f}")))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return "\n".join("  ".join(v.ljust(w) if c == 0 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths)))
+                     for r in rows)
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from emolens.apps.satisfaction import store
+
+    settings = _settings(args)
+    days = settings.satisfaction_retention_days if args.older_than is None else args.older_than
+    if days <= 0:
+        raise CliError("--older-than must be a positive number of days")
+    deleted = store.purge_older_than(_database(settings), days)
+    print(f"deleted {deleted} session(s) older than {days:g} days from {settings.db_path}")
+    return 0
+
+
+def cmd_session(args: argparse.Namespace) -> int:
+    return {"analyze": cmd_analyze, "report": cmd_report, "purge": cmd_purge}[args.session_command](args)
+
+
+HANDLERS = {"session": cmd_session}

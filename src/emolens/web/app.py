@@ -17,9 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from emolens import __version__
 from emolens.apps.accounts import password_hasher
 from emolens.apps.db import open_database
+from emolens.apps.journal.suggestions import load_rules
 from emolens.apps.schema import all_migrations
 from emolens.web.errors import MULTIPART_SLACK, BodyLimit, install_error_handlers
 from emolens.web.routers import account, analyze, auth, docs, jobs, live, pages, system
+from emolens.web.routers import journal, journal_data, journal_pages
 from emolens.web.routers import session_live, session_pages, sessions
 from emolens.web.services.engine import build_engine
 from emolens.web.services.jobs import JobStore
@@ -33,8 +35,10 @@ API_PREFIX = "/api/v1"
 FORM_LIMIT = 64 * 1024  # sign-in forms and JSON credentials
 DESCRIPTION = """Facial emotion recognition for photos, videos and live cameras.
 
-Nothing you send is stored: photos and live frames are analysed in memory; an uploaded
-video is kept in a private temporary file until it has been analysed. Emotion estimates
+The analysis endpoints store nothing you send: photos and live frames are analysed in memory;
+an uploaded video is kept in a private temporary file until it has been analysed. The mood
+journal (`/api/v1/journal`, signed-in users) stores numbers derived from your check-ins, never
+an image unless you ask for it, and exports or deletes everything on request. Emotion estimates
 describe facial expressions, they are not a diagnosis of how anyone feels.
 
 Live camera: WebSocket `/api/v1/live` (not listed below, OpenAPI cannot describe it): send a JPEG
@@ -47,6 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = await run_in_threadpool(build_engine, model=settings.model, detector=settings.detector,
                                                threads=settings.threads, max_pixels=settings.max_pixels)
     app.state.db = await run_in_threadpool(open_database, settings.db_path, all_migrations())
+    app.state.journal_rules = await run_in_threadpool(load_rules)  # rules.yaml, checked at start
     app.state.jobs = JobStore.for_process(settings.data_dir / "jobs", max_jobs=settings.max_jobs,
                                           ttl_s=settings.job_ttl_s)
     retention = start_retention(app.state.db, settings.satisfaction_retention_days)
@@ -71,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limits={
         f"{API_PREFIX}/analyze": settings.max_upload_bytes + MULTIPART_SLACK,
+        f"{API_PREFIX}/journal/checkins": settings.max_upload_bytes + MULTIPART_SLACK,  # all frames together
+        f"{API_PREFIX}/journal/baseline": settings.max_upload_bytes + MULTIPART_SLACK,
         f"{API_PREFIX}/analyze/video": settings.max_video_bytes + MULTIPART_SLACK,
         f"{API_PREFIX}/sessions/*/video": settings.max_video_bytes + MULTIPART_SLACK,
         **{path: FORM_LIMIT for path in (f"{API_PREFIX}/auth/register", f"{API_PREFIX}/auth/token", "/login",
@@ -79,9 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for module in (analyze, jobs, live, system, auth, sessions, session_live):
         api.include_router(module.router)
+    api.include_router(journal.router)
+    api.include_router(journal_data.router)
     app.include_router(api)
     app.include_router(pages.router)
     app.include_router(account.router)
+    app.include_router(journal_pages.router)
     app.include_router(session_pages.router)
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

@@ -1,0 +1,262 @@
+/* Mood journal page: check in (camera frames, a photo, or a mood), calibrate, trends, entries, your data.
+   Every change is sent with the session's CSRF token (X-CSRF-Token, from <meta name="csrf-token">). */
+"use strict";
+(function () {
+  const { color, setStatus, errorMessage } = window.Emolens;
+  const $ = (id) => document.getElementById(id);
+  const cfg = JSON.parse($("journal-config").textContent);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const API = "/api/v1/journal";
+  const tzOffset = () => -new Date().getTimezoneOffset(); // minutes east of UTC
+  const status = $("status");
+  let stream = null;
+
+  async function api(path, options = {}) {
+    const headers = { "X-CSRF-Token": csrf, ...(options.headers || {}) };
+    const r = await fetch(API + path, { credentials: "same-origin", ...options, headers });
+    if (r.status === 401) { location.href = "/login?next=/journal"; throw new Error("signed out"); }
+    if (!r.ok) throw new Error(await errorMessage(r));
+    return r.status === 204 ? null : r.json();
+  }
+
+  function cameraError(err) {
+    const name = err && err.name;
+    if (!navigator.mediaDevices) return "This browser offers no camera here: camera access needs https:// or http://localhost.";
+    if (name === "NotAllowedError" || name === "SecurityError") return "Camera access was denied: allow it for this site, or use a photo or a mood.";
+    if (name === "NotFoundError" || name === "OverconstrainedError") return "No camera was found: use a photo or pick a mood.";
+    return `The camera could not be started (${name || err}).`;
+  }
+
+  async function camera() {
+    if (stream) return stream;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw new Error(cameraError(null));
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    } catch (err) { throw new Error(cameraError(err)); }
+    $("cam").srcObject = stream;
+    await $("cam").play().catch(() => {});
+    return stream;
+  }
+
+  function stopCamera() {
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+    stream = null;
+    $("cam").srcObject = null;
+  }
+
+  /* n JPEG frames, `gap` ms apart, downscaled to 640 px: they travel in one request and are never stored. */
+  async function grabFrames(n, gap, say) {
+    await camera();
+    const video = $("cam");
+    for (let i = 0; i < 50 && !video.videoWidth; i++) await new Promise((r) => setTimeout(r, 100));
+    const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    const frames = [];
+    for (let i = 0; i < n; i++) {
+      say(`Hold still… ${Math.ceil(((n - i) * gap) / 1000)} s`);
+      canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+      frames.push(await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.85)));
+      await new Promise((r) => setTimeout(r, gap));
+    }
+    stopCamera();
+    return frames;
+  }
+
+  function checkinFields(form) {
+    const tags = [...document.querySelectorAll('input[name="tag"]:checked')].map((c) => c.value);
+    const more = $("more-tags").value.split(",").map((t) => t.trim()).filter(Boolean);
+    form.append("note", $("note").value);
+    form.append("tags", [...tags, ...more].join(","));
+    form.append("tz_offset_minutes", String(tzOffset()));
+    form.append("keep_image", $("keep-image").checked ? "true" : "false");
+    return form;
+  }
+
+  function resetForm() {
+    $("note").value = "";
+    $("more-tags").value = "";
+    document.querySelectorAll('input[name="tag"]').forEach((c) => { c.checked = false; });
+    $("keep-image").checked = false;
+  }
+
+  async function saved(checkin) {
+    const conf = checkin.confidence == null ? "" : ` (confidence ${Math.round(checkin.confidence * 100)}%)`;
+    setStatus(status, `Saved: ${checkin.final_emotion}${conf}. You can correct it below.`);
+    resetForm();
+    await refresh();
+  }
+
+  async function run(button, work) {
+    button.disabled = true;
+    try { await work(); } catch (err) { setStatus(status, err.message, true); stopCamera(); } finally { button.disabled = false; }
+  }
+
+  $("cam-checkin").addEventListener("click", (ev) => run(ev.currentTarget, async () => {
+    const frames = await grabFrames(8, 375, (t) => setStatus(status, t));
+    setStatus(status, "Reading your expression…");
+    const form = checkinFields(new FormData());
+    frames.forEach((b, i) => form.append("frames", b, `frame${i}.jpg`));
+    await saved(await api("/checkins", { method: "POST", body: form }));
+  }));
+
+  $("photo-input").addEventListener("change", (ev) => run(ev.currentTarget, async () => {
+    const file = ev.target.files[0];
+    if (!file) return;
+    setStatus(status, `Reading ${file.name}…`);
+    const form = checkinFields(new FormData());
+    form.append("image", file);
+    ev.target.value = "";
+    await saved(await api("/checkins", { method: "POST", body: form }));
+  }));
+
+  document.querySelectorAll(".mood").forEach((b) => b.addEventListener("click", () => run(b, async () => {
+    const tags = checkinFields(new FormData()).get("tags").split(",").filter(Boolean);
+    await saved(await api("/checkins", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ mood: b.dataset.mood, note: $("note").value, tags, tz_offset_minutes: tzOffset() }) }));
+  })));
+
+  /* Baseline */
+  const baseStatus = $("baseline-status");
+  async function showBaseline() {
+    const b = await api("/baseline");
+    $("forget-baseline").hidden = !b;
+    if (!b) { $("baseline-state").textContent = "Not calibrated: readings are taken as they are."; return; }
+    const top = Object.entries(b.probabilities).sort((a, c) => c[1] - a[1]).slice(0, 2)
+      .map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(", ");
+    $("baseline-state").textContent = `Calibrated ${b.created_at.slice(0, 10)} from ${b.frames} frames (resting face reads ${top}).`;
+  }
+  async function calibrate(form, button) {
+    await run(button, async () => {
+      setStatus(baseStatus, "Calibrating…");
+      await api("/baseline", { method: "POST", body: form });
+      setStatus(baseStatus, "Calibrated. Later check-ins are read relative to your resting face.");
+      await showBaseline();
+      await refresh();
+    });
+  }
+  $("calibrate").addEventListener("click", async (ev) => {
+    const button = ev.currentTarget;
+    try {
+      const frames = await grabFrames(10, 400, (t) => setStatus(baseStatus, `Relax your face and look at the camera. ${t}`));
+      const form = new FormData();
+      frames.forEach((f, i) => form.append("frames", f, `calib${i}.jpg`));
+      await calibrate(form, button);
+    } catch (err) { setStatus(baseStatus, err.message, true); }
+  });
+  $("calibrate-input").addEventListener("change", async (ev) => {
+    const form = new FormData();
+    [...ev.target.files].forEach((f) => form.append("frames", f));
+    ev.target.value = "";
+    await calibrate(form, ev.target);
+  });
+  $("forget-baseline").addEventListener("click", (ev) => run(ev.currentTarget, async () => {
+    await api("/baseline", { method: "DELETE" });
+    setStatus(baseStatus, "Baseline forgotten.");
+    await showBaseline();
+  }));
+
+  /* Trends */
+  function summaryText(s) {
+    if (!s.checkins) return `No check-ins in the last ${s.days} days yet. Your first one starts the charts.`;
+    const i = s.indexes;
+    const top = Object.entries(s.shares).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${Math.round(v * 100)}%`);
+    return `${s.checkins} check-ins on ${s.days_with_checkins} of the last ${s.days} days. Happiness ${Math.round(i.happiness)}, ` +
+      `sadness ${Math.round(i.sadness)}, stress ${Math.round(i.stress)} (of 100). Mostly ${top.join(", ")}. ` +
+      `Streak: ${s.streak.current} day${s.streak.current === 1 ? "" : "s"} (longest ${s.streak.longest}).`;
+  }
+
+  function renderSuggestions(s) {
+    const box = $("suggestions");
+    box.replaceChildren();
+    s.suggestions.forEach((sug) => {
+      const card = document.createElement("article");
+      card.className = `suggestion ${sug.kind}`;
+      const h = document.createElement("h3"); h.textContent = sug.title;
+      const p = document.createElement("p"); p.textContent = sug.text;
+      const why = document.createElement("p"); why.className = "why"; why.textContent = `Because: ${sug.because}.`;
+      card.append(h, p, why);
+      box.append(card);
+    });
+    $("crisis").hidden = !s.crisis;
+    if (s.crisis) {
+      $("crisis-title").textContent = s.crisis.title;
+      $("crisis-text").textContent = s.crisis.text;
+      $("crisis-resources").replaceChildren(...s.crisis.resources.map((r) => { const li = document.createElement("li"); li.textContent = r; return li; }));
+    }
+    $("disclaimer").textContent = s.disclaimer;
+  }
+
+  /* Entries */
+  function entry(c) {
+    const li = document.createElement("li");
+    li.className = "entry";
+    li.style.setProperty("--c", color(c.final_emotion));
+    li.dataset.id = c.id;
+    const head = document.createElement("div");
+    const title = document.createElement("strong");
+    title.textContent = c.final_emotion + (c.corrected ? ` (corrected; read as ${c.emotion})` : "");
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const how = { camera: "camera", photo: "photo", manual: "picked mood" }[c.source];
+    const conf = c.confidence == null ? "" : ` · confidence ${Math.round(c.confidence * 100)}%`;
+    meta.textContent = `${c.local_time.replace("T", " ").slice(0, 16)} · ${how}${conf}${c.adjusted ? " · relative to your baseline" : ""}${c.has_image ? " · photo kept" : ""}`;
+    head.append(title, meta);
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    const sel = document.createElement("select");
+    sel.setAttribute("aria-label", `Correct check-in ${c.id}`);
+    sel.add(new Option("correct…", ""));
+    cfg.moods.forEach((m) => sel.add(new Option(m, m, false, c.corrected === m)));
+    sel.addEventListener("change", () => run(sel, async () => {
+      await api(`/checkins/${c.id}`, { method: "PATCH", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ corrected: sel.value || null }) });
+      setStatus(status, sel.value ? `Corrected to ${sel.value}.` : "Correction removed.");
+      await refresh();
+    }));
+    const del = document.createElement("button");
+    del.type = "button"; del.className = "button secondary"; del.textContent = "Delete";
+    del.setAttribute("aria-label", `Delete check-in ${c.id}`);
+    del.addEventListener("click", () => run(del, async () => {
+      if (!confirm("Delete this check-in?")) return;
+      await api(`/checkins/${c.id}`, { method: "DELETE" });
+      setStatus(status, "Check-in deleted.");
+      await refresh();
+    }));
+    actions.append(sel, del);
+    li.append(head, actions);
+    if (c.note || c.tags.length) {
+      const p = document.createElement("p");
+      p.className = "note";
+      c.tags.forEach((t) => { const s = document.createElement("span"); s.className = "tag"; s.textContent = t; p.append(s); });
+      p.append(document.createTextNode(c.note));
+      li.append(p);
+    }
+    return li;
+  }
+
+  async function refresh() {
+    const q = `?days=${$("days").value}&group=${$("group").value}&tz_offset_minutes=${tzOffset()}`;
+    const [summary, checkins] = await Promise.all([api(`/summary${q}`), api("/checkins?limit=20")]);
+    $("summary-text").textContent = summaryText(summary);
+    renderSuggestions(summary);
+    window.JournalCharts.render(summary, cfg.moods);
+    $("entries").replaceChildren(...checkins.map(entry));
+    if (!checkins.length) $("entries").innerHTML = '<li class="empty">No check-ins yet.</li>';
+  }
+  $("days").addEventListener("change", refresh);
+  $("group").addEventListener("change", refresh);
+
+  /* Your data */
+  $("delete-account").addEventListener("click", (ev) => run(ev.currentTarget, async () => {
+    if ($("confirm-name").value !== cfg.username) {
+      setStatus($("delete-status"), "Type your username exactly to confirm.", true);
+      return;
+    }
+    await api("/account", { method: "DELETE" });
+    location.href = "/register";
+  }));
+
+  Promise.all([showBaseline(), refresh()]).catch((err) => setStatus(status, err.message, true));
+})();

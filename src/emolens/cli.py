@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     add_web_parsers(sub, fmt)
     from emolens.cli_session import add_parsers as add_session_parsers  # session analyze | report | purge
     add_session_parsers(sub, fmt)
+    from emolens.cli_journal import add_parsers as add_journal_parsers  # journal checkin | summary | export ...
+    add_journal_parsers(sub, fmt)
     return p
 
 
@@ -111,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     from emolens.cli_infer import HANDLERS as infer_handlers
     from emolens.web.cli import HANDLERS as web_handlers
     from emolens.cli_session import HANDLERS as session_handlers
+    from emolens.cli_journal import HANDLERS as journal_handlers
     handlers = {"data": _cmd_data, "train": _cmd_train, "evaluate": _cmd_evaluate, "export": _cmd_export,
-                **infer_handlers, **web_handlers, **session_handlers}
+                **infer_handlers, **web_handlers, **session_handlers, **journal_handlers}
     try:
         return handlers[args.command](args)
     except (CliError, DataError, CardError, FileNotFoundError, ValueError) as exc:

@@ -304,7 +304,8 @@ def _write_image(data_dir: Path | None, user_id: int, jpeg: bytes) -> str:
     if data_dir is None:
         raise JournalError("keeping the photo needs a data folder")
     folder = user_images_dir(data_dir, user_id)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.mkdir(exist_ok=True, mode=0o700)
     name = f"{secrets.token_hex(12)}.jpg"
     with open(folder / name, "xb") as fh:  # new file, never overwrite
         fh.write(jpeg)

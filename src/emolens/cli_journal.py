@@ -1,0 +1,274 @@
+"""`emolens journal checkin | calibrate | summary | list | correct | delete | export | password | delete-account`.
+
+The journal of a local account (--user, default $EMOLENS_USER, else your login name; created
+without a password on first use) in the same database as the web app: $EMOLENS_DATA_DIR/emolens.db
+(or --data-dir; default ~/.local/share/emolens). `emolens journal password` sets a password
+so the same journal opens on the web pages. Nothing here imports torch or FastAPI.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from emolens.cli import CliError
+from emolens.cli_infer import _analyzer, _engine_args, _friendly
+
+EXAMPLES = """examples:
+  emolens journal calibrate relaxed1.jpg relaxed2.jpg relaxed3.jpg   # your resting face, once
+  emolens journal checkin selfie.jpg --note "slept well" --tags sleep,exercise
+  emolens journal checkin --mood happy --note "good talk with Sam"
+  emolens journal summary --days 30            # indexes, streak, patterns, suggestions
+  emolens journal summary --days 365 --by month --json
+  emolens journal list --limit 10
+  emolens journal correct 42 neutral           # the reading was wrong: your word is kept next to it
+  emolens journal export --format csv --out journal.csv
+  emolens journal password                     # use the same journal on the web pages
+
+the journal belongs to the account --user (default: $EMOLENS_USER, else your login name) in
+$EMOLENS_DATA_DIR/emolens.db (default ~/.local/share/emolens). Only numbers are stored, never the
+photo unless you pass --keep-image. emolens is not a medical device."""
+
+
+def add_parsers(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
+    j = sub.add_parser("journal", help="mood journal: daily check-ins, trends, self-care suggestions",
+                       epilog=EXAMPLES, formatter_class=fmt)
+    verbs = j.add_subparsers(dest="journal_command", metavar="VERB", required=True)
+
+    c = verbs.add_parser("checkin", help="check in with a photo, or --mood", epilog=EXAMPLES, formatter_class=fmt)
+    c.add_argument("photo", metavar="PHOTO", nargs="?", help="a photo of your face (omit with --mood)")
+    c.add_argument("--mood", help="pick a mood instead of a photo: angry, disgust, fear, happy, sad, surprise, neutral")
+    c.add_argument("--note", default="", help="a short note")
+    c.add_argument("--tags", default="", help="comma-separated, e.g. sleep,work,exercise")
+    c.add_argument("--keep-image", action="store_true", help="keep the photo with the check-in (default: numbers only)")
+    c.add_argument("--json", action="store_true", help="print the check-in as JSON")
+    _common(c, engine=True)
+
+    b = verbs.add_parser("calibrate", help="your relaxed face in a few photos becomes your baseline",
+                         epilog=EXAMPLES, formatter_class=fmt)
+    b.add_argument("photos", metavar="PHOTO", nargs="+", help="photos of your relaxed, resting face")
+    _common(b, engine=True)
+
+    s = verbs.add_parser("summary", help="indexes, streak, patterns and suggestions", epilog=EXAMPLES,
+                         formatter_class=fmt)
+    s.add_argument("--days", type=int, default=30, help="the last N days, today included (default: %(default)s)")
+    s.add_argument("--by", choices=["day", "week", "month"], default="week", help="series buckets (default: %(default)s)")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON (the API's shape)")
+    _common(s)
+
+    ls = verbs.add_parser("list", help="recent check-ins, newest first", formatter_class=fmt)
+    ls.add_argument("--limit", type=int, default=20)
+    ls.add_argument("--json", action="store_true")
+    _common(ls)
+
+    k = verbs.add_parser("correct", help="correct a check-in's emotion (or --clear the correction)")
+    k.add_argument("id", type=int)
+    k.add_argument("emotion", nargs="?", help="the emotion it really was")
+    k.add_argument("--clear", action="store_true", help="remove the correction")
+    _common(k)
+
+    d = verbs.add_parser("delete", help="delete one check-in (and its kept photo)")
+    d.add_argument("id", type=int)
+    _common(d)
+
+    x = verbs.add_parser("export", help="everything as JSON or CSV")
+    x.add_argument("--format", choices=["json", "csv"], default="json", help="(default: %(default)s)")
+    x.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
+    _common(x)
+
+    p = verbs.add_parser("password", help="set the account's password, to open the journal on the web pages")
+    _common(p)
+
+    z = verbs.add_parser("delete-account", help="delete the account and all its data (no undo)")
+    z.add_argument("--yes", action="store_true", help="really delete")
+    _common(z)
+
+
+def _common(p: argparse.ArgumentParser, *, engine: bool = False) -> None:
+    p.add_argument("--user", default=os.environ.get("EMOLENS_USER") or None,
+                   help="account (default: $EMOLENS_USER, else your login name)")
+    p.add_argument("--data-dir", help="folder of emolens.db (default: $EMOLENS_DATA_DIR or ~/.local/share/emolens)")
+    if engine:
+        _engine_args(p, detect_size=1024)
+
+
+def _open(args: argparse.Namespace):
+    """(database, the local user, data_dir), creating the file and the account on first use."""
+    from emolens.apps import accounts
+    from emolens.apps.db import open_database
+    from emolens.apps.schema import all_migrations
+    from emolens.web.settings import Settings  # a plain dataclass: no FastAPI behind it
+
+    settings = Settings.from_env(data_dir=args.data_dir)
+    db = open_database(settings.db_path, all_migrations())
+    try:
+        user = accounts.local_user(db, args.user or getpass.getuser(), hasher=accounts.password_hasher())
+    except accounts.AccountError as exc:
+        raise CliError(f"--user: {exc}") from None
+    return db, user, settings.data_dir
+
+
+def _out(doc: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(doc, indent=2) if as_json else text)
+
+
+def format_checkin(c: dict[str, Any]) -> str:
+    conf = "" if c["confidence"] is None else f", confidence {c['confidence']:.0%}"
+    fixed = f" (corrected; read as {c['emotion']})" if c["corrected"] else ""
+    extras = [f"tags {', '.join(c['tags'])}" if c["tags"] else "", "photo kept" if c["has_image"] else "",
+              "relative to your baseline" if c["adjusted"] else ""]
+    line = f"#{c['id']} {c['local_time'].replace('T', ' ')[:16]} {c['source']}: {c['final_emotion']}{fixed}{conf}"
+    tail = "; ".join(e for e in extras if e)
+    return line + (f" [{tail}]" if tail else "") + (f"\n    {c['note']}" if c["note"] else "")
+
+
+@_friendly
+def cmd_checkin(args: argparse.Namespace) -> int:
+    from emolens.apps.journal import store
+    from emolens.apps.journal.images import private_jpeg
+    from emolens.apps.journal.readings import NoFaceFound, manual_reading, reading_from_frames
+
+    if bool(args.photo) == bool(args.mood):
+        raise CliError("give a PHOTO or --mood (one of them)")
+    if args.photo and not Path(args.photo).is_file():
+        raise CliError(f"{args.photo}: no such file")
+    db, user, data_dir = _open(args)
+    try:
+        if args.mood:
+            reading, jpeg, source = manual_reading(args.mood.strip().lower()), None, "manual"
+        else:
+            analyzer = _analyzer(args)
+            image = analyzer.load(args.photo)
+            reading = reading_from_frames([analyzer.analyze(image)])
+            jpeg, source = (private_jpeg(image) if args.keep_image else None), "photo"
+        checkin = store.add_checkin(db, user.id, reading, source=source, note=args.note, tags=args.tags,
+                                    image_jpeg=jpeg, data_dir=data_dir)
+    except (NoFaceFound, store.JournalError) as exc:
+        raise CliError(f"{args.photo or args.mood}: {exc}") from None
+    except ValueError as exc:  # an unknown mood
+        raise CliError(str(exc)) from None
+    doc = checkin.to_dict()
+    _out(doc, args.json, f"saved for {user.username}: " + format_checkin(doc))
+    return 0
+
+
+@_friendly
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from emolens.apps.journal import store
+    from emolens.apps.journal.readings import NoFaceFound, reading_from_frames
+
+    for p in args.photos:
+        if not Path(p).is_file():
+            raise CliError(f"{p}: no such file")
+    db, user, _ = _open(args)
+    analyzer = _analyzer(args)
+    try:
+        baseline = store.save_baseline(db, user.id, reading_from_frames([analyzer.analyze(p) for p in args.photos]))
+    except NoFaceFound as exc:
+        raise CliError(str(exc)) from None
+    top = sorted(baseline.probabilities.items(), key=lambda kv: -kv[1])[:3]
+    print(f"baseline of {user.username} from {baseline.frames} photo(s) with a face: resting face reads "
+          + ", ".join(f"{k} {v:.0%}" for k, v in top) + "; later photo check-ins are read relative to it")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from emolens.apps.journal.summary import format_summary, summarize
+
+    db, user, _ = _open(args)
+    s = summarize(db, user.id, days=args.days, group=args.by)
+    _out(s.to_dict(), args.json, format_summary(s))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from emolens.apps.journal import store
+
+    db, user, _ = _open(args)
+    docs = [c.to_dict() for c in store.list_checkins(db, user.id, limit=args.limit, newest_first=True)]
+    _out(docs, args.json, "\n".join(format_checkin(d) for d in docs) or f"no check-ins for {user.username} yet")
+    return 0
+
+
+def cmd_correct(args: argparse.Namespace) -> int:
+    from emolens.apps.journal import store
+
+    if bool(args.emotion) == args.clear:
+        raise CliError("give the EMOTION it was, or --clear")
+    db, user, _ = _open(args)
+    try:
+        c = store.update_checkin(db, user.id, args.id, corrected=None if args.clear else args.emotion.lower())
+    except store.JournalError as exc:
+        raise CliError(str(exc)) from None
+    if c is None:
+        raise CliError(f"no check-in {args.id} for {user.username} (see `emolens journal list`)")
+    print(format_checkin(c.to_dict()))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from emolens.apps.journal import store
+
+    db, user, data_dir = _open(args)
+    if not store.delete_checkin(db, user.id, args.id, data_dir=data_dir):
+        raise CliError(f"no check-in {args.id} for {user.username} (see `emolens journal list`)")
+    print(f"deleted check-in {args.id}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from emolens.apps.journal.export import export_csv, export_json
+
+    db, user, _ = _open(args)
+    text = export_csv(db, user.id) if args.format == "csv" else json.dumps(export_json(db, user.id), indent=2) + "\n"
+    if args.out:
+        out = Path(args.out)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data: private file
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        print(f"wrote {out} ({args.format})", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_password(args: argparse.Namespace) -> int:
+    from emolens.apps import accounts
+
+    db, user, _ = _open(args)
+    first = getpass.getpass(f"new password for {user.username}: ")
+    if first != getpass.getpass("again: "):
+        raise CliError("the two passwords differ")
+    try:
+        accounts.set_password(db, user.id, first, hasher=accounts.password_hasher())
+    except accounts.AccountError as exc:
+        raise CliError(str(exc)) from None
+    print(f"password set: sign in as {user.username} at /login on `emolens serve`")
+    return 0
+
+
+def cmd_delete_account(args: argparse.Namespace) -> int:
+    from emolens.apps.journal import store
+
+    if not args.yes:
+        raise CliError("this deletes the account and all its data, with no undo: add --yes")
+    db, user, data_dir = _open(args)
+    store.delete_account(db, user.id, data_dir=data_dir)
+    print(f"deleted the account {user.username} and all its data")
+    return 0
+
+
+COMMANDS = {"checkin": cmd_checkin, "calibrate": cmd_calibrate, "summary": cmd_summary, "list": cmd_list,
+            "correct": cmd_correct, "delete": cmd_delete, "export": cmd_export, "password": cmd_password,
+            "delete-account": cmd_delete_account}
+
+
+def journal(args: argparse.Namespace) -> int:
+    return COMMANDS[args.journal_command](args)
+
+
+HANDLERS = {"journal": journal}

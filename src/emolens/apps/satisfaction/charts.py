@@ -27,8 +27,9 @@ def trend_figure(groups: Sequence[Group], title: str) -> dict[str, Any]:
     ], "layout": {**BASE_LAYOUT, "title": {"text": title},
                   "xaxis": {"type": "category", "title": {"text": ""}},
                   "yaxis": {"title": {"text": "mean score"}, "range": [0, 100]},
+                  # the bars stay in the lower third, under the score line
                   "yaxis2": {"title": {"text": "sessions"}, "overlaying": "y", "side": "right", "showgrid": False,
-                             "rangemode": "tozero"}}}
+                             "range": [0, 3 * max([g.sessions for g in groups], default=1)], "tickformat": "d"}}}
 
 
 def groups_figure(groups: Sequence[Group], by: str) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def groups_figure(groups: Sequence[Group], by: str) -> dict[str, Any]:
             "layout": {**BASE_LAYOUT, "title": {"text": f"Mean score per {by}"},
                        "xaxis": {"range": [0, 100], "title": {"text": "mean score"}},
                        "yaxis": {"type": "category", "automargin": True},
-                       "height": max(260, 60 + 36 * len(groups))}}
+                       "height": max(380, 90 + 36 * len(groups))}}
 
 
 def timeline_figure(timeline: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,6 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 

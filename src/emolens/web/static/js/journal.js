@@ -212,8 +212,8 @@
     sel.addEventListener("change", () => run(sel, async () => {
       await api(`/checkins/${c.id}`, { method: "PATCH", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ corrected: sel.value || null }) });
-      setStatus(status, sel.value ? `Corrected to ${sel.value}.` : "Correction removed.");
       await refresh();
+      setStatus(status, sel.value ? `Corrected to ${sel.value}.` : "Correction removed.");
     }));
     const del = document.createElement("button");
     del.type = "button"; del.className = "button secondary"; del.textContent = "Delete";
@@ -221,8 +221,8 @@
     del.addEventListener("click", () => run(del, async () => {
       if (!confirm("Delete this check-in?")) return;
       await api(`/checkins/${c.id}`, { method: "DELETE" });
-      setStatus(status, "Check-in deleted.");
       await refresh();
+      setStatus(status, "Check-in deleted.");
     }));
     actions.append(sel, del);
     li.append(head, actions);

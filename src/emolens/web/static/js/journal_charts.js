@@ -5,8 +5,11 @@
   const CONFIG = { responsive: true, displaylogo: false };
   const INDEX_COLORS = { happiness: "#9c4a00", sadness: "#0d47a1", stress: "#b71c1c" };
 
+  /* Bucket labels (2026-03-16, 2026-W12, 2026-03) on a category axis: one tick per day/week/month with data. */
+  const XAXIS = { type: "category", automargin: true };
+
   function indexes(el, series, group) {
-    const x = series.map((b) => b.start);
+    const x = series.map((b) => b.label);
     const traces = ["happiness", "sadness", "stress"].map((name) => ({
       x, y: series.map((b) => b[name]), name, type: "scatter", mode: series.length > 1 ? "lines+markers" : "markers",
       line: { color: INDEX_COLORS[name], width: 2 }, marker: { size: 7 },
@@ -14,20 +17,20 @@
     }));
     window.Plotly.newPlot(el, traces, {
       title: { text: `Indexes by ${group} (0–100)`, font: { size: 15 } }, margin: { l: 48, r: 16, t: 40, b: 48 },
-      yaxis: { range: [0, 100], title: { text: "index" } }, xaxis: { type: "date" },
+      yaxis: { range: [0, 100], title: { text: "index" } }, xaxis: XAXIS,
       legend: { orientation: "h", y: -0.2 }, hovermode: "x unified",
     }, CONFIG);
   }
 
   function shares(el, series, group, moods) {
-    const x = series.map((b) => b.start);
+    const x = series.map((b) => b.label);
     const traces = moods.map((m) => ({
       x, y: series.map((b) => b.shares[m] || 0), name: m, type: "bar", marker: { color: color(m) },
       hovertemplate: `${m} %{y:.0%}<extra></extra>`,
     }));
     window.Plotly.newPlot(el, traces, {
       title: { text: `Share of each emotion by ${group}`, font: { size: 15 } }, barmode: "stack",
-      margin: { l: 48, r: 16, t: 40, b: 48 }, yaxis: { range: [0, 1], tickformat: ".0%" }, xaxis: { type: "date" },
+      margin: { l: 48, r: 16, t: 40, b: 48 }, yaxis: { range: [0, 1], tickformat: ".0%" }, xaxis: XAXIS,
       legend: { orientation: "h", y: -0.2 },
     }, CONFIG);
   }

@@ -42,7 +42,9 @@ an image unless you ask for it, and exports or deletes everything on request. Em
 describe facial expressions, they are not a diagnosis of how anyone feels.
 
 Live camera: WebSocket `/api/v1/live` (not listed below, OpenAPI cannot describe it): send a JPEG
-frame as a binary message, get `{"type": "result", "faces": [...]}` back, then send the next one."""
+frame as a binary message, get `{"type": "result", "faces": [...]}` back, then send the next one.
+A service session's counter camera: WebSocket `/api/v1/sessions/{id}/live`, the same protocol, then
+the text `stop` to score the session (customer satisfaction, signed in)."""
 
 
 @asynccontextmanager

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import FER_ZIP, face_like, write_class_tree, zip_tree
+from datagen import FER_ZIP, face_like, write_class_tree, zip_tree
 from emolens.core.labels import EMOTIONS
 from emolens.datasets import DataError, detect_layout, read_dataset
 

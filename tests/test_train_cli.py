@@ -17,7 +17,7 @@ def small_config(tmp_path, epochs=1):
 @pytest.fixture(scope="module")
 def train_data(tmp_path_factory):
     """Module-wide copy of the ~100-image dataset, so one trained run serves several tests."""
-    from conftest import write_class_tree
+    from datagen import write_class_tree
     root = write_class_tree(tmp_path_factory.mktemp("data") / "small", per_class=15, splits=("train",))
     return write_class_tree(root, per_class=5, splits=("test",))
 

@@ -47,6 +47,13 @@ def test_correction_is_stored_next_to_the_estimate(db):
         store.update_checkin(db, alice.id, c.id, corrected="meh")
 
 
+def test_check_ins_in_the_future_are_refused(db):
+    from datetime import datetime, timedelta, timezone
+    with pytest.raises(store.JournalError, match="in the future"):
+        store.add_checkin(db, make_user(db, "alice").id, manual_reading("happy"), source="manual",
+                          at=datetime.now(timezone.utc) + timedelta(days=3))
+
+
 @pytest.mark.parametrize("tags, needle", [(["x" * 30], "24 letters"), ([f"t{i}" for i in range(9)], "at most 8"),
                                           (["bad/tag"], "24 letters")])
 def test_bad_tags_are_refused(db, tags, needle):

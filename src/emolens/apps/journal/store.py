@@ -126,6 +126,8 @@ def clock(at: datetime | None = None, tz_offset_minutes: int | None = None) -> t
         raise JournalError(f"tz_offset_minutes={tz_offset_minutes} is not a UTC offset (-840..840)")
     aware = at is not None and at.tzinfo is not None
     at = (at or datetime.now(timezone.utc)).astimezone() if not aware else at
+    if at > datetime.now(timezone.utc) + timedelta(days=1):
+        raise JournalError(f"the check-in time {at.isoformat()} is in the future: leave it out for now")
     if tz_offset_minutes is not None:
         local = at.astimezone(timezone(timedelta(minutes=tz_offset_minutes)))
     else:
@@ -284,7 +286,9 @@ def delete_account(db: Database, user_id: int, *, data_dir: Path | None = None) 
     """The account and everything in it: rows of every app (cascade), kept photos, the WAL's copies."""
     if data_dir is not None:
         shutil.rmtree(user_images_dir(data_dir, user_id), ignore_errors=True)
-    return accounts.delete_user(db, user_id)
+    deleted = accounts.delete_user(db, user_id)
+    log.info("deleted account %d and all its data", user_id)
+    return deleted
 
 
 def user_images_dir(data_dir: Path, user_id: int) -> Path:

@@ -123,3 +123,24 @@ def test_help_has_examples(capsys):
         with pytest.raises(SystemExit):
             main([verb, "--help"])
         assert "examples:" in capsys.readouterr().out
+
+
+def test_export_ensemble_of_two_runs(trained_run, tmp_path, capsys):
+    import onnxruntime as ort
+
+    from emolens.core.card import ModelCard
+    from emolens.train.export import Ensemble
+    from emolens.train.loop import load_run
+
+    out = tmp_path / "ens"
+    assert main(["export", str(trained_run), str(trained_run), "--out", str(out), "--no-calibrate"]) == 0
+    card = ModelCard.load(out / "card.json")
+    assert card.arch == "ensemble of 2 x vgg" and len(card.train_config["members"]) == 2
+    model, _, _ = load_run(trained_run)
+    x = np.random.default_rng(0).standard_normal((4, 1, 48, 48)).astype(np.float32)
+    with torch.no_grad():
+        single = model(torch.from_numpy(x)).numpy()
+        both = Ensemble([model, model])(torch.from_numpy(x)).numpy()
+    onnx_out = ort.InferenceSession(str(out / "model.onnx")).run(None, {"input": x})[0]
+    np.testing.assert_allclose(both, single, atol=1e-5)  # mean of identical members = the member
+    np.testing.assert_allclose(onnx_out, single, atol=1e-4)

@@ -27,7 +27,8 @@ EXAMPLES = {
   emolens evaluate --model exported/ --data test_only_folder/ --out reports/eval""",
     "export": """examples:
   emolens export runs/default --out exported/default
-  emolens export runs/default --out src/emolens/models/default --name default""",
+  emolens export runs/default --out src/emolens/models/default --name default
+  emolens export runs/seed0 runs/seed1 --out exported/ensemble   # logits averaged in one ONNX graph""",
 }
 
 
@@ -74,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     x = sub.add_parser("export", help="export a training run to model.onnx + card.json", epilog=EXAMPLES["export"], formatter_class=fmt)
-    x.add_argument("run", help="training run folder (holds best.pt)")
+    x.add_argument("run", nargs="+", help="training run folder (holds best.pt); several = one averaged ensemble")
     x.add_argument("--out", required=True, help="output folder")
     x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
     x.add_argument("--no-calibrate", action="store_true", help="skip temperature scaling on the validation split")
@@ -186,7 +187,7 @@ def _cmd_evaluate(args) -> int:
 
 def _cmd_export(args) -> int:
     from emolens.train.export import export_run
-    card = export_run(args.run, args.out, name=args.name, calibrate=not args.no_calibrate)
+    card = export_run(args.run, args.out, name=args.name or Path(args.run[0]).name, calibrate=not args.no_calibrate)
     print(f"wrote {Path(args.out) / 'model.onnx'} and card.json (sha256 {card.onnx_sha256[:12]}...)")
     return 0
 

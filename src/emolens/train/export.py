@@ -54,11 +54,41 @@ def uncertain_threshold(probs: np.ndarray, y: np.ndarray) -> float:
     return round(best, 2)
 
 
-def export_run(run_dir: str | Path, out: str | Path, *, name: str | None = None, calibrate: bool = True) -> ModelCard:
-    run_dir, out = Path(run_dir), Path(out)
+class Ensemble(torch.nn.Module):
+    """Mean of the members' logits: several runs exported as one ONNX graph."""
+
+    def __init__(self, members: list[torch.nn.Module]):
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, S, S) -> (B, K)
+        return torch.stack([m(x) for m in self.members]).mean(0)
+
+
+def _load_members(run_dirs: list[Path]):
+    loaded = [load_run(r) for r in run_dirs]
+    geometry = {(c.input_size, c.mean, c.std) for _, c, _ in loaded}
+    if len(geometry) > 1:
+        raise ValueError("ensemble members must share input size and normalisation (one card, one preprocessing)")
+    cfgs = [c for _, c, _ in loaded]
+    if len(loaded) == 1:
+        return loaded[0][0], cfgs, loaded[0][2]
+    model = Ensemble([m for m, _, _ in loaded]).eval()
+    return model, cfgs, {"epoch": [c.get("epoch") for _, _, c in loaded]}
+
+
+def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None = None,
+               calibrate: bool = True) -> ModelCard:
+    """Export one run, or several runs as an ensemble (logits averaged inside the graph)."""
+    run_dirs = [Path(r) for r in (run_dir if isinstance(run_dir, (list, tuple)) else [run_dir])]
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    model, cfg, ck = load_run(run_dir)
-    card = card_for(cfg).with_(name=name or run_dir.name)
+    model, cfgs, ck = _load_members(run_dirs)
+    cfg = cfgs[0]  # data and validation split used for calibration
+    card = card_for(cfg).with_(name=name or run_dirs[0].name)
+    if len(cfgs) > 1:
+        card = card.with_(arch=f"ensemble of {len(cfgs)} x {cfg.model}",
+                          train_config={"members": [c.to_dict() for c in cfgs]})
     onnx_path = out / card.onnx_file
     export_onnx(model, card, onnx_path)
     rng = np.random.default_rng(0)
@@ -66,10 +96,10 @@ def export_run(run_dir: str | Path, out: str | Path, *, name: str | None = None,
     diff = check_parity(model, onnx_path, preprocess(crops, card))
     log.info("ONNX parity: max |dp| = %.2e", diff)
     metrics = {"parity_max_abs_diff": diff, "best_epoch": ck.get("epoch")}
-    hist = run_dir / "history.json"
-    if hist.is_file():
+    histories = [r / "history.json" for r in run_dirs if (r / "history.json").is_file()]
+    if histories:
         import json
-        rows = json.loads(hist.read_text())
+        rows = [row for h in histories for row in json.loads(h.read_text())]
         metrics["train_minutes"] = round(sum(r["train_seconds"] for r in rows) / 60, 1)
         metrics["epochs_run"] = len(rows)
     card = card.with_(onnx_sha256=sha256_file(onnx_path), metrics=metrics)

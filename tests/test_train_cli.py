@@ -144,3 +144,15 @@ def test_export_ensemble_of_two_runs(trained_run, tmp_path, capsys):
     onnx_out = ort.InferenceSession(str(out / "model.onnx")).run(None, {"input": x})[0]
     np.testing.assert_allclose(both, single, atol=1e-5)  # mean of identical members = the member
     np.testing.assert_allclose(onnx_out, single, atol=1e-4)
+
+
+def test_uncertain_threshold_is_where_predictions_become_right_half_the_time():
+    from emolens.train.export import uncertain_threshold
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0.35, 1.0, 4000)  # above 1/3, so the top class is the one given conf
+    y = np.zeros(4000, int)
+    right = rng.uniform(size=4000) < conf  # perfectly calibrated: accuracy at confidence c is c
+    probs = np.zeros((4000, 7))
+    probs[np.arange(4000), np.where(right, 0, 1)] = conf
+    probs[np.arange(4000), np.where(right, 1, 0)] = (1 - conf) / 2
+    assert abs(uncertain_threshold(probs, y) - 0.5) <= 0.05

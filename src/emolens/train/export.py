@@ -43,15 +43,17 @@ def check_parity(model: torch.nn.Module, onnx_path: Path, batch: np.ndarray) -> 
     return diff
 
 
-def uncertain_threshold(probs: np.ndarray, y: np.ndarray) -> float:
-    """Largest confidence t such that predictions with confidence < t are right less than half the time."""
+def uncertain_threshold(probs: np.ndarray, y: np.ndarray, window: float = 0.05) -> float:
+    """Lowest confidence t from which predictions near t (t +/- window) are right at least half the time.
+
+    Below it a prediction is more likely wrong than right: the runtime flags it "uncertain".
+    """
     conf, right = probs.max(1), probs.argmax(1) == y
-    best = 0.0
     for t in np.arange(0.2, 0.91, 0.01):
-        m = conf < t
-        if m.sum() >= 20 and right[m].mean() < 0.5:
-            best = float(t)
-    return round(best, 2)
+        m = np.abs(conf - t) < window
+        if m.sum() >= 20 and right[m].mean() >= 0.5:
+            return round(float(t), 2)
+    return 0.9
 
 
 class Ensemble(torch.nn.Module):

@@ -31,21 +31,6 @@ def split_for_eval(data: str | Path, split: str, layout: str = "auto", label_map
     return splits[split], train_digests
 
 
-def _run_logits(run_dir: Path, split: Split, tta: str) -> tuple[np.ndarray, dict[str, Any]]:
-    import torch
-
-    from emolens.core.preprocess import preprocess
-    from emolens.train.loop import card_for, load_run, predict_logits
-
-    model, cfg, ck = load_run(run_dir)
-    tta = cfg.eval_tta if tta == "card" else tta
-    card = card_for(cfg)
-    x = torch.from_numpy(preprocess(split.images, card)) if split.in_memory else None
-    logits = predict_logits(model, x, split, cfg, tta)
-    return logits, {"kind": "run", "path": str(run_dir), "arch": cfg.model, "epoch": ck.get("epoch"), "tta": tta,
-                    "temperature": 1.0}
-
-
 def _onnx_logits(model: str | Path, split: Split, tta: str) -> tuple[np.ndarray, dict[str, Any]]:
     from emolens.core.preprocess import preprocess
     from emolens.inference.classifier import Classifier
@@ -73,7 +58,8 @@ def evaluate_model(model: str | Path, data: str | Path, *, split: str = "test", 
         raise DataError(f"split {split!r} of {data} is empty")
     run_dir = Path(model)
     if run_dir.is_dir() and (run_dir / "best.pt").is_file():
-        logits, info = _run_logits(run_dir, ds, tta)
+        from emolens.train.loop import run_logits  # training runs need the [train] extra
+        logits, info = run_logits(run_dir, ds, tta)
         default_out = run_dir / f"eval-{split}"
     else:
         logits, info = _onnx_logits(model, ds, tta)

@@ -240,3 +240,13 @@ def load_run(run_dir: str | Path, which: str = "best") -> tuple[torch.nn.Module,
     model = create_model(cfg.model, num_classes=len(EMOTIONS), in_chans=1, **cfg.model_args)
     model.load_state_dict(ck["model"])
     return model.eval(), cfg, ck
+
+
+def run_logits(run_dir: str | Path, split: Split, tta: str = "card") -> tuple[np.ndarray, dict]:
+    """Logits of a run folder's best weights on a split (evaluation of training runs)."""
+    model, cfg, ck = load_run(run_dir)
+    tta = cfg.eval_tta if tta == "card" else tta
+    x = torch.from_numpy(preprocess(split.images, card_for(cfg))) if split.in_memory else None
+    logits = predict_logits(model, x, split, cfg, tta)
+    return logits, {"kind": "run", "path": str(run_dir), "arch": cfg.model, "epoch": ck.get("epoch"), "tta": tta,
+                    "temperature": 1.0}

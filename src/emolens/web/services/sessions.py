@@ -14,12 +14,12 @@ from emolens.apps.satisfaction.analysis import SessionAnalysis, analyze_recordin
 from emolens.apps.satisfaction.customer import CustomerRule
 from emolens.apps.satisfaction.recording import SessionRecorder
 from emolens.apps.satisfaction.score import ScoreParams
-from emolens.inference.stream import FrameResult, StreamAnalyzer, StreamOptions
-from emolens.inference.video import VideoError, VideoSource, run_video
+from emolens.inference.video import VideoError, VideoSource
 from emolens.web.services.engine import Engine
 from emolens.web.services.jobs import Job
 from emolens.web.services.live import LiveFrame, LiveSession
 from emolens.web.services.media import InvalidMedia
+from emolens.web.services.video import run_video_job
 from emolens.web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,18 +81,8 @@ def analyze_session_video(engine: Engine, job: Job, video: Path, *, db: Database
     """The job body for a session's uploaded video; always deletes the video; the session ends done or failed."""
     try:
         with VideoSource(str(video)) as source:
-            info = source.info
-            max_frames = int(max_seconds * info.fps)
-            job.video = {**info.to_dict(), "source": job.filename}
-            job.frame_count = min(info.frame_count, max_frames) if info.frame_count else 0
-
-            def progress(result: FrameResult) -> None:
-                job.frames_done = result.index + 1
-                job.check_cancelled()
-
             recorder = SessionRecorder(engine.labels)
-            stream = StreamAnalyzer(engine.analyzer, StreamOptions(every=every, alpha=alpha))
-            summary = run_video(source, stream, [recorder], max_frames=max_frames, on_progress=progress)
+            summary = run_video_job(engine, job, source, [recorder], every=every, alpha=alpha, max_seconds=max_seconds)
         analysis = scoring.analyze(recorder)
         store.save_analysis(db, session_id, analysis)
     except VideoError as exc:

@@ -79,24 +79,30 @@ def timeline_step(info: VideoInfo, max_seconds: float) -> float:
     return max(1.0 / info.fps, math.ceil(duration / MAX_POINTS * 10) / 10)
 
 
+def run_video_job(engine: Engine, job: Job, source: VideoSource, sinks: Sequence, *, every: int, alpha: float,
+                  max_seconds: float):
+    """Stream an opened video through the engine for `job`: fills job.video, frame_count and progress."""
+    info = source.info
+    max_frames = int(max_seconds * info.fps)
+    job.video = {**info.to_dict(), "source": job.filename}
+    job.frame_count = min(info.frame_count, max_frames) if info.frame_count else 0
+
+    def progress(result: FrameResult) -> None:
+        job.frames_done = result.index + 1
+        job.check_cancelled()
+
+    stream = StreamAnalyzer(engine.analyzer, StreamOptions(every=every, alpha=alpha))
+    return run_video(source, stream, sinks, max_frames=max_frames, on_progress=progress)
+
+
 def analyze_video_job(engine: Engine, job: Job, video: Path, *, every: int, alpha: float,
                       max_seconds: float) -> None:
     """The job body: fills job.video, progress, summary, timeline and the CSV; always deletes the video."""
     try:
         with VideoSource(str(video)) as source:
-            info = source.info
-            max_frames = int(max_seconds * info.fps)
-            job.video = {**info.to_dict(), "source": job.filename}
-            job.frame_count = min(info.frame_count, max_frames) if info.frame_count else 0
-            bins = TimelineBins(engine.labels, timeline_step(info, max_seconds))
-
-            def progress(result: FrameResult) -> None:
-                job.frames_done = result.index + 1
-                job.check_cancelled()
-
-            stream = StreamAnalyzer(engine.analyzer, StreamOptions(every=every, alpha=alpha))
-            summary = run_video(source, stream, [bins, TimelineCsv(job.csv_path, engine.labels)],
-                                max_frames=max_frames, on_progress=progress)
+            bins = TimelineBins(engine.labels, timeline_step(source.info, max_seconds))
+            summary = run_video_job(engine, job, source, [bins, TimelineCsv(job.csv_path, engine.labels)],
+                                    every=every, alpha=alpha, max_seconds=max_seconds)
     except VideoError as exc:
         raise InvalidMedia(str(exc).replace(str(video), job.filename)) from None
     finally:

@@ -26,35 +26,6 @@
     return (await r.json()).id;
   }
 
-  function upload(id, file) {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", `/api/v1/sessions/${id}/video`);
-      xhr.setRequestHeader("X-CSRF-Token", csrf);
-      xhr.responseType = "json";
-      xhr.upload.onprogress = (e) => { if (e.lengthComputable) progress(`Uploading ${file.name}…`, e.loaded / e.total); };
-      xhr.onload = () => (xhr.status === 202 ? resolve(xhr.response)
-        : reject(new Error((xhr.response && xhr.response.detail) || `The server answered ${xhr.status}.`)));
-      xhr.onerror = () => reject(new Error("Could not reach the server: is it still running?"));
-      const data = new FormData();
-      data.append("video", file, file.name);
-      xhr.send(data);
-    });
-  }
-
-  async function poll(url) {
-    for (;;) {
-      const r = await fetch(url);
-      const job = await r.json();
-      if (!r.ok) throw new Error(job.detail || `The server answered ${r.status}.`);
-      if (job.status === "done") return job;
-      if (job.status === "failed" || job.status === "cancelled") throw new Error(job.error || `The job was ${job.status}.`);
-      const total = job.frame_count ? ` of ${job.frame_count}` : "";
-      progress(job.status === "queued" ? "Waiting for the analyser…" : `Analysing: frame ${job.frames_done}${total}`, job.progress);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const file = $("up-video").files[0];
@@ -64,9 +35,9 @@
     setStatus(status, "");
     try {
       const id = await createSession();
-      const created = await upload(id, file);
+      const created = await window.EmolensJobs.upload(`/api/v1/sessions/${id}/video`, file, progress, csrf);
       progress("Waiting for the analyser…", 0);
-      await poll(created.url);
+      await window.EmolensJobs.poll(created.url, progress);
       progress("Done", 1);
       setStatus(status, "Scored: opening the session…");
       window.location.assign(`/sessions/${id}`);

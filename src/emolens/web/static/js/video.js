@@ -16,34 +16,6 @@
     bar.textContent = pct(fraction);
   }
 
-  function upload(file) {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", "/api/v1/analyze/video");
-      xhr.responseType = "json";
-      xhr.upload.onprogress = (e) => { if (e.lengthComputable) progress(`Uploading ${file.name}…`, e.loaded / e.total); };
-      xhr.onload = () => (xhr.status === 202 ? resolve(xhr.response)
-        : reject(new Error((xhr.response && xhr.response.detail) || `The server answered ${xhr.status}.`)));
-      xhr.onerror = () => reject(new Error("Could not reach the server: is it still running?"));
-      const data = new FormData();
-      data.append("video", file, file.name);
-      xhr.send(data);
-    });
-  }
-
-  async function poll(url) {
-    for (;;) {
-      const response = await fetch(url);
-      const job = await response.json();
-      if (!response.ok) throw new Error(job.detail || `The server answered ${response.status}.`);
-      if (job.status === "done") return job;
-      if (job.status === "failed" || job.status === "cancelled") throw new Error(job.error || `The job was ${job.status}.`);
-      const total = job.frame_count ? ` of ${job.frame_count}` : "";
-      progress(job.status === "queued" ? "Waiting for the analyser…" : `Analysing: frame ${job.frames_done}${total}`, job.progress);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-
   function plot(timeline) {
     const labels = Object.keys(timeline.probabilities);
     const traces = labels.map((label) => ({
@@ -107,9 +79,9 @@
     result.hidden = true;
     setStatus(status, "");
     try {
-      const created = await upload(file);
+      const created = await window.EmolensJobs.upload("/api/v1/analyze/video", file, progress);
       progress("Waiting for the analyser…", 0);
-      const job = await poll(created.url);
+      const job = await window.EmolensJobs.poll(created.url, progress);
       progress("Done", 1);
       result.hidden = false;
       plot(job.timeline);

@@ -156,3 +156,56 @@ def test_uncertain_threshold_is_where_predictions_become_right_half_the_time():
     probs[np.arange(4000), np.where(right, 0, 1)] = conf
     probs[np.arange(4000), np.where(right, 1, 0)] = (1 - conf) / 2
     assert abs(uncertain_threshold(probs, y) - 0.5) <= 0.05
+
+
+def test_export_tta_and_run_vs_onnx_agree_with_zoom(trained_run, train_data, capsys, tmp_path):
+    """`--tta flip,zoom` means the same views for a run folder (torch) and an exported model (ONNX)."""
+    from emolens.core.card import ModelCard
+
+    out = tmp_path / "fz"
+    assert main(["export", str(trained_run), "--out", str(out), "--tta", "flip,zoom", "--no-calibrate"]) == 0
+    assert ModelCard.load(out / "card.json").tta == ("flip", "zoom")
+    capsys.readouterr()
+    reports = []
+    for model in (trained_run, out):
+        assert main(["evaluate", "--model", str(model), "--data", str(train_data), "--tta", "flip,zoom", "--json",
+                     "--out", str(tmp_path / f"e{len(reports)}")]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    assert [r["model"]["tta"] for r in reports] == ["flip,zoom", "flip,zoom"]
+    # Same views on both paths: logits agree up to bf16 rounding, and differ from flip-only logits.
+    from emolens.core.preprocess import preprocess
+    from emolens.datasets import read_dataset
+    from emolens.inference.classifier import Classifier
+    from emolens.train.loop import run_logits
+
+    split = read_dataset(train_data)["test"]
+    onnx = Classifier(out).logits(preprocess(split.images, ModelCard.load(out / "card.json")))
+    run, info = run_logits(trained_run, split, "flip,zoom")
+    assert info["tta"] == "flip,zoom" and np.abs(run - onnx).max() < 0.01
+
+
+def test_run_logits_average_the_same_views_as_the_runtime(train_data):
+    """predict_logits (torch, float32) = mean of the model over core.tta views, not just flip."""
+    from emolens.core.tta import tta_views
+    from emolens.datasets import read_dataset
+    from emolens.train.config import TrainConfig
+    from emolens.train.loop import predict_logits
+    from emolens.train.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("vgg", num_classes=7, in_chans=1, width=8).eval()
+    split = read_dataset(train_data)["test"]
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(len(split), 1, 48, 48)).astype(np.float32))
+    cfg = TrainConfig(bf16=False, channels_last=False, batch_size=16)
+    got = predict_logits(model, x, split, cfg, "flip,zoom")
+    with torch.no_grad():
+        want = np.mean([model(torch.from_numpy(v)).numpy() for v in tta_views(x.numpy(), ("flip", "zoom"))], axis=0)
+        flip = np.mean([model(torch.from_numpy(v)).numpy() for v in tta_views(x.numpy(), ("flip",))], axis=0)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert np.abs(got - flip).max() > 100 * np.abs(got - want).max()
+
+
+def test_bad_tta_is_a_usage_error(trained_run, train_data, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["evaluate", "--model", str(trained_run), "--data", str(train_data), "--tta", "tencrop"])
+    assert e.value.code == 2 and "unknown test-time augmentation tencrop" in capsys.readouterr().err

@@ -37,6 +37,7 @@ class CliError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from emolens.cli_infer import tta_arg  # torch-free; shared by every --tta flag
     p = argparse.ArgumentParser(prog="emolens", description="Facial emotion recognition: train, evaluate, export, analyse.")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.add_argument("--version", action="store_true", help="print the version and exit")
@@ -69,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True, help="dataset path (any FER2013 layout or class folders)")
     _data_args(e)
     e.add_argument("--split", default="test", help="split to evaluate: test (PublicTest), train, private, all (default: %(default)s)")
-    e.add_argument("--tta", choices=["none", "flip", "card"], default="card", help="test-time augmentation (default: as the card says)")
+    e.add_argument("--tta", type=tta_arg, default="card", help="test-time augmentation: card (as the card says), none, flip, zoom or flip,zoom (default: %(default)s)")
     e.add_argument("--no-dedup-report", action="store_true", help="skip the second report without Training duplicates")
     e.add_argument("--out", help="folder for report files (default: <run>/eval-<split> or reports/eval-<split>)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, help="output folder")
     x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
     x.add_argument("--no-calibrate", action="store_true", help="skip temperature scaling on the validation split")
+    x.add_argument("--tta", type=tta_arg, default=None, help="test-time augmentation written in the card: none, flip, zoom or flip,zoom (default: the config's eval_tta)")
 
     from emolens.cli_infer import add_parsers  # analyze, video, webcam (torch-free)
     add_parsers(sub, fmt)
@@ -187,7 +189,8 @@ def _cmd_evaluate(args) -> int:
 
 def _cmd_export(args) -> int:
     from emolens.train.export import export_run
-    card = export_run(args.run, args.out, name=args.name or Path(args.run[0]).name, calibrate=not args.no_calibrate)
+    card = export_run(args.run, args.out, name=args.name or Path(args.run[0]).name, calibrate=not args.no_calibrate,
+                      tta=args.tta)
     print(f"wrote {Path(args.out) / 'model.onnx'} and card.json (sha256 {card.onnx_sha256[:12]}...)")
     return 0
 

@@ -73,13 +73,25 @@ def _engine_args(p: argparse.ArgumentParser, detect_size: int) -> None:
     p.add_argument("--detect-size", type=int, default=detect_size,
                    help="longer image side the detector sees; larger finds smaller faces, slower (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the models (default: %(default)s)")
-    p.add_argument("--tta", choices=["card", "none", "flip"], default="card",
-                   help="test-time augmentation (default: as the model card says)")
+    p.add_argument("--tta", type=tta_arg, default="card",
+                   help="test-time augmentation: card (as the model card says), none, flip, zoom or flip,zoom "
+                        "(default: %(default)s)")
+
+
+def tta_arg(value: str) -> str:
+    """argparse type: 'card' or a valid TTA list ('none', 'flip', 'flip,zoom'), checked up front."""
+    if value == "card":
+        return value
+    from emolens.core.tta import parse_tta
+    try:
+        return ",".join(parse_tta(value)) or "none"
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _analyzer(args: argparse.Namespace, **kw: Any):
     from emolens.inference.analyzer import Analyzer
-    tta = None if args.tta == "card" else (() if args.tta == "none" else ("flip",))
+    tta = None if args.tta == "card" else args.tta
     return Analyzer(args.model, args.detector, threads=args.threads, tta=tta, threshold=args.threshold,
                     min_face=args.min_face, max_side=args.detect_size, **kw)
 

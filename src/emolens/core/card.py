@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from emolens.core.labels import EMOTIONS
+from emolens.core.tta import TTA_NAMES
 
 CARD_VERSION = 1
 INTERPOLATIONS = ("area", "linear", "cubic", "nearest")
@@ -37,7 +38,7 @@ class ModelCard:
     align: bool = True  # rotate so the eyes are level before cropping
     temperature: float = 1.0  # logits are divided by this before softmax
     uncertain_below: float = 0.4  # top probability under this -> "uncertain"
-    tta: tuple[str, ...] = ()  # test-time augmentation the runtime applies ("flip")
+    tta: tuple[str, ...] = ()  # test-time augmentation the runtime applies ("flip", "zoom"; see core/tta.py)
     metrics: dict[str, Any] = field(default_factory=dict)
     train_config: dict[str, Any] = field(default_factory=dict)
     onnx_file: str = "model.onnx"
@@ -57,6 +58,8 @@ class ModelCard:
             raise CardError(f"card interpolation must be one of {INTERPOLATIONS}")
         if self.input_size < 8:
             raise CardError(f"card input_size too small: {self.input_size}")
+        if not set(self.tta) <= set(TTA_NAMES):
+            raise CardError(f"card tta must be a subset of {TTA_NAMES}, got {self.tta}")
         if self.temperature <= 0:
             raise CardError("card temperature must be positive")
 

@@ -35,7 +35,7 @@ def _onnx_logits(model: str | Path, split: Split, tta: str) -> tuple[np.ndarray,
     from emolens.core.preprocess import preprocess
     from emolens.inference.classifier import Classifier
 
-    clf = Classifier(model, threads=2, tta=None if tta == "card" else ([] if tta == "none" else [tta]))
+    clf = Classifier(model, threads=2, tta=None if tta == "card" else tta)
     if tuple(clf.labels) != EMOTIONS:
         log.info("model labels %s differ in order from the dataset's; mapping by name", clf.labels)
     out = []

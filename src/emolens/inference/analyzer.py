@@ -35,7 +35,7 @@ class Analyzer:
     """
 
     def __init__(self, model: str | Path = "default", detector: str | Detector = "centerface", *,
-                 threads: int = 1, tta: Sequence[str] | None = None, threshold: float | None = None,
+                 threads: int = 1, tta: str | Sequence[str] | None = None, threshold: float | None = None,
                  min_face: int = 20, max_side: int = 1024, max_pixels: int = MAX_PIXELS,
                  classifier: Classifier | None = None):
         self.classifier = classifier or Classifier(model, threads=threads, tta=tta)

@@ -1,6 +1,6 @@
 """Emotion classifier: ONNX Runtime session built from model.onnx + card.json.
 
-Faces of one image/frame go through in one batched call; flip TTA and the
+Faces of one image/frame go through in one batched call; TTA views and the
 card's temperature are applied here, so every caller gets the same numbers.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 from emolens.core.card import ModelCard
 from emolens.core.metrics import softmax
 from emolens.core.preprocess import preprocess
+from emolens.core.tta import parse_tta, tta_views
 from emolens.inference.model_store import load_card, resolve_model_dir
 
 log = logging.getLogger(__name__)
@@ -22,12 +23,12 @@ log = logging.getLogger(__name__)
 class Classifier:
     """Face crops -> probabilities over `card.labels`."""
 
-    def __init__(self, model: str | Path = "default", *, threads: int = 1, tta: Sequence[str] | None = None):
+    def __init__(self, model: str | Path = "default", *, threads: int = 1, tta: str | Sequence[str] | None = None):
         import onnxruntime as ort
 
         self.model_dir = resolve_model_dir(model)
         self.card: ModelCard = load_card(self.model_dir)
-        self.tta = tuple(self.card.tta if tta is None else tta)
+        self.tta = parse_tta(self.card.tta if tta is None else tta)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, int(threads))
         opts.inter_op_num_threads = 1
@@ -45,10 +46,9 @@ class Classifier:
         """Preprocessed batch (N, C, S, S) -> raw logits (N, K), TTA-averaged, no temperature."""
         if len(batch) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        out = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, np.float32)})[0]
-        if "flip" in self.tta:
-            out = (out + self.session.run(None, {self.input_name: np.ascontiguousarray(batch[..., ::-1], np.float32)})[0]) / 2
-        return out
+        views = tta_views(batch, self.tta)  # one session call for all views
+        out = self.session.run(None, {self.input_name: np.concatenate(views) if len(views) > 1 else views[0]})[0]
+        return out.reshape(len(views), len(batch), -1).mean(0)
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """Preprocessed batch -> calibrated probabilities (N, K)."""

@@ -15,6 +15,7 @@ from emolens.core.card import ModelCard, sha256_file
 from emolens.core.labels import EMOTIONS
 from emolens.core.metrics import classification_metrics, fit_temperature, softmax
 from emolens.core.preprocess import preprocess
+from emolens.core.tta import parse_tta
 from emolens.train.loop import card_for, load_run
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def _load_members(run_dirs: list[Path]):
 
 
 def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None = None,
-               calibrate: bool = True) -> ModelCard:
+               calibrate: bool = True, tta: str | None = None) -> ModelCard:
     """Export one run, or several runs as an ensemble (logits averaged inside the graph)."""
     run_dirs = [Path(r) for r in (run_dir if isinstance(run_dir, (list, tuple)) else [run_dir])]
     out = Path(out)
@@ -88,6 +89,8 @@ def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None 
     model, cfgs, ck = _load_members(run_dirs)
     cfg = cfgs[0]  # data and validation split used for calibration
     card = card_for(cfg).with_(name=name or run_dirs[0].name)
+    if tta is not None:
+        card = card.with_(tta=parse_tta(tta))
     if len(cfgs) > 1:
         card = card.with_(arch=f"ensemble of {len(cfgs)} x {cfg.model}",
                           train_config={"members": [c.to_dict() for c in cfgs]})

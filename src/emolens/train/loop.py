@@ -21,6 +21,7 @@ from emolens.core.card import ModelCard
 from emolens.core.labels import EMOTIONS
 from emolens.core.metrics import classification_metrics
 from emolens.core.preprocess import preprocess
+from emolens.core.tta import parse_tta, tta_views
 from emolens.datasets import DataError, Split, read_dataset
 from emolens.train.augment import BatchAugment
 from emolens.train.config import TrainConfig
@@ -40,7 +41,7 @@ class Data:
 def card_for(cfg: TrainConfig) -> ModelCard:
     """The card a model trained with `cfg` will ship with (before metrics/calibration)."""
     return ModelCard(arch=cfg.model, input_size=cfg.input_size, mean=(cfg.mean,), std=(cfg.std,),
-                     tta=("flip",) if cfg.eval_tta == "flip" else (), train_config=cfg.to_dict())
+                     tta=parse_tta(cfg.eval_tta), train_config=cfg.to_dict())
 
 
 def load_data(cfg: TrainConfig) -> Data:
@@ -140,11 +141,12 @@ def train_one_epoch(model, data: Data, cfg: TrainConfig, opt, sched, augment: Ba
 
 @torch.no_grad()
 def predict_logits(model, x: torch.Tensor | None, split: Split, cfg: TrainConfig, tta: str = "none") -> np.ndarray:
-    """(N, K) logits; with tta='flip' the mean of the image and its mirror."""
+    """(N, K) logits, averaged over the test-time views of `tta` ('none', 'flip', 'flip,zoom')."""
     model.eval()
+    names = parse_tta(tta)
     out = []
     for xb, _ in batches(x, split, cfg, False, torch.Generator()):
-        views = [xb, xb.flip(3)] if tta == "flip" else [xb]
+        views = [torch.from_numpy(v) for v in tta_views(xb.numpy(), names)] if names else [xb]
         acc = 0
         for v in views:
             if cfg.channels_last:
@@ -245,7 +247,7 @@ def load_run(run_dir: str | Path, which: str = "best") -> tuple[torch.nn.Module,
 def run_logits(run_dir: str | Path, split: Split, tta: str = "card") -> tuple[np.ndarray, dict]:
     """Logits of a run folder's best weights on a split (evaluation of training runs)."""
     model, cfg, ck = load_run(run_dir)
-    tta = cfg.eval_tta if tta == "card" else tta
+    tta = ",".join(parse_tta(cfg.eval_tta if tta == "card" else tta)) or "none"
     x = torch.from_numpy(preprocess(split.images, card_for(cfg))) if split.in_memory else None
     logits = predict_logits(model, x, split, cfg, tta)
     return logits, {"kind": "run", "path": str(run_dir), "arch": cfg.model, "epoch": ck.get("epoch"), "tta": tta,

@@ -209,3 +209,41 @@ def test_bad_tta_is_a_usage_error(trained_run, train_data, capsys):
     with pytest.raises(SystemExit) as e:
         main(["evaluate", "--model", str(trained_run), "--data", str(train_data), "--tta", "tencrop"])
     assert e.value.code == 2 and "unknown test-time augmentation tencrop" in capsys.readouterr().err
+
+
+def test_multi_seed_recipe_trains_members_continues_and_exports_one_model(tmp_path, train_data, capsys):
+    """`ensemble_seeds` in a config: one command trains every member; export of the folder averages them."""
+    from emolens.core.card import ModelCard
+
+    cfg = small_config(tmp_path)
+    cfg.write_text(cfg.read_text() + "ensemble_seeds: [3, 4]\nexport_tta: flip,zoom\n")
+    out = tmp_path / "ens"
+    assert main(["train", "--config", str(cfg), "--data", str(train_data), "--out", str(out)]) == 0
+    assert "2 members" in capsys.readouterr().out
+    assert [p.name for p in sorted(out.glob("seed*"))] == ["seed3", "seed4"]
+    first = {p: p.stat().st_mtime_ns for p in out.glob("seed*/best.pt")}
+    a, b = (torch.load(out / f"seed{s}" / "best.pt", weights_only=False) for s in (3, 4))
+    assert a["config"]["seed"] == 3 and b["config"]["seed"] == 4 and a["config"]["ensemble_seeds"] == []
+    assert not torch.equal(next(iter(a["model"].values())), next(iter(b["model"].values())))  # different seeds
+    # The same command again keeps finished members instead of retraining or refusing.
+    assert main(["train", "--config", str(cfg), "--data", str(train_data), "--out", str(out)]) == 0
+    assert {p: p.stat().st_mtime_ns for p in out.glob("seed*/best.pt")} == first
+    capsys.readouterr()
+    # --seed picks one member of the recipe: a plain run folder.
+    single = tmp_path / "single"
+    assert main(["train", "--config", str(cfg), "--data", str(train_data), "--seed", "3", "--out", str(single)]) == 0
+    assert (single / "best.pt").is_file() and not list(single.glob("seed*"))
+    # Exporting the folder = the ensemble of its members, with the recipe's TTA in the card.
+    exported = tmp_path / "exported"
+    assert main(["export", str(out), "--out", str(exported), "--no-calibrate"]) == 0
+    card = ModelCard.load(exported / "card.json")
+    assert card.arch == "ensemble of 2 x vgg" and card.tta == ("flip", "zoom") and card.name == "ens"
+    assert [m["seed"] for m in card.train_config["members"]] == [3, 4]
+    capsys.readouterr()
+    reports = []
+    for model in (out, exported):
+        assert main(["evaluate", "--model", str(model), "--data", str(train_data), "--json",
+                     "--out", str(tmp_path / f"e{len(reports)}")]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    assert reports[0]["model"]["arch"] == "ensemble of 2 x vgg" and reports[0]["model"]["tta"] == "flip,zoom"
+    assert abs(reports[0]["accuracy"] - reports[1]["accuracy"]) <= 2 / 35  # bf16 run vs fp32 graph

@@ -20,7 +20,8 @@ EXAMPLES = {
     "train": """examples:
   emolens train --config configs/default.yaml --data ../shared/datasets/fer2013/fer2013.zip
   emolens train --data fer2013.zip --model vgg --epochs 2 --out runs/try
-  emolens train --resume runs/try            # continue a stopped run""",
+  emolens train --resume runs/try            # continue a stopped run
+  emolens train --config configs/default.yaml --data fer2013.zip --seed 1 --out runs/seed1   # one member only""",
     "evaluate": """examples:
   emolens evaluate --model default --data ../shared/datasets/fer2013/fer2013.zip --split test --json
   emolens evaluate --model runs/default --data fer2013.csv --split test --tta flip
@@ -28,7 +29,9 @@ EXAMPLES = {
     "export": """examples:
   emolens export runs/default --out exported/default
   emolens export runs/default --out src/emolens/models/default --name default
-  emolens export runs/seed0 runs/seed1 --out exported/ensemble   # logits averaged in one ONNX graph""",
+  emolens export runs/seed0 runs/seed1 --out exported/ensemble   # logits averaged in one ONNX graph
+  emolens export runs/default --out exported/default   # a folder of members (seed*/) = their ensemble
+  emolens export runs/try --out exported/try --tta flip,zoom""",
 }
 
 
@@ -76,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     x = sub.add_parser("export", help="export a training run to model.onnx + card.json", epilog=EXAMPLES["export"], formatter_class=fmt)
-    x.add_argument("run", nargs="+", help="training run folder (holds best.pt); several = one averaged ensemble")
+    x.add_argument("run", nargs="+", help="training run folder (holds best.pt) or a folder of members (seed*/); several = one averaged ensemble")
     x.add_argument("--out", required=True, help="output folder")
     x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
     x.add_argument("--no-calibrate", action="store_true", help="skip temperature scaling on the validation split")
@@ -162,13 +165,21 @@ def _cmd_train(args) -> int:
                 setattr(cfg, key, value)
         if args.no_bf16:
             cfg.bf16 = False
+        if args.seed is not None:
+            cfg.ensemble_seeds = []  # --seed trains that one member of a multi-seed recipe
         if not cfg.data:
             raise CliError("no dataset: pass --data PATH (or set data: in the config)")
         out = Path(args.out or f"runs/{cfg.model}")
         if (out / "last.pt").exists():
             raise CliError(f"{out} already holds a run: use --resume {out} or another --out")
-    from emolens.train.loop import fit
+    from emolens.train.loop import fit, fit_members
     _log_to(out / "train.log")
+    if len(cfg.ensemble_seeds) > 1:
+        rows = fit_members(cfg, out)
+        for seed, row in zip(cfg.ensemble_seeds, rows):
+            print(f"seed {seed}: best epoch {row.get('epoch')}, val accuracy {row.get('val_accuracy', 0):.4f}")
+        print(f"{len(rows)} members in {out}; export them as one model: emolens export {out} --out DIR")
+        return 0
     best = fit(cfg, out, resume=bool(args.resume))
     print(f"best epoch {best.get('epoch')}: val accuracy {best.get('val_accuracy', 0):.4f}, "
           f"macro-F1 {best.get('val_macro_f1', 0):.4f}; run folder {out}")

@@ -57,7 +57,7 @@ def evaluate_model(model: str | Path, data: str | Path, *, split: str = "test", 
     if len(ds) == 0:
         raise DataError(f"split {split!r} of {data} is empty")
     run_dir = Path(model)
-    if run_dir.is_dir() and (run_dir / "best.pt").is_file():
+    if run_dir.is_dir() and ((run_dir / "best.pt").is_file() or any(run_dir.glob("seed*/best.pt"))):
         from emolens.train.loop import run_logits  # training runs need the [train] extra
         logits, info = run_logits(run_dir, ds, tta)
         default_out = run_dir / f"eval-{split}"

@@ -16,7 +16,7 @@ from emolens.core.labels import EMOTIONS
 from emolens.core.metrics import classification_metrics, fit_temperature, softmax
 from emolens.core.preprocess import preprocess
 from emolens.core.tta import parse_tta
-from emolens.train.loop import card_for, load_run
+from emolens.train.loop import card_for, load_run, member_runs
 
 log = logging.getLogger(__name__)
 PARITY_TOL = 1e-4
@@ -83,12 +83,12 @@ def _load_members(run_dirs: list[Path]):
 def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None = None,
                calibrate: bool = True, tta: str | None = None) -> ModelCard:
     """Export one run, or several runs as an ensemble (logits averaged inside the graph)."""
-    run_dirs = [Path(r) for r in (run_dir if isinstance(run_dir, (list, tuple)) else [run_dir])]
+    run_dirs = [m for r in (run_dir if isinstance(run_dir, (list, tuple)) else [run_dir]) for m in member_runs(r)]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model, cfgs, ck = _load_members(run_dirs)
     cfg = cfgs[0]  # data and validation split used for calibration
-    card = card_for(cfg).with_(name=name or run_dirs[0].name)
+    card = card_for(cfg).with_(name=name or Path(run_dir if isinstance(run_dir, (str, Path)) else run_dir[0]).name)
     if tta is not None:
         card = card.with_(tta=parse_tta(tta))
     if len(cfgs) > 1:

@@ -41,7 +41,7 @@ class Data:
 def card_for(cfg: TrainConfig) -> ModelCard:
     """The card a model trained with `cfg` will ship with (before metrics/calibration)."""
     return ModelCard(arch=cfg.model, input_size=cfg.input_size, mean=(cfg.mean,), std=(cfg.std,),
-                     tta=parse_tta(cfg.eval_tta), train_config=cfg.to_dict())
+                     tta=parse_tta(cfg.export_tta or cfg.eval_tta), train_config=cfg.to_dict())
 
 
 def load_data(cfg: TrainConfig) -> Data:
@@ -227,6 +227,42 @@ def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
     return max(history, key=lambda r: r["val_accuracy"]) if history else {}
 
 
+def fit_members(cfg: TrainConfig, out: str | Path) -> list[dict]:
+    """One run per seed of `cfg.ensemble_seeds` in out/seed<k>; `emolens export out` averages them.
+
+    Running it again continues: finished members are kept, a stopped one resumes.
+    """
+    import dataclasses
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.save(out / "config.yaml")
+    results = []
+    for i, seed in enumerate(cfg.ensemble_seeds):
+        member_cfg = dataclasses.replace(cfg, seed=seed, ensemble_seeds=[])
+        member = out / f"seed{seed}"
+        done = json.loads((member / "history.json").read_text()) if (member / "history.json").is_file() else []
+        if len(done) >= cfg.epochs and (member / "best.pt").is_file():
+            log.info("member %d/%d (%s) already trained", i + 1, len(cfg.ensemble_seeds), member)
+            results.append(max(done, key=lambda r: r["val_accuracy"]))
+            continue
+        log.info("member %d/%d: seed %d -> %s", i + 1, len(cfg.ensemble_seeds), seed, member)
+        results.append(fit(member_cfg, member, resume=(member / "last.pt").exists()))
+    return results
+
+
+def member_runs(path: str | Path) -> list[Path]:
+    """A run folder -> [it]; a folder of ensemble members (seed*/best.pt) -> the members, by seed."""
+    path = Path(path)
+    if (path / "best.pt").is_file():
+        return [path]
+    members = sorted((p.parent for p in path.glob("seed*/best.pt")), key=lambda p: int(p.name[4:] or 0)
+                     if p.name[4:].isdigit() else 0)
+    if not members:
+        raise FileNotFoundError(f"{path / 'best.pt'} not found: is {path} a training run folder?")
+    return members
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     from emolens.core.metrics import softmax
     return softmax(logits)
@@ -245,10 +281,18 @@ def load_run(run_dir: str | Path, which: str = "best") -> tuple[torch.nn.Module,
 
 
 def run_logits(run_dir: str | Path, split: Split, tta: str = "card") -> tuple[np.ndarray, dict]:
-    """Logits of a run folder's best weights on a split (evaluation of training runs)."""
-    model, cfg, ck = load_run(run_dir)
-    tta = ",".join(parse_tta(cfg.eval_tta if tta == "card" else tta)) or "none"
-    x = torch.from_numpy(preprocess(split.images, card_for(cfg))) if split.in_memory else None
-    logits = predict_logits(model, x, split, cfg, tta)
-    return logits, {"kind": "run", "path": str(run_dir), "arch": cfg.model, "epoch": ck.get("epoch"), "tta": tta,
-                    "temperature": 1.0}
+    """Logits of a run folder's best weights on a split (evaluation of training runs).
+
+    A folder of ensemble members gives the mean of their logits, as its exported graph does.
+    """
+    all_logits, epochs = [], []
+    for member in member_runs(run_dir):
+        model, cfg, ck = load_run(member)
+        views = ",".join(parse_tta((cfg.export_tta or cfg.eval_tta) if tta == "card" else tta)) or "none"
+        x = torch.from_numpy(preprocess(split.images, card_for(cfg))) if split.in_memory else None
+        all_logits.append(predict_logits(model, x, split, cfg, views))
+        epochs.append(ck.get("epoch"))
+    arch = cfg.model if len(epochs) == 1 else f"ensemble of {len(epochs)} x {cfg.model}"
+    return np.mean(all_logits, axis=0), {"kind": "run", "path": str(run_dir), "arch": arch,
+                                         "epoch": epochs[0] if len(epochs) == 1 else epochs, "tta": views,
+                                         "temperature": 1.0}

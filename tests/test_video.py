@@ -126,3 +126,13 @@ def test_tracker_ids_motion_and_retirement():
     first = tr.smooth(t, np.array([1.0, 0.0]))
     assert first.tolist() == [1.0, 0.0]
     assert tr.smooth(t, np.array([0.0, 1.0])).tolist() == [0.5, 0.5]
+
+
+def test_live_window_defaults_to_the_fast_model_and_files_to_default():
+    """The live camera needs the sub-millisecond model; file analysis can afford the accurate one."""
+    from emolens.cli import _parser
+
+    parser = _parser()
+    assert parser.parse_args(["webcam"]).model == "fast"
+    assert parser.parse_args(["video", "clip.mp4"]).model == "default"
+    assert parser.parse_args(["analyze", "x.jpg"]).model == "default"

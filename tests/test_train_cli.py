@@ -247,3 +247,24 @@ def test_multi_seed_recipe_trains_members_continues_and_exports_one_model(tmp_pa
         reports.append(json.loads(capsys.readouterr().out))
     assert reports[0]["model"]["arch"] == "ensemble of 2 x vgg" and reports[0]["model"]["tta"] == "flip,zoom"
     assert abs(reports[0]["accuracy"] - reports[1]["accuracy"]) <= 2 / 35  # bf16 run vs fp32 graph
+
+
+def test_half_export_halves_the_file_and_keeps_the_outputs(trained_run, train_data, tmp_path):
+    import onnx
+
+    from emolens.core.card import ModelCard
+    from emolens.core.preprocess import preprocess
+    from emolens.datasets import read_dataset
+    from emolens.inference.classifier import Classifier
+
+    full, half = tmp_path / "full", tmp_path / "half"
+    assert main(["export", str(trained_run), "--out", str(full), "--no-calibrate"]) == 0
+    assert main(["export", str(trained_run), "--out", str(half), "--no-calibrate", "--half"]) == 0
+    size = {p: (p / "model.onnx").stat().st_size for p in (full, half)}
+    assert size[half] < 0.6 * size[full]
+    graph = onnx.load(str(half / "model.onnx")).graph
+    assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in graph.initializer)
+    assert ModelCard.load(half / "card.json").metrics["weights"] == "float16"
+    batch = preprocess(read_dataset(train_data)["test"].images, ModelCard.load(full / "card.json"))
+    a, b = Classifier(full).predict_batch(batch), Classifier(half).predict_batch(batch)
+    assert np.abs(a - b).max() < 5e-3 and (a.argmax(1) == b.argmax(1)).mean() >= 0.97

@@ -30,7 +30,7 @@ EXAMPLES = {
   emolens export runs/default --out exported/default
   emolens export runs/default --out src/emolens/models/default --name default
   emolens export runs/seed0 runs/seed1 --out exported/ensemble   # logits averaged in one ONNX graph
-  emolens export runs/default --out exported/default   # a folder of members (seed*/) = their ensemble
+  emolens export runs/default --out exported/default --half   # a folder of members (seed*/) = their ensemble
   emolens export runs/try --out exported/try --tta flip,zoom""",
 }
 
@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, help="output folder")
     x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
     x.add_argument("--no-calibrate", action="store_true", help="skip temperature scaling on the validation split")
+    x.add_argument("--half", action="store_true", help="store weights as float16 (half the file, same speed; for ensembles)")
     x.add_argument("--tta", type=tta_arg, default=None, help="test-time augmentation written in the card: none, flip, zoom or flip,zoom (default: the config's eval_tta)")
 
     from emolens.cli_infer import add_parsers  # analyze, video, webcam (torch-free)
@@ -201,7 +202,7 @@ def _cmd_evaluate(args) -> int:
 def _cmd_export(args) -> int:
     from emolens.train.export import export_run
     card = export_run(args.run, args.out, name=args.name or Path(args.run[0]).name, calibrate=not args.no_calibrate,
-                      tta=args.tta)
+                      tta=args.tta, half=args.half)
     print(f"wrote {Path(args.out) / 'model.onnx'} and card.json (sha256 {card.onnx_sha256[:12]}...)")
     return 0
 

@@ -20,6 +20,7 @@ from emolens.train.loop import card_for, load_run, member_runs
 
 log = logging.getLogger(__name__)
 PARITY_TOL = 1e-4
+HALF_PARITY_TOL = 5e-3  # float16-stored weights round each weight by up to 2**-11 of its size
 
 
 def export_onnx(model: torch.nn.Module, card: ModelCard, path: Path) -> None:
@@ -30,8 +31,36 @@ def export_onnx(model: torch.nn.Module, card: ModelCard, path: Path) -> None:
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
 
 
-def check_parity(model: torch.nn.Module, onnx_path: Path, batch: np.ndarray) -> float:
-    """Max |p_torch - p_onnx| on one preprocessed batch; raises if above PARITY_TOL."""
+def store_half(path: Path, min_size: int = 1024) -> None:
+    """Store the large float32 weights of an ONNX file as float16, cast back to float32 in the graph.
+
+    Halves the file (an ensemble must stay under 20 MB) without changing the arithmetic:
+    ONNX Runtime folds the Casts of constant weights once, when the session loads.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    inits, casts = [], []
+    for init in graph.initializer:
+        if init.data_type == TensorProto.FLOAT and np.prod(init.dims) >= min_size:
+            half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), init.name + "__fp16")
+            inits.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT))
+        else:
+            inits.append(init)
+    del graph.initializer[:]
+    graph.initializer.extend(inits)
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def check_parity(model: torch.nn.Module, onnx_path: Path, batch: np.ndarray, tol: float = PARITY_TOL) -> float:
+    """Max |p_torch - p_onnx| on one preprocessed batch; raises if above `tol`."""
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -39,8 +68,8 @@ def check_parity(model: torch.nn.Module, onnx_path: Path, batch: np.ndarray) -> 
         p_torch = torch.softmax(model.float()(torch.from_numpy(batch)), 1).numpy()
     p_onnx = softmax(sess.run(None, {"input": batch})[0])
     diff = float(np.abs(p_torch - p_onnx).max())
-    if diff > PARITY_TOL:
-        raise RuntimeError(f"ONNX export differs from torch by {diff:.2e} (> {PARITY_TOL}) on the parity batch")
+    if diff > tol:
+        raise RuntimeError(f"ONNX export differs from torch by {diff:.2e} (> {tol}) on the parity batch")
     return diff
 
 
@@ -81,7 +110,7 @@ def _load_members(run_dirs: list[Path]):
 
 
 def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None = None,
-               calibrate: bool = True, tta: str | None = None) -> ModelCard:
+               calibrate: bool = True, tta: str | None = None, half: bool = False) -> ModelCard:
     """Export one run, or several runs as an ensemble (logits averaged inside the graph)."""
     run_dirs = [m for r in (run_dir if isinstance(run_dir, (list, tuple)) else [run_dir]) for m in member_runs(r)]
     out = Path(out)
@@ -96,11 +125,15 @@ def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None 
                           train_config={"members": [c.to_dict() for c in cfgs]})
     onnx_path = out / card.onnx_file
     export_onnx(model, card, onnx_path)
+    if half:
+        store_half(onnx_path)
     rng = np.random.default_rng(0)
     crops = rng.integers(0, 256, (16, card.input_size + 8, card.input_size + 8), dtype=np.uint8)
-    diff = check_parity(model, onnx_path, preprocess(crops, card))
+    diff = check_parity(model, onnx_path, preprocess(crops, card), HALF_PARITY_TOL if half else PARITY_TOL)
     log.info("ONNX parity: max |dp| = %.2e", diff)
     metrics = {"parity_max_abs_diff": diff, "best_epoch": ck.get("epoch")}
+    if half:
+        metrics["weights"] = "float16"
     histories = [r / "history.json" for r in run_dirs if (r / "history.json").is_file()]
     if histories:
         import json

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import time
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,8 +233,6 @@ def fit_members(cfg: TrainConfig, out: str | Path) -> list[dict]:
 
     Running it again continues: finished members are kept, a stopped one resumes.
     """
-    import dataclasses
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg.save(out / "config.yaml")
@@ -256,8 +255,7 @@ def member_runs(path: str | Path) -> list[Path]:
     path = Path(path)
     if (path / "best.pt").is_file():
         return [path]
-    members = sorted((p.parent for p in path.glob("seed*/best.pt")), key=lambda p: int(p.name[4:] or 0)
-                     if p.name[4:].isdigit() else 0)
+    members = sorted((p.parent for p in path.glob("seed*/best.pt")), key=lambda p: (len(p.name), p.name))  # seed2 < seed10
     if not members:
         raise FileNotFoundError(f"{path / 'best.pt'} not found: is {path} a training run folder?")
     return members

@@ -19,25 +19,17 @@ import torch
 from emolens.core.preprocess import preprocess
 from emolens.core.tta import tta_views
 from emolens.evaluation.evaluate import split_for_eval
-from emolens.train.loop import card_for, load_run
+from emolens.train.loop import card_for, load_run, predict_logits
 
 VIEWS = {"none": [0], "flip": [0, 2], "zoom": [0, 1], "flip,zoom": [0, 1, 2, 3]}  # indices into tta_views(flip, zoom)
 
 
-@torch.no_grad()
-def view_logits(run: str, images: np.ndarray) -> np.ndarray:
+def view_logits(run: str, split) -> np.ndarray:
     """(4, N, K): logits of the identity, zoom, flip and flip-of-zoom views."""
     model, cfg, _ = load_run(run)
-    x = preprocess(images, card_for(cfg))
-    out = []
-    for view in tta_views(x, ("flip", "zoom")):
-        parts = []
-        for i in range(0, len(view), 512):
-            v = torch.from_numpy(view[i:i + 512]).contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                parts.append(model(v).float().numpy())
-        out.append(np.concatenate(parts))
-    return np.stack(out)
+    x = preprocess(split.images, card_for(cfg))
+    return np.stack([predict_logits(model, torch.from_numpy(v), split, cfg, "none")
+                     for v in tta_views(x, ("flip", "zoom"))])
 
 
 def main() -> None:
@@ -49,7 +41,7 @@ def main() -> None:
     args = ap.parse_args()
     split, train_digests = split_for_eval(args.data, args.split)
     keep = np.array([d not in train_digests for d in split.digests])
-    logits = {run: view_logits(run, split.images) for run in args.runs}
+    logits = {run: view_logits(run, split) for run in args.runs}
     preds = {run: logits[run][VIEWS["flip"]].mean(0).argmax(1) for run in args.runs}
     rows = []
     for k in range(1, len(args.runs) + 1):

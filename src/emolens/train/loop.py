@@ -9,8 +9,7 @@ import json
 import logging
 import math
 import time
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -238,7 +237,7 @@ def fit_members(cfg: TrainConfig, out: str | Path) -> list[dict]:
     cfg.save(out / "config.yaml")
     results = []
     for i, seed in enumerate(cfg.ensemble_seeds):
-        member_cfg = dataclasses.replace(cfg, seed=seed, ensemble_seeds=[])
+        member_cfg = replace(cfg, seed=seed, ensemble_seeds=[])
         member = out / f"seed{seed}"
         done = json.loads((member / "history.json").read_text()) if (member / "history.json").is_file() else []
         if len(done) >= cfg.epochs and (member / "best.pt").is_file():

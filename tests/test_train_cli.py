@@ -268,3 +268,43 @@ def test_half_export_halves_the_file_and_keeps_the_outputs(trained_run, train_da
     batch = preprocess(read_dataset(train_data)["test"].images, ModelCard.load(full / "card.json"))
     a, b = Classifier(full).predict_batch(batch), Classifier(half).predict_batch(batch)
     assert np.abs(a - b).max() < 5e-3 and (a.argmax(1) == b.argmax(1)).mean() >= 0.97
+
+
+def test_distillation_mixes_teacher_soft_labels_into_the_targets(trained_run, train_data, tmp_path, capsys):
+    """A student trains from a run folder and from an exported model; targets are the mix the config asks for."""
+    from emolens.core.metrics import softmax
+    from emolens.train.config import TrainConfig
+    from emolens.train.loop import load_data, teacher_targets
+
+    exported = tmp_path / "exported"
+    assert main(["export", str(trained_run), "--out", str(exported)]) == 0
+    student = tmp_path / "student"
+    assert main(["train", "--config", str(small_config(tmp_path)), "--data", str(train_data), "--out", str(student),
+                 "--teacher", str(trained_run), "--teacher", str(exported)]) == 0
+    cfg = TrainConfig.load(student / "config.yaml")
+    assert cfg.teachers == [str(trained_run), str(exported)]
+    log = (student / "train.log").read_text()
+    assert "teacher 2/2" in log and "training accuracy" in log
+    logits = np.load(student / "teacher_logits.npy")
+    data = load_data(cfg)
+    assert logits.shape == (len(data.train), 7)
+
+    cfg.distill_weight, cfg.distill_temperature = 0.25, 2.0
+    targets = teacher_targets(cfg, data.train, student).numpy()  # from the cache
+    onehot = np.eye(7)[data.train.labels]
+    np.testing.assert_allclose(targets, 0.75 * onehot + 0.25 * softmax(logits, 2.0), atol=1e-6)
+    np.testing.assert_allclose(targets.sum(1), 1.0, atol=1e-5)
+
+
+def test_distillation_from_a_missing_teacher_is_a_clear_error(train_data, tmp_path, capsys):
+    assert main(["train", "--config", str(small_config(tmp_path)), "--data", str(train_data), "--out",
+                 str(tmp_path / "s"), "--teacher", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "Traceback" not in err
+
+
+def test_bad_distill_weight_is_a_config_error(tmp_path, train_data, capsys):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("distill_weight: 1.5\n")
+    assert main(["train", "--config", str(cfg), "--data", str(train_data)]) == 2
+    assert "distill_weight" in capsys.readouterr().err

@@ -21,7 +21,8 @@ EXAMPLES = {
   emolens train --config configs/default.yaml --data ../shared/datasets/fer2013/fer2013.zip
   emolens train --data fer2013.zip --model vgg --epochs 2 --out runs/try
   emolens train --resume runs/try            # continue a stopped run
-  emolens train --config configs/default.yaml --data fer2013.zip --seed 1 --out runs/seed1   # one member only""",
+  emolens train --config configs/default.yaml --data fer2013.zip --seed 1 --out runs/seed1   # one member only
+  emolens train --config configs/fast.yaml --data fer2013.zip --teacher default --out runs/fast-kd   # distil""",
     "evaluate": """examples:
   emolens evaluate --model default --data ../shared/datasets/fer2013/fer2013.zip --split test --json
   emolens evaluate --model runs/default --data fer2013.csv --split test --tta flip
@@ -65,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--limit", type=int, help="train on the first N images only (smoke runs)")
     t.add_argument("--no-bf16", action="store_true", help="train in float32")
+    t.add_argument("--teacher", action="append", metavar="MODEL",
+                   help="distil from this run folder or exported model (repeat for an ensemble of teachers)")
     t.add_argument("--out", help="run folder (default: runs/<model>)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
 
@@ -166,6 +169,8 @@ def _cmd_train(args) -> int:
                 setattr(cfg, key, value)
         if args.no_bf16:
             cfg.bf16 = False
+        if args.teacher:
+            cfg.teachers = list(args.teacher)
         if args.seed is not None:
             cfg.ensemble_seeds = []  # --seed trains that one member of a multi-seed recipe
         if not cfg.data:

@@ -48,6 +48,23 @@ def _onnx_logits(model: str | Path, split: Split, tta: str) -> tuple[np.ndarray,
                               "sha256": clf.card.onnx_sha256}
 
 
+def is_run_folder(model: str | Path) -> bool:
+    """A training run folder (best.pt) or a folder of ensemble members (seed*/best.pt)."""
+    path = Path(model)
+    return path.is_dir() and ((path / "best.pt").is_file() or any(path.glob("seed*/best.pt")))
+
+
+def model_logits(model: str | Path, split: Split, tta: str = "card") -> tuple[np.ndarray, dict[str, Any]]:
+    """(N, 7) logits in dataset label order and a description of the model, for a run folder or an exported model.
+
+    One path for evaluation and for distillation teachers, so both see the model as the runtime would.
+    """
+    if is_run_folder(model):
+        from emolens.train.loop import run_logits  # training runs need the [train] extra
+        return run_logits(Path(model), split, tta)
+    return _onnx_logits(model, split, tta)
+
+
 def evaluate_model(model: str | Path, data: str | Path, *, split: str = "test", layout: str = "auto", label_map=None,
                    tta: str = "card", out: str | Path | None = None, dedup: bool = True) -> dict[str, Any]:
     """Metrics dict (accuracy, macro_f1, per_class, ece, n, ...) and report files in `out`."""
@@ -56,14 +73,9 @@ def evaluate_model(model: str | Path, data: str | Path, *, split: str = "test", 
     ds, train_digests = split_for_eval(data, split, layout, label_map)
     if len(ds) == 0:
         raise DataError(f"split {split!r} of {data} is empty")
+    logits, info = model_logits(model, ds, tta)
     run_dir = Path(model)
-    if run_dir.is_dir() and ((run_dir / "best.pt").is_file() or any(run_dir.glob("seed*/best.pt"))):
-        from emolens.train.loop import run_logits  # training runs need the [train] extra
-        logits, info = run_logits(run_dir, ds, tta)
-        default_out = run_dir / f"eval-{split}"
-    else:
-        logits, info = _onnx_logits(model, ds, tta)
-        default_out = Path("reports") / f"eval-{split}"
+    default_out = run_dir / f"eval-{split}" if info["kind"] == "run" else Path("reports") / f"eval-{split}"
     probs = softmax(logits, info["temperature"])
     report = classification_metrics(probs, ds.labels, EMOTIONS)
     report.update({"split": split, "data": str(data), "model": info})

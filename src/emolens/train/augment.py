@@ -91,12 +91,13 @@ class BatchAugment:
             x = lam * x + (1 - lam) * x[perm]
         return x, lam * t + (1 - lam) * t[perm]
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """`soft` (B, K) replaces the one-hot targets (distillation); mixup mixes it the same way."""
         x = self.geometric(x)
         x = self.photometric(x)
         if self.cfg.erase > 0:
             x = self.erase(x)
-        t = F.one_hot(y, self.k).float()
+        t = soft.float() if soft is not None else F.one_hot(y, self.k).float()
         if self.cfg.mixup > 0 or self.cfg.cutmix > 0:
             x, t = self.mix(x, t)
         return x, t

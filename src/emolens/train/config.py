@@ -37,6 +37,9 @@ class TrainConfig:
     eval_tta: str = "flip"  # none | flip | flip,zoom: how validation accuracy is measured (best-epoch choice)
     export_tta: str = ""  # TTA written in the exported card, so the runtime applies it; empty: eval_tta
     ensemble_seeds: list[int] = field(default_factory=list)  # 2+ seeds: one member run per seed in OUT/seed<k>
+    teachers: list[str] = field(default_factory=list)  # run folders or exported models (e.g. default): distillation
+    distill_weight: float = 0.5  # share of the teachers' soft labels in each training target (with teachers)
+    distill_temperature: float = 1.0  # softmax temperature of the teachers' logits
     bf16: bool = True
     channels_last: bool = True
     threads: int = 0  # 0 = torch default
@@ -63,7 +66,14 @@ class TrainConfig:
             if "erase_area" in aug:
                 aug["erase_area"] = tuple(aug["erase_area"])
             aug = AugmentConfig(**aug)
-        return cls(augment=aug, **data)
+        cfg = cls(augment=aug, **data)
+        if not 0.0 <= cfg.distill_weight <= 1.0:
+            raise ValueError(f"distill_weight must be between 0 and 1, got {cfg.distill_weight}")
+        if cfg.distill_temperature <= 0:
+            raise ValueError(f"distill_temperature must be positive, got {cfg.distill_temperature}")
+        if isinstance(cfg.teachers, str):
+            cfg.teachers = [cfg.teachers]
+        return cfg
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:

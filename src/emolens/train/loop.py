@@ -76,17 +76,17 @@ class _Streamed(torch.utils.data.Dataset):
         return len(self.split)
 
     def __getitem__(self, i: int):
-        return torch.from_numpy(preprocess([self.split.images[i]], self.card)[0]), int(self.split.labels[i])
+        return torch.from_numpy(preprocess([self.split.images[i]], self.card)[0]), int(self.split.labels[i]), i
 
 
 def batches(x: torch.Tensor | None, split: Split, cfg: TrainConfig, shuffle: bool, g: torch.Generator):
-    """Yield (x (B, C, S, S), y (B,)) batches from memory or through DataLoader workers."""
+    """Yield (x (B, C, S, S), y (B,), index (B,)) batches from memory or through DataLoader workers."""
     y = torch.from_numpy(split.labels)
     if x is not None:
         order = torch.randperm(len(y), generator=g) if shuffle else torch.arange(len(y))
         for i in range(0, len(order), cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
-            yield x[idx], y[idx]
+            yield x[idx], y[idx], idx
         return
     loader = torch.utils.data.DataLoader(_Streamed(split, card_for(cfg)), batch_size=cfg.batch_size,
                                          shuffle=shuffle, num_workers=cfg.workers, generator=g)
@@ -116,14 +116,59 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, smoothing: fl
     return loss.sum(1).mean()
 
 
-def train_one_epoch(model, data: Data, cfg: TrainConfig, opt, sched, augment: BatchAugment, weight, g, epoch: int) -> float:
+def teacher_targets(cfg: TrainConfig, train: Split, out: Path) -> torch.Tensor | None:
+    """(N, K) training targets mixing the labels with the teachers' soft labels, or None without teachers.
+
+    The teachers (run folders or exported models) label the un-augmented training images once,
+    with the TTA they ship with, and their logits are averaged; augmented views reuse those
+    labels, so distillation costs one inference pass instead of a teacher forward per step.
+    The probabilities are cached in the run folder, so a resumed run does not recompute them.
+    """
+    if not cfg.teachers:
+        return None
+    from emolens.core.metrics import softmax
+    from emolens.evaluation.evaluate import model_logits
+
+    cache, meta_path = out / "teacher_logits.npy", out / "teacher_logits.json"
+    meta = {"teachers": list(cfg.teachers), "n": len(train), "digest": _labels_digest(train)}
+    if cache.is_file() and meta_path.is_file() and json.loads(meta_path.read_text()) == meta:
+        logits = np.load(cache)
+        log.info("teacher logits from %s", cache)
+    else:
+        all_logits = []
+        for i, teacher in enumerate(cfg.teachers):
+            log.info("teacher %d/%d: labelling %d training images with %s", i + 1, len(cfg.teachers), len(train), teacher)
+            t0 = time.perf_counter()
+            try:
+                lg, info = model_logits(teacher, train)
+            except (FileNotFoundError, ValueError) as e:
+                raise DataError(f"teacher {teacher!r} could not be loaded: {e}") from e
+            acc = float((lg.argmax(1) == train.labels).mean()) if len(train) else 0.0
+            log.info("teacher %s (%s, TTA %s): training accuracy %.4f, %.0f s", teacher, info.get("arch"), info.get("tta"),
+                     acc, time.perf_counter() - t0)
+            all_logits.append(lg)
+        logits = np.mean(all_logits, axis=0).astype(np.float32)
+        np.save(cache, logits)
+        meta_path.write_text(json.dumps(meta))
+    probs = softmax(logits, cfg.distill_temperature)
+    onehot = np.eye(len(EMOTIONS), dtype=np.float32)[train.labels]
+    return torch.from_numpy((1 - cfg.distill_weight) * onehot + cfg.distill_weight * probs.astype(np.float32))
+
+
+def _labels_digest(split: Split) -> str:
+    import hashlib
+    return hashlib.sha256(np.ascontiguousarray(split.labels, dtype=np.int64).tobytes()).hexdigest()[:16]
+
+
+def train_one_epoch(model, data: Data, cfg: TrainConfig, opt, sched, augment: BatchAugment, weight, g, epoch: int,
+                    soft: torch.Tensor | None = None) -> float:
     model.train()
     total, seen, t0 = 0.0, 0, time.perf_counter()
     n_batches = math.ceil(len(data.train) / cfg.batch_size)
     bar = tqdm(batches(data.x_train, data.train, cfg, True, g), total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}",
                unit="batch", leave=False, dynamic_ncols=True)
-    for x, y in bar:
-        x, target = augment(x, y)
+    for x, y, idx in bar:
+        x, target = augment(x, y, soft[idx] if soft is not None else None)
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
@@ -145,7 +190,7 @@ def predict_logits(model, x: torch.Tensor | None, split: Split, cfg: TrainConfig
     model.eval()
     names = parse_tta(tta)
     out = []
-    for xb, _ in batches(x, split, cfg, False, torch.Generator()):
+    for xb, _, _ in batches(x, split, cfg, False, torch.Generator()):
         views = [torch.from_numpy(v) for v in tta_views(xb.numpy(), names)] if names else [xb]
         acc = 0
         for v in views:
@@ -189,6 +234,7 @@ def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
         torch.set_num_threads(cfg.threads)
     cfg.save(out / "config.yaml")
     data = load_data(cfg)
+    soft = teacher_targets(cfg, data.train, out)
     steps = math.ceil(len(data.train) / cfg.batch_size)
     model, opt, sched = build(cfg, steps)
     g = torch.Generator().manual_seed(cfg.seed)
@@ -206,7 +252,7 @@ def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
         log.info("resumed %s at epoch %d (best val accuracy so far %.4f)", out, start + 1, best)
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
-        loss = train_one_epoch(model, data, cfg, opt, sched, augment, weight, g, epoch)
+        loss = train_one_epoch(model, data, cfg, opt, sched, augment, weight, g, epoch, soft=soft)
         train_s = time.perf_counter() - t0
         logits = predict_logits(model, data.x_val, data.val, cfg, cfg.eval_tta)
         m = classification_metrics(_softmax(logits), data.val.labels, EMOTIONS)

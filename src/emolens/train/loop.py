@@ -122,7 +122,8 @@ def teacher_targets(cfg: TrainConfig, train: Split, out: Path) -> torch.Tensor |
     The teachers (run folders or exported models) label the un-augmented training images once,
     with the TTA they ship with, and their logits are averaged; augmented views reuse those
     labels, so distillation costs one inference pass instead of a teacher forward per step.
-    The probabilities are cached in the run folder, so a resumed run does not recompute them.
+    Their logits are cached in the run folder, so a resumed run neither recomputes them nor sees
+    a teacher that changed in between.
     """
     if not cfg.teachers:
         return None

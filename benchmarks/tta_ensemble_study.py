@@ -21,15 +21,17 @@ from emolens.core.tta import tta_views
 from emolens.evaluation.evaluate import split_for_eval
 from emolens.train.loop import card_for, load_run, predict_logits
 
-VIEWS = {"none": [0], "flip": [0, 2], "zoom": [0, 1], "flip,zoom": [0, 1, 2, 3]}  # indices into tta_views(flip, zoom)
+# indices into tta_views(x, ("flip", "zoom", "shift")): identity, zoom, 4 shifts, then their mirrors
+VIEWS = {"none": [0], "flip": [0, 6], "zoom": [0, 1], "flip,zoom": [0, 1, 6, 7],
+         "flip,shift": [0, 2, 3, 4, 5, 6, 8, 9, 10, 11], "flip,zoom,shift": list(range(12))}
 
 
 def view_logits(run: str, split) -> np.ndarray:
-    """(4, N, K): logits of the identity, zoom, flip and flip-of-zoom views."""
+    """(12, N, K): logits of every view of `tta_views` with flip, zoom and shift."""
     model, cfg, _ = load_run(run)
     x = preprocess(split.images, card_for(cfg))
     return np.stack([predict_logits(model, torch.from_numpy(v), split, cfg, "none")
-                     for v in tta_views(x, ("flip", "zoom"))])
+                     for v in tta_views(x, ("flip", "zoom", "shift"))])
 
 
 def main() -> None:
@@ -56,7 +58,7 @@ def main() -> None:
         print(json.dumps({"rows": rows, "flip_agreement": agree}, indent=1))
         return
     for row in rows:
-        print(f"{' + '.join(row['runs']):60s} {row['tta']:10s} {row['accuracy']:.4f} "
+        print(f"{' + '.join(row['runs']):60s} {row['tta']:16s} {row['accuracy']:.4f} "
               f"(no dups {row['accuracy_without_train_duplicates']:.4f})")
     for pair, a in agree.items():
         print(f"agreement (flip) {pair}: {a:.4f}")

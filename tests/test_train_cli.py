@@ -158,20 +158,20 @@ def test_uncertain_threshold_is_where_predictions_become_right_half_the_time():
     assert abs(uncertain_threshold(probs, y) - 0.5) <= 0.05
 
 
-def test_export_tta_and_run_vs_onnx_agree_with_zoom(trained_run, train_data, capsys, tmp_path):
-    """`--tta flip,zoom` means the same views for a run folder (torch) and an exported model (ONNX)."""
+def test_export_tta_and_run_vs_onnx_agree_with_zoom_and_shift(trained_run, train_data, capsys, tmp_path):
+    """`--tta flip,zoom,shift` means the same views for a run folder (torch) and an exported model (ONNX)."""
     from emolens.core.card import ModelCard
 
     out = tmp_path / "fz"
-    assert main(["export", str(trained_run), "--out", str(out), "--tta", "flip,zoom", "--no-calibrate"]) == 0
-    assert ModelCard.load(out / "card.json").tta == ("flip", "zoom")
+    assert main(["export", str(trained_run), "--out", str(out), "--tta", "flip,zoom,shift", "--no-calibrate"]) == 0
+    assert ModelCard.load(out / "card.json").tta == ("flip", "zoom", "shift")
     capsys.readouterr()
     reports = []
     for model in (trained_run, out):
-        assert main(["evaluate", "--model", str(model), "--data", str(train_data), "--tta", "flip,zoom", "--json",
+        assert main(["evaluate", "--model", str(model), "--data", str(train_data), "--tta", "flip,zoom,shift", "--json",
                      "--out", str(tmp_path / f"e{len(reports)}")]) == 0
         reports.append(json.loads(capsys.readouterr().out))
-    assert [r["model"]["tta"] for r in reports] == ["flip,zoom", "flip,zoom"]
+    assert [r["model"]["tta"] for r in reports] == ["flip,zoom,shift", "flip,zoom,shift"]
     # Same views on both paths: logits agree up to bf16 rounding, and differ from flip-only logits.
     from emolens.core.preprocess import preprocess
     from emolens.datasets import read_dataset
@@ -180,8 +180,8 @@ def test_export_tta_and_run_vs_onnx_agree_with_zoom(trained_run, train_data, cap
 
     split = read_dataset(train_data)["test"]
     onnx = Classifier(out).logits(preprocess(split.images, ModelCard.load(out / "card.json")))
-    run, info = run_logits(trained_run, split, "flip,zoom")
-    assert info["tta"] == "flip,zoom" and np.abs(run - onnx).max() < 0.01
+    run, info = run_logits(trained_run, split, "flip,zoom,shift")
+    assert info["tta"] == "flip,zoom,shift" and np.abs(run - onnx).max() < 0.01
 
 
 def test_run_logits_average_the_same_views_as_the_runtime(train_data):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from emolens.core.card import CardError, ModelCard
-from emolens.core.tta import parse_tta, tta_views, zoom
+from emolens.core.tta import parse_tta, shift, tta_views, zoom
 from emolens.inference.classifier import Classifier
 from helpers import make_tiny_model
 
@@ -26,6 +26,20 @@ def test_views_are_the_batch_its_zoom_and_their_mirrors():
     assert len(views) == 4
     assert np.array_equal(views[1], zoom(x)) and np.array_equal(views[2], x[..., ::-1])
     assert np.array_equal(views[3], zoom(x)[..., ::-1])
+
+
+def test_shift_views_move_the_crop_by_a_sixteenth_and_reflect_the_border():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 1, 48, 48)).astype(np.float32)
+    views = tta_views(x, ("flip", "shift"))
+    assert len(views) == 10  # batch, 4 shifts, and the mirror of each
+    left, right, up, down = views[1:5]
+    assert np.array_equal(right[..., 3:], x[..., :-3]) and np.array_equal(left[..., :-3], x[..., 3:])
+    assert np.array_equal(down[..., 3:, :], x[..., :-3, :]) and np.array_equal(up[..., :-3, :], x[..., 3:, :])
+    assert np.array_equal(right[..., :3], x[..., 3:0:-1])  # reflected, not black
+    assert np.array_equal(views[7], right[..., ::-1]) and np.array_equal(views[5], x[..., ::-1])
+    assert parse_tta("shift,flip,zoom") == ("flip", "zoom", "shift")
+    assert np.array_equal(shift(x, 0, 0), x)
 
 
 def test_zoom_enlarges_the_centre():

@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True, help="dataset path (any FER2013 layout or class folders)")
     _data_args(e)
     e.add_argument("--split", default="test", help="split to evaluate: test (PublicTest), train, private, all (default: %(default)s)")
-    e.add_argument("--tta", type=tta_arg, default="card", help="test-time augmentation: card (as the card says), none, flip, zoom or flip,zoom (default: %(default)s)")
+    e.add_argument("--tta", type=tta_arg, default="card", help="test-time augmentation: card (as the card says), none or a comma list of flip, zoom, shift, e.g. flip,zoom (default: %(default)s)")
     e.add_argument("--no-dedup-report", action="store_true", help="skip the second report without Training duplicates")
     e.add_argument("--out", help="folder for report files (default: <run>/eval-<split> or reports/eval-<split>)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
     x.add_argument("--no-calibrate", action="store_true", help="skip temperature scaling on the validation split")
     x.add_argument("--half", action="store_true", help="store weights as float16 (half the file, same speed; for ensembles)")
-    x.add_argument("--tta", type=tta_arg, default=None, help="test-time augmentation written in the card: none, flip, zoom or flip,zoom (default: the config's eval_tta)")
+    x.add_argument("--tta", type=tta_arg, default=None, help="test-time augmentation written in the card: none or a comma list of flip, zoom, shift (default: the config's eval_tta)")
 
     from emolens.cli_infer import add_parsers  # analyze, video, webcam (torch-free)
     add_parsers(sub, fmt)

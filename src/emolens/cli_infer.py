@@ -77,12 +77,12 @@ def _engine_args(p: argparse.ArgumentParser, detect_size: int, model: str = "def
                    help="longer image side the detector sees; larger finds smaller faces, slower (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the models (default: %(default)s)")
     p.add_argument("--tta", type=tta_arg, default="card",
-                   help="test-time augmentation: card (as the model card says), none, flip, zoom or flip,zoom "
+                   help="test-time augmentation: card (as the model card says), none or a comma list of flip, zoom, shift "
                         "(default: %(default)s)")
 
 
 def tta_arg(value: str) -> str:
-    """argparse type: 'card' or a valid TTA list ('none', 'flip', 'flip,zoom'), checked up front."""
+    """argparse type: 'card' or a valid TTA list ('none', 'flip', 'flip,zoom,shift'), checked up front."""
     if value == "card":
         return value
     from emolens.core.tta import parse_tta

@@ -38,7 +38,7 @@ class ModelCard:
     align: bool = True  # rotate so the eyes are level before cropping
     temperature: float = 1.0  # logits are divided by this before softmax
     uncertain_below: float = 0.4  # top probability under this -> "uncertain"
-    tta: tuple[str, ...] = ()  # test-time augmentation the runtime applies ("flip", "zoom"; see core/tta.py)
+    tta: tuple[str, ...] = ()  # test-time augmentation the runtime applies ("flip", "zoom", "shift"; see core/tta.py)
     metrics: dict[str, Any] = field(default_factory=dict)
     train_config: dict[str, Any] = field(default_factory=dict)
     onnx_file: str = "model.onnx"

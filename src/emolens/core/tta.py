@@ -10,8 +10,9 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-TTA_NAMES = ("flip", "zoom")
+TTA_NAMES = ("flip", "zoom", "shift")
 ZOOM = 1.1  # "zoom" view: the central 1/1.1 of the crop, enlarged back to S x S
+SHIFT = 1 / 16  # "shift" views: the crop moved left, right, up and down by S/16 (3 px at 48)
 
 
 def parse_tta(spec: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -38,12 +39,30 @@ def zoom(batch: np.ndarray, factor: float = ZOOM) -> np.ndarray:
     return out
 
 
+def shift(batch: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """The batch moved by (dx, dy) pixels, borders filled by reflection as in training."""
+    s = batch.shape[-1]
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    out = np.empty_like(batch, dtype=np.float32)
+    for i in range(batch.shape[0]):
+        for ch in range(batch.shape[1]):
+            out[i, ch] = cv2.warpAffine(batch[i, ch], m, (s, s), flags=cv2.INTER_NEAREST,
+                                        borderMode=cv2.BORDER_REFLECT_101)
+    return out
+
+
 def tta_views(batch: np.ndarray, tta: Iterable[str]) -> list[np.ndarray]:
-    """The batch, its zoomed view if asked, and (with 'flip') the mirror of each."""
+    """The batch, its zoomed and shifted views if asked, and (with 'flip') the mirror of each.
+
+    Order: batch, zoom, shifts (left, right, up, down), then the mirrors in the same order.
+    """
     names = parse_tta(tuple(tta))
     views = [np.ascontiguousarray(batch, np.float32)]
     if "zoom" in names:
         views.append(zoom(views[0]))
+    if "shift" in names:
+        d = max(1, int(round(batch.shape[-1] * SHIFT)))
+        views += [shift(views[0], dx, dy) for dx, dy in ((-d, 0), (d, 0), (0, -d), (0, d))]
     if "flip" in names:
         views += [np.ascontiguousarray(v[..., ::-1]) for v in views]
     return views

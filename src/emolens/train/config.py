@@ -34,7 +34,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     class_weights: str = "none"  # none | balanced | sqrt
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    eval_tta: str = "flip"  # none | flip | flip,zoom: how validation accuracy is measured (best-epoch choice)
+    eval_tta: str = "flip"  # none | flip | a comma list of flip, zoom, shift: how validation accuracy is measured (best-epoch choice)
     export_tta: str = ""  # TTA written in the exported card, so the runtime applies it; empty: eval_tta
     ensemble_seeds: list[int] = field(default_factory=list)  # 2+ seeds: one member run per seed in OUT/seed<k>
     teachers: list[str] = field(default_factory=list)  # run folders or exported models (e.g. default): distillation

@@ -187,7 +187,7 @@ def train_one_epoch(model, data: Data, cfg: TrainConfig, opt, sched, augment: Ba
 
 @torch.no_grad()
 def predict_logits(model, x: torch.Tensor | None, split: Split, cfg: TrainConfig, tta: str = "none") -> np.ndarray:
-    """(N, K) logits, averaged over the test-time views of `tta` ('none', 'flip', 'flip,zoom')."""
+    """(N, K) logits, averaged over the test-time views of `tta` ('none', 'flip', 'flip,zoom,shift')."""
     model.eval()
     names = parse_tta(tta)
     out = []

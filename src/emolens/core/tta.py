@@ -41,14 +41,9 @@ def zoom(batch: np.ndarray, factor: float = ZOOM) -> np.ndarray:
 
 def shift(batch: np.ndarray, dx: int, dy: int) -> np.ndarray:
     """The batch moved by (dx, dy) pixels, borders filled by reflection as in training."""
-    s = batch.shape[-1]
-    m = np.float32([[1, 0, dx], [0, 1, dy]])
-    out = np.empty_like(batch, dtype=np.float32)
-    for i in range(batch.shape[0]):
-        for ch in range(batch.shape[1]):
-            out[i, ch] = cv2.warpAffine(batch[i, ch], m, (s, s), flags=cv2.INTER_NEAREST,
-                                        borderMode=cv2.BORDER_REFLECT_101)
-    return out
+    s, p = batch.shape[-1], max(abs(dx), abs(dy))
+    padded = np.pad(np.asarray(batch, np.float32), ((0, 0), (0, 0), (p, p), (p, p)), mode="reflect")
+    return np.ascontiguousarray(padded[..., p - dy:p - dy + s, p - dx:p - dx + s])
 
 
 def tta_views(batch: np.ndarray, tta: Iterable[str]) -> list[np.ndarray]:

@@ -308,3 +308,56 @@ def test_bad_distill_weight_is_a_config_error(tmp_path, train_data, capsys):
     cfg.write_text("distill_weight: 1.5\n")
     assert main(["train", "--config", str(cfg), "--data", str(train_data)]) == 2
     assert "distill_weight" in capsys.readouterr().err
+
+
+def test_resize_matrix_is_opencvs_resize():
+    import cv2
+
+    from emolens.train.export import resize_matrix
+    x = np.random.default_rng(1).random((48, 48)).astype(np.float32)
+    for dst, interp, flag in ((40, "area", cv2.INTER_AREA), (36, "linear", cv2.INTER_LINEAR)):
+        r = resize_matrix(48, dst, interp)
+        np.testing.assert_allclose(r @ x @ r.T, cv2.resize(x, (dst, dst), interpolation=flag), atol=1e-5)
+
+
+def test_export_ensemble_of_members_with_different_input_sizes(trained_run, train_data, tmp_path):
+    """A 40 px member joins a 48 px one: the graph takes 48 px and resizes inside for the 40 px member."""
+    import onnxruntime as ort
+
+    from emolens.core.card import ModelCard
+    from emolens.core.preprocess import preprocess
+    from emolens.train.loop import card_for, load_run
+
+    cfg = tmp_path / "cfg40.yaml"
+    cfg.write_text(small_config(tmp_path).read_text() + "input_size: 40\n")
+    run40 = tmp_path / "run40"
+    assert main(["train", "--config", str(cfg), "--data", str(train_data), "--out", str(run40)]) == 0
+    out = tmp_path / "mixed"
+    assert main(["export", str(run40), str(trained_run), "--out", str(out), "--no-calibrate"]) == 0
+    card = ModelCard.load(out / "card.json")
+    assert card.input_size == 48 and [m["input_size"] for m in card.train_config["members"]] == [40, 48]
+
+    crops = np.random.default_rng(2).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    expected = []
+    for run in (run40, trained_run):  # each member on the pixels its own preprocessing gives it
+        model, member_cfg, _ = load_run(run)
+        with torch.no_grad():
+            expected.append(model(torch.from_numpy(preprocess(crops, card_for(member_cfg)))).numpy())
+    got = ort.InferenceSession(str(out / "model.onnx")).run(None, {"input": preprocess(crops, card)})[0]
+    assert got.shape == (6, 7)
+    # Only the uint8 rounding of OpenCV's resize (<= 0.5 grey level) separates the two paths;
+    # a 1-epoch model moves its logits by ~5e-3 when fed a centre crop instead.
+    np.testing.assert_allclose(got, np.mean(expected, axis=0), atol=1e-4)
+
+
+def test_resized_member_sees_the_pixels_its_own_preprocessing_gives():
+    from emolens.core.card import ModelCard
+    from emolens.core.preprocess import preprocess
+    from emolens.train.export import Resized, resize_matrix
+
+    card48, card40 = ModelCard(input_size=48), ModelCard(input_size=40)
+    crops = np.random.default_rng(3).integers(0, 256, (4, 48, 48), dtype=np.uint8)
+    with torch.no_grad():
+        seen = Resized(torch.nn.Identity(), resize_matrix(48, 40))(torch.from_numpy(preprocess(crops, card48))).numpy()
+    # Within OpenCV's uint8 rounding (0.5 grey level = 0.5 / 255 / std after normalisation).
+    np.testing.assert_allclose(seen, preprocess(crops, card40), atol=0.5 / 255 / card40.std[0] + 1e-5)

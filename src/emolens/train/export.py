@@ -97,15 +97,47 @@ class Ensemble(torch.nn.Module):
         return torch.stack([m(x) for m in self.members]).mean(0)
 
 
+def resize_matrix(src: int, dst: int, interpolation: str = "area") -> np.ndarray:
+    """(dst, src) matrix R with R @ X @ R.T == cv2.resize(X, (dst, dst)) for a float image X.
+
+    OpenCV's area and linear resizes are separable and linear in the pixels, so resizing
+    each basis vector gives the exact operator: a member trained at a smaller input sees,
+    inside the ensemble graph, the pixels `preprocess` would have given it from the same crop.
+    """
+    import cv2
+
+    from emolens.core.preprocess import _INTERP
+    eye = np.eye(src, dtype=np.float32)
+    return np.stack([cv2.resize(eye[:, [j]], (1, dst), interpolation=_INTERP[interpolation])[:, 0]
+                     for j in range(src)], axis=1)
+
+
+class Resized(torch.nn.Module):
+    """A member trained at a smaller input, fed the ensemble's larger input through a fixed resize."""
+
+    def __init__(self, member: torch.nn.Module, matrix: np.ndarray):
+        super().__init__()
+        self.member = member
+        self.register_buffer("matrix", torch.from_numpy(matrix))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, S, S) -> member(B, C, s, s)
+        return self.member(self.matrix @ x @ self.matrix.T)
+
+
 def _load_members(run_dirs: list[Path]):
     loaded = [load_run(r) for r in run_dirs]
-    geometry = {(c.input_size, c.mean, c.std) for _, c, _ in loaded}
-    if len(geometry) > 1:
-        raise ValueError("ensemble members must share input size and normalisation (one card, one preprocessing)")
+    cards = [card_for(c) for _, c, _ in loaded]
+    pixels = {(k.mean, k.std, k.channels, k.interpolation) for k in cards}
+    if len(pixels) > 1:
+        raise ValueError("ensemble members must share normalisation and resize method (one card, one preprocessing)")
     cfgs = [c for _, c, _ in loaded]
     if len(loaded) == 1:
         return loaded[0][0], cfgs, loaded[0][2]
-    model = Ensemble([m for m, _, _ in loaded]).eval()
+    # The card takes the largest input; smaller members get an exact resize inside the graph.
+    size = max(c.input_size for c in cfgs)
+    members = [m if k.input_size == size else Resized(m, resize_matrix(size, k.input_size, k.interpolation))
+               for (m, _, _), k in zip(loaded, cards)]
+    model = Ensemble(members).eval()
     return model, cfgs, {"epoch": [c.get("epoch") for _, _, c in loaded]}
 
 
@@ -116,7 +148,7 @@ def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model, cfgs, ck = _load_members(run_dirs)
-    cfg = cfgs[0]  # data and validation split used for calibration
+    cfg = max(cfgs, key=lambda c: c.input_size)  # card geometry; data and split used for calibration
     card = card_for(cfg).with_(name=name or Path(run_dir if isinstance(run_dir, (str, Path)) else run_dir[0]).name)
     if tta is not None:
         card = card.with_(tta=parse_tta(tta))

@@ -32,7 +32,8 @@ EXAMPLES = {
   emolens export runs/default --out src/emolens/models/default --name default
   emolens export runs/seed0 runs/seed1 --out exported/ensemble   # logits averaged in one ONNX graph
   emolens export runs/default --out exported/default --half   # a folder of members (seed*/) = their ensemble
-  emolens export runs/try --out exported/try --tta flip,zoom""",
+  emolens export runs/try --out exported/try --tta flip,zoom
+  emolens export runs/default runs/input40 --out exported/mixed   # a 40 px member is fed a resized 48 px input""",
 }
 
 
@@ -82,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     x = sub.add_parser("export", help="export a training run to model.onnx + card.json", epilog=EXAMPLES["export"], formatter_class=fmt)
-    x.add_argument("run", nargs="+", help="training run folder (holds best.pt) or a folder of members (seed*/); several = one averaged ensemble")
+    x.add_argument("run", nargs="+", help="training run folder (holds best.pt) or a folder of members (seed*/); several = one averaged ensemble (input sizes may differ: the card takes the largest)")
     x.add_argument("--out", required=True, help="output folder")
     x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
     x.add_argument("--no-calibrate", action="store_true", help="skip temperature scaling on the validation split")

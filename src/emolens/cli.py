@@ -21,6 +21,7 @@ EXAMPLES = {
   emolens train --config configs/default.yaml --data ../shared/datasets/fer2013/fer2013.zip
   emolens train --data fer2013.zip --model vgg --epochs 2 --out runs/try
   emolens train --resume runs/try            # continue a stopped run
+  emolens train --config configs/default.yaml --data fer2013.zip --device cuda   # on a GPU (default: auto)
   emolens train --config configs/default.yaml --data fer2013.zip --seed 1 --out runs/seed1   # one member only
   emolens train --config configs/fast.yaml --data fer2013.zip --teacher default --out runs/fast-kd   # distil""",
     "evaluate": """examples:
@@ -33,7 +34,8 @@ EXAMPLES = {
   emolens export runs/seed0 runs/seed1 --out exported/ensemble   # logits averaged in one ONNX graph
   emolens export runs/default --out exported/default --half   # a folder of members (seed*/) = their ensemble
   emolens export runs/try --out exported/try --tta flip,zoom
-  emolens export runs/default runs/input40 --out exported/mixed   # a 40 px member is fed a resized 48 px input""",
+  emolens export runs/default runs/input40 --out exported/mixed   # a 40 px member is fed a resized 48 px input
+  emolens export runs/gpu/a0 runs/gpu/a1 --out exported/ens --half --data fer2013.zip   # trained elsewhere: calibrate here""",
 }
 
 
@@ -67,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--limit", type=int, help="train on the first N images only (smoke runs)")
     t.add_argument("--no-bf16", action="store_true", help="train in float32")
+    t.add_argument("--device", help="auto (default: a CUDA GPU when torch sees one, else the CPU), cpu or cuda[:N]")
     t.add_argument("--teacher", action="append", metavar="MODEL",
                    help="distil from this run folder or exported model (repeat for an ensemble of teachers)")
     t.add_argument("--out", help="run folder (default: runs/<model>)")
@@ -87,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True, help="output folder")
     x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
     x.add_argument("--no-calibrate", action="store_true", help="skip temperature scaling on the validation split")
+    x.add_argument("--data", help="dataset whose validation split calibrates the model (default: the run's training data)")
     x.add_argument("--half", action="store_true", help="store weights as float16 (half the file, same speed; for ensembles)")
     x.add_argument("--tta", type=tta_arg, default=None, help="test-time augmentation written in the card: none or a comma list of flip, zoom, shift (default: the config's eval_tta)")
 
@@ -160,11 +164,14 @@ def _cmd_train(args) -> int:
         if not (run / "config.yaml").is_file():
             raise CliError(f"{run} is not a run folder (no config.yaml)")
         cfg = TrainConfig.load(run / "config.yaml")
+        if args.device:
+            cfg.device = args.device  # a run started on a GPU may go on on the CPU, and back
         out = run
     else:
         cfg = TrainConfig.load(args.config) if args.config else TrainConfig()
         overrides = {"data": args.data, "layout": args.layout, "label_map": args.label_map, "model": args.model,
-                     "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "limit": args.limit}
+                     "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "limit": args.limit,
+                     "device": args.device}
         for key, value in overrides.items():
             if value is not None:
                 setattr(cfg, key, value)
@@ -208,7 +215,7 @@ def _cmd_evaluate(args) -> int:
 def _cmd_export(args) -> int:
     from emolens.train.export import export_run
     card = export_run(args.run, args.out, name=args.name or Path(args.run[0]).name, calibrate=not args.no_calibrate,
-                      tta=args.tta, half=args.half)
+                      tta=args.tta, half=args.half, data=args.data)
     print(f"wrote {Path(args.out) / 'model.onnx'} and card.json (sha256 {card.onnx_sha256[:12]}...)")
     return 0
 

@@ -1,6 +1,8 @@
 """Augmentation on whole batches of tensors (fast on CPU: one affine grid per batch).
 
-Injected into the training loop; datasets and models know nothing about it.
+Injected into the training loop; datasets and models know nothing about it. Every random
+draw comes from one generator and is made on that generator's device: on a GPU no random
+parameter crosses from the host per step (a host-to-device copy would stall the queue).
 """
 from __future__ import annotations
 
@@ -33,15 +35,22 @@ class BatchAugment:
         self.k = num_classes
         self.g = generator
 
+    @property
+    def device(self) -> torch.device:
+        return self.g.device if self.g is not None else torch.device("cpu")
+
+    def _u(self, *shape: int) -> torch.Tensor:  # uniform [0, 1) on the generator's device
+        return torch.rand(shape, generator=self.g, device=self.device)
+
     def _rand(self, n: int, lo: float, hi: float) -> torch.Tensor:
-        return torch.rand(n, generator=self.g) * (hi - lo) + lo
+        return self._u(n) * (hi - lo) + lo
 
     def geometric(self, x: torch.Tensor) -> torch.Tensor:
         b, c = x.shape[:2]
         c_ = self.cfg
         ang = self._rand(b, -c_.rotate, c_.rotate) * math.pi / 180
         sc = 1.0 / self._rand(b, 1 - c_.scale, 1 + c_.scale)
-        flip = torch.where(torch.rand(b, generator=self.g) < c_.flip, -1.0, 1.0)
+        flip = torch.where(self._u(b) < c_.flip, -1.0, 1.0)
         tx, ty = self._rand(b, -c_.shift, c_.shift) * 2, self._rand(b, -c_.shift, c_.shift) * 2
         cos, sin = torch.cos(ang) * sc, torch.sin(ang) * sc
         theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
@@ -63,26 +72,27 @@ class BatchAugment:
         ratio = torch.exp(self._rand(b, math.log(0.3), math.log(3.3)))
         eh = (area * ratio).sqrt().clamp(1, h).long()
         ew = (area / ratio).sqrt().clamp(1, w).long()
-        y0 = (torch.rand(b, generator=self.g) * (h - eh + 1)).long()
-        x0 = (torch.rand(b, generator=self.g) * (w - ew + 1)).long()
-        rows = torch.arange(h).view(1, h, 1)
-        cols = torch.arange(w).view(1, 1, w)
+        y0 = (self._u(b) * (h - eh + 1)).long()
+        x0 = (self._u(b) * (w - ew + 1)).long()
+        rows = torch.arange(h, device=self.device).view(1, h, 1)
+        cols = torch.arange(w, device=self.device).view(1, 1, w)
         box = (rows >= y0.view(b, 1, 1)) & (rows < (y0 + eh).view(b, 1, 1)) & \
               (cols >= x0.view(b, 1, 1)) & (cols < (x0 + ew).view(b, 1, 1))
-        box &= (torch.rand(b, generator=self.g) < self.cfg.erase).view(b, 1, 1)
-        noise = torch.randn(x.shape, generator=self.g)
+        box &= (self._u(b) < self.cfg.erase).view(b, 1, 1)
+        noise = torch.randn(x.shape, generator=self.g, device=self.device, dtype=x.dtype)
         return torch.where(box.unsqueeze(1), noise, x)
 
     def mix(self, x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         c_ = self.cfg
-        use_cut = c_.cutmix > 0 and (c_.mixup <= 0 or torch.rand(1, generator=self.g).item() < 0.5)
+        use_cut = c_.cutmix > 0 and (c_.mixup <= 0 or self._u(1).item() < 0.5)
         alpha = c_.cutmix if use_cut else c_.mixup
         lam = float(torch.distributions.Beta(alpha, alpha).sample())
-        perm = torch.randperm(x.shape[0], generator=self.g)
+        perm = torch.randperm(x.shape[0], generator=self.g, device=self.device)
         if use_cut:
             h, w = x.shape[2:]
             ch, cw = int(h * math.sqrt(1 - lam)), int(w * math.sqrt(1 - lam))
-            cy, cx = int(torch.randint(h, (1,), generator=self.g)), int(torch.randint(w, (1,), generator=self.g))
+            cy = int(torch.randint(h, (1,), generator=self.g, device=self.device))
+            cx = int(torch.randint(w, (1,), generator=self.g, device=self.device))
             y0, y1, x0, x1 = max(cy - ch // 2, 0), min(cy + ch // 2, h), max(cx - cw // 2, 0), min(cx + cw // 2, w)
             x = x.clone()
             x[:, :, y0:y1, x0:x1] = x[perm, :, y0:y1, x0:x1]

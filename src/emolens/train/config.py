@@ -40,8 +40,9 @@ class TrainConfig:
     teachers: list[str] = field(default_factory=list)  # run folders or exported models (e.g. default): distillation
     distill_weight: float = 0.5  # share of the teachers' soft labels in each training target (with teachers)
     distill_temperature: float = 1.0  # softmax temperature of the teachers' logits
-    bf16: bool = True
+    bf16: bool = True  # bf16 autocast, on the CPU as on a GPU
     channels_last: bool = True
+    device: str = "auto"  # auto (a CUDA GPU when torch sees one, else the CPU) | cpu | cuda[:N]
     threads: int = 0  # 0 = torch default
     workers: int = 2  # DataLoader workers, streaming datasets only
     seed: int = 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -142,13 +144,22 @@ def _load_members(run_dirs: list[Path]):
 
 
 def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None = None,
-               calibrate: bool = True, tta: str | None = None, half: bool = False) -> ModelCard:
-    """Export one run, or several runs as an ensemble (logits averaged inside the graph)."""
+               calibrate: bool = True, tta: str | None = None, half: bool = False, data: str | None = None) -> ModelCard:
+    """Export one run, or several runs as an ensemble (logits averaged inside the graph).
+
+    Calibration reads the validation split of `data`, by default the dataset the run was
+    trained on; pass it for a run trained on another machine (a lent GPU, say).
+    """
     run_dirs = [m for r in (run_dir if isinstance(run_dir, (list, tuple)) else [run_dir]) for m in member_runs(r)]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model, cfgs, ck = _load_members(run_dirs)
     cfg = max(cfgs, key=lambda c: c.input_size)  # card geometry; data and split used for calibration
+    if data:
+        cfg = replace(cfg, data=str(data))
+    if calibrate and cfg.data and not Path(cfg.data).exists():
+        raise FileNotFoundError(f"the calibration data {cfg.data} (from the run's config) does not exist here: "
+                                "pass --data PATH, or --no-calibrate")
     card = card_for(cfg).with_(name=name or Path(run_dir if isinstance(run_dir, (str, Path)) else run_dir[0]).name)
     if tta is not None:
         card = card.with_(tta=parse_tta(tta))
@@ -189,7 +200,8 @@ def _calibrate(out: Path, card: ModelCard, cfg) -> ModelCard:
     probs = softmax(logits, t)
     after = classification_metrics(probs, split.labels, EMOTIONS)
     metrics = dict(card.metrics, split=cfg.val_split, n=after["n"], accuracy=round(after["accuracy"], 4),
-                   macro_f1=round(after["macro_f1"], 4), ece_before=round(before["ece"], 4), ece=round(after["ece"], 4))
+                   macro_f1=round(after["macro_f1"], 4), ece_before=round(before["ece"], 4), ece=round(after["ece"], 4),
+                   temperature_fit="brier")
     if train_digests:
         keep = np.array([d not in train_digests for d in split.digests])
         sub = classification_metrics(probs[keep], split.labels[keep], EMOTIONS)

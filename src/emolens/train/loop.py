@@ -34,8 +34,27 @@ log = logging.getLogger(__name__)
 class Data:
     train: Split
     val: Split
-    x_train: torch.Tensor | None  # (N, C, S, S) preprocessed, in-memory datasets only
+    x_train: torch.Tensor | None  # (N, C, S, S) preprocessed, in-memory datasets only, on the training device
     x_val: torch.Tensor | None
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> the GPU when torch sees one, else the CPU; 'cuda' without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device must be auto, cpu or cuda[:N], got {name!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was asked for, but this torch sees no CUDA GPU: use --device cpu")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda[:N], got {name!r}")
+    return dev
+
+
+def device_name(dev: torch.device) -> str:
+    return f"{dev} ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else "cpu"
 
 
 def card_for(cfg: TrainConfig) -> ModelCard:
@@ -80,10 +99,14 @@ class _Streamed(torch.utils.data.Dataset):
 
 
 def batches(x: torch.Tensor | None, split: Split, cfg: TrainConfig, shuffle: bool, g: torch.Generator):
-    """Yield (x (B, C, S, S), y (B,), index (B,)) batches from memory or through DataLoader workers."""
-    y = torch.from_numpy(split.labels)
+    """Yield (x (B, C, S, S), y (B,), index (B,)) batches from memory or through DataLoader workers.
+
+    In-memory batches stay on x's device and are shuffled there (`g` lives on that device too),
+    so no index crosses from the host per step on a GPU; streamed batches come on the CPU.
+    """
     if x is not None:
-        order = torch.randperm(len(y), generator=g) if shuffle else torch.arange(len(y))
+        y = torch.from_numpy(split.labels).to(x.device)
+        order = torch.randperm(len(y), generator=g, device=x.device) if shuffle else torch.arange(len(y), device=x.device)
         for i in range(0, len(order), cfg.batch_size):
             idx = order[i:i + cfg.batch_size]
             yield x[idx], y[idx], idx
@@ -162,49 +185,54 @@ def _labels_digest(split: Split) -> str:
 
 
 def train_one_epoch(model, data: Data, cfg: TrainConfig, opt, sched, augment: BatchAugment, weight, g, epoch: int,
-                    soft: torch.Tensor | None = None) -> float:
+                    soft: torch.Tensor | None = None, device: torch.device = torch.device("cpu")) -> float:
     model.train()
-    total, seen, t0 = 0.0, 0, time.perf_counter()
+    total, seen, t0 = torch.zeros((), device=device), 0, time.perf_counter()
     n_batches = math.ceil(len(data.train) / cfg.batch_size)
-    bar = tqdm(batches(data.x_train, data.train, cfg, True, g), total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}",
-               unit="batch", leave=False, dynamic_ncols=True)
-    for x, y, idx in bar:
-        x, target = augment(x, y, soft[idx] if soft is not None else None)
+    bar = tqdm(batches(data.x_train, data.train, cfg, True, g), total=n_batches,
+               desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False, dynamic_ncols=True)
+    for i, (x, y, idx) in enumerate(bar):
+        # augmentation runs where the batch is (and its generator): (B, C, S, S), (B, K)
+        x, target = augment(x, y, soft[idx.to(soft.device)].to(x.device) if soft is not None else None)
+        x, target = x.to(device), target.to(device)  # no-op unless a streamed batch came on the CPU
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
             logits = model(x)
         loss = soft_cross_entropy(logits, target, cfg.label_smoothing, weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-        total += loss.item() * len(y)
+        total += loss.detach() * len(y)  # no .item() per step: it would make a GPU wait for every batch
         seen += len(y)
-        bar.set_postfix(loss=f"{total / seen:.3f}", img_s=f"{seen / (time.perf_counter() - t0):.0f}")
-    return total / max(seen, 1)
+        if i % 20 == 0 or i == n_batches - 1:
+            bar.set_postfix(loss=f"{total.item() / seen:.3f}", img_s=f"{seen / (time.perf_counter() - t0):.0f}")
+    return total.item() / max(seen, 1)
 
 
 @torch.no_grad()
 def predict_logits(model, x: torch.Tensor | None, split: Split, cfg: TrainConfig, tta: str = "none") -> np.ndarray:
     """(N, K) logits, averaged over the test-time views of `tta` ('none', 'flip', 'flip,zoom,shift')."""
     model.eval()
+    device = next(model.parameters()).device
     names = parse_tta(tta)
     out = []
     for xb, _, _ in batches(x, split, cfg, False, torch.Generator()):
-        views = [torch.from_numpy(v) for v in tta_views(xb.numpy(), names)] if names else [xb]
+        # the views are made by the runtime's own numpy code (core.tta), so they are the views it uses
+        views = [torch.from_numpy(v).to(device) for v in tta_views(xb.cpu().numpy(), names)] if names else [xb]
         acc = 0
         for v in views:
             if cfg.channels_last:
                 v = v.contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                 acc = acc + model(v).float()
-        out.append((acc / len(views)).numpy())
+        out.append((acc / len(views)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(EMOTIONS)), np.float32)
 
 
-def build(cfg: TrainConfig, steps_per_epoch: int):
-    model = create_model(cfg.model, num_classes=len(EMOTIONS), in_chans=1, **cfg.model_args)
+def build(cfg: TrainConfig, steps_per_epoch: int, device: torch.device = torch.device("cpu")):
+    model = create_model(cfg.model, num_classes=len(EMOTIONS), in_chans=1, **cfg.model_args).to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
@@ -230,44 +258,60 @@ def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
     """Train (or resume) a run in folder `out`; returns the best validation metrics."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick the fastest kernels once
     cfg.save(out / "config.yaml")
     data = load_data(cfg)
+    data.x_train = data.x_train.to(device) if data.x_train is not None else None
+    data.x_val = data.x_val.to(device) if data.x_val is not None else None
     soft = teacher_targets(cfg, data.train, out)
+    soft = soft.to(device) if soft is not None else None
     steps = math.ceil(len(data.train) / cfg.batch_size)
-    model, opt, sched = build(cfg, steps)
-    g = torch.Generator().manual_seed(cfg.seed)
+    model, opt, sched = build(cfg, steps, device)
+    # one generator, on the training device, drives the shuffling and the augmentation; on a GPU
+    # streamed datasets (DataLoader) shuffle on the CPU, so they get a CPU generator
+    gen_device = device if data.x_train is not None else torch.device("cpu")
+    g = torch.Generator(device=gen_device).manual_seed(cfg.seed)
     augment = BatchAugment(cfg.augment, len(EMOTIONS), g)
     weight = class_weights(data.train.labels, cfg.class_weights)
+    weight = weight.to(device) if weight is not None else None
     history, start, best = [], 0, -1.0
     if resume and (out / "last.pt").exists():
         ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
-        g.set_state(ck["generator"])
+        _restore_generator(g, ck["generator"], cfg.seed + ck["epoch"] + 1)
         torch.set_rng_state(ck["torch_rng"])
+        if device.type == "cuda" and ck.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(ck["cuda_rng"], device)
         history, start, best = ck["history"], ck["epoch"] + 1, ck["best"]
         log.info("resumed %s at epoch %d (best val accuracy so far %.4f)", out, start + 1, best)
+    log.info("training on %s", device_name(device))
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
-        loss = train_one_epoch(model, data, cfg, opt, sched, augment, weight, g, epoch, soft=soft)
+        loss = train_one_epoch(model, data, cfg, opt, sched, augment, weight, g, epoch, soft=soft, device=device)
         train_s = time.perf_counter() - t0
         logits = predict_logits(model, data.x_val, data.val, cfg, cfg.eval_tta)
         m = classification_metrics(_softmax(logits), data.val.labels, EMOTIONS)
         row = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": m["accuracy"], "val_macro_f1": m["macro_f1"],
-               "lr": sched.get_last_lr()[0], "train_seconds": train_s, "images_per_s": len(data.train) / train_s}
+               "lr": sched.get_last_lr()[0], "train_seconds": train_s, "images_per_s": len(data.train) / train_s,
+               "device": device_name(device)}
         history.append(row)
         log.info("epoch %d/%d loss %.4f val_acc %.4f val_macro_f1 %.4f (%.0f s, %.0f img/s)", epoch + 1, cfg.epochs,
                  loss, m["accuracy"], m["macro_f1"], train_s, row["images_per_s"])
         if m["accuracy"] > best:
             best = m["accuracy"]
             torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "epoch": epoch + 1, "metrics": row},
-                       out / "best.pt")
+                       out / "best.pt.tmp")
+            (out / "best.pt.tmp").replace(out / "best.pt")
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                     "generator": g.get_state(), "torch_rng": torch.get_rng_state(), "config": cfg.to_dict(),
+                    "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                     "epoch": epoch, "history": history, "best": best}, out / "last.pt.tmp")
         (out / "last.pt.tmp").replace(out / "last.pt")  # atomic: a crash never leaves half a checkpoint
         (out / "history.json").write_text(json.dumps(history, indent=1))
@@ -305,6 +349,15 @@ def member_runs(path: str | Path) -> list[Path]:
     if not members:
         raise FileNotFoundError(f"{path / 'best.pt'} not found: is {path} a training run folder?")
     return members
+
+
+def _restore_generator(g: torch.Generator, state: torch.Tensor, fallback_seed: int) -> None:
+    """Resume the data/augmentation stream; a run moved between CPU and GPU gets a fresh one."""
+    try:
+        g.set_state(state)
+    except RuntimeError:
+        log.warning("the checkpoint's random stream belongs to another device: reseeding with %d", fallback_seed)
+        g.manual_seed(fallback_seed)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

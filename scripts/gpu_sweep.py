@@ -78,36 +78,32 @@ def calibrate(run: Run, data: str, device: str, work: Path, n_runs: int, steps: 
     import numpy as np
     import torch
 
-    from emolens.core.labels import EMOTIONS
-    from emolens.train.augment import BatchAugment
-    from emolens.train.loop import Data, build, load_data, predict_logits, resolve_device, train_one_epoch
+    from emolens.train.loop import Data, predict_logits, prepare, train_one_epoch
 
     cfg = load_cfg(run, data, device, epochs=1000)  # a long OneCycle: the timing must never step past its end
-    dev = resolve_device(cfg.device)
-    torch.set_num_threads(cfg.threads)
-    torch.backends.cudnn.benchmark = True
-    d = load_data(cfg)
-    xt, xv = d.x_train.to(dev), d.x_val.to(dev)
+    s = prepare(cfg)  # the same set-up as the run it times, on a throwaway model
+    d, dev, model, opt, sched = s.data, s.device, s.model, s.opt, s.sched
+    xt, xv = d.x_train, d.x_val
     per_epoch = math.ceil(len(d.train) / cfg.batch_size)
-    model, opt, sched = build(cfg, per_epoch, dev)
-    g = torch.Generator(device=dev).manual_seed(run.seed)
-    aug = BatchAugment(cfg.augment, len(EMOTIONS), g)
 
     def part(n_steps: int) -> Data:
         n = min(n_steps * cfg.batch_size, len(d.train))
         return Data(d.train.subset(np.arange(n)), d.val, xt[:n], xv)
 
+    def steps_on(n_steps: int) -> None:
+        train_one_epoch(model, part(n_steps), cfg, opt, sched, s.augment, s.weight, s.g, 0, device=dev)
+
     def sync() -> None:
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
 
-    train_one_epoch(model, part(15), cfg, opt, sched, aug, None, g, 0, device=dev)  # warm-up, cuDNN autotune
+    steps_on(15)  # warm-up, cuDNN autotune
     predict_logits(model, xv, d.val, cfg, cfg.eval_tta)
     sync()
     startup_s = time.monotonic() - t_start  # what a training process spends before its first epoch
     _barrier(work / "ready", run.name, n_runs)
     t0 = time.perf_counter()
-    train_one_epoch(model, part(steps), cfg, opt, sched, aug, None, g, 0, device=dev)
+    steps_on(steps)
     sync()
     step_s = (time.perf_counter() - t0) / min(steps, per_epoch)
     t0 = time.perf_counter()
@@ -123,7 +119,7 @@ def calibrate(run: Run, data: str, device: str, work: Path, n_runs: int, steps: 
     # keep the GPU as busy as during the timing until every run has been timed
     deadline = time.monotonic() + 120
     while len(list((work / "done").glob("*.json"))) < n_runs and time.monotonic() < deadline:
-        train_one_epoch(model, part(10), cfg, opt, sched, aug, None, g, 0, device=dev)
+        steps_on(10)
 
 
 def _barrier(folder: Path, name: str, n: int, timeout: float = 90) -> None:
@@ -161,14 +157,17 @@ def calibrate_all(args, runs: list[Run], work: Path) -> dict[str, dict]:
             f.unlink()
     procs = [spawn(args, "_calibrate", r, ["--n-runs", str(len(runs)), "--steps", str(args.calib_steps)],
                    work / "logs" / f"calibrate-{r.name}.log") for r in runs]
+    def failed(name: str) -> SystemExit:
+        for p in procs:
+            p.kill()
+        log = (work / "logs" / f"calibrate-{name}.log").read_text()
+        return SystemExit(f"calibration of {name} failed:\n{log[-3000:]}")
+
     deadline = time.monotonic() + 400
     while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
-        failed = [r for r, p in zip(runs, procs) if p.poll()]
-        if failed:  # fail fast: the others would wait at the barrier for nothing
-            for p in procs:
-                p.kill()
-            log = work / "logs" / f"calibrate-{failed[0].name}.log"
-            raise SystemExit(f"calibration of {failed[0].name} failed:\n{log.read_text()[-3000:]}")
+        crashed = [r for r, p in zip(runs, procs) if p.poll()]
+        if crashed:  # fail fast: the others would wait at the barrier for nothing
+            raise failed(crashed[0].name)
         time.sleep(0.2)
     for p in procs:
         p.kill()
@@ -176,7 +175,7 @@ def calibrate_all(args, runs: list[Run], work: Path) -> dict[str, dict]:
     for r in runs:
         f = work / "done" / f"{r.name}.json"
         if not f.is_file():
-            raise SystemExit(f"calibration of {r.name} failed:\n{(work / 'logs' / f'calibrate-{r.name}.log').read_text()[-3000:]}")
+            raise failed(r.name)
         results[r.name] = json.loads(f.read_text())
     return results
 

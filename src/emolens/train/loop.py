@@ -254,31 +254,48 @@ def build(cfg: TrainConfig, steps_per_epoch: int, device: torch.device = torch.d
     return model, opt, sched
 
 
-def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
-    """Train (or resume) a run in folder `out`; returns the best validation metrics."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+@dataclass
+class Setup:
+    """What a run trains with, made once by `prepare` (also used to time a run before it starts)."""
+    device: torch.device
+    data: Data
+    model: torch.nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    g: torch.Generator  # drives the shuffling and the augmentation
+    augment: BatchAugment
+    weight: torch.Tensor | None  # class weights of the loss
+
+
+def prepare(cfg: TrainConfig) -> Setup:
+    """Seed, pick the device, load the data onto it, build model, optimizer and augmentation."""
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick the fastest kernels once
-    cfg.save(out / "config.yaml")
     data = load_data(cfg)
     data.x_train = data.x_train.to(device) if data.x_train is not None else None
     data.x_val = data.x_val.to(device) if data.x_val is not None else None
+    model, opt, sched = build(cfg, math.ceil(len(data.train) / cfg.batch_size), device)
+    # the generator lives where the batches are: on the training device for in-memory data,
+    # on the CPU for streamed datasets (DataLoader shuffles there)
+    g = torch.Generator(device=device if data.x_train is not None else "cpu").manual_seed(cfg.seed)
+    weight = class_weights(data.train.labels, cfg.class_weights)
+    return Setup(device, data, model, opt, sched, g, BatchAugment(cfg.augment, len(EMOTIONS), g),
+                 weight.to(device) if weight is not None else None)
+
+
+def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
+    """Train (or resume) a run in folder `out`; returns the best validation metrics."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    s = prepare(cfg)
+    device, data, model, opt, sched, g = s.device, s.data, s.model, s.opt, s.sched, s.g
+    cfg.save(out / "config.yaml")
     soft = teacher_targets(cfg, data.train, out)
     soft = soft.to(device) if soft is not None else None
-    steps = math.ceil(len(data.train) / cfg.batch_size)
-    model, opt, sched = build(cfg, steps, device)
-    # one generator, on the training device, drives the shuffling and the augmentation; on a GPU
-    # streamed datasets (DataLoader) shuffle on the CPU, so they get a CPU generator
-    gen_device = device if data.x_train is not None else torch.device("cpu")
-    g = torch.Generator(device=gen_device).manual_seed(cfg.seed)
-    augment = BatchAugment(cfg.augment, len(EMOTIONS), g)
-    weight = class_weights(data.train.labels, cfg.class_weights)
-    weight = weight.to(device) if weight is not None else None
     history, start, best = [], 0, -1.0
     if resume and (out / "last.pt").exists():
         ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
@@ -291,16 +308,17 @@ def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
             torch.cuda.set_rng_state(ck["cuda_rng"], device)
         history, start, best = ck["history"], ck["epoch"] + 1, ck["best"]
         log.info("resumed %s at epoch %d (best val accuracy so far %.4f)", out, start + 1, best)
-    log.info("training on %s", device_name(device))
+    where = device_name(device)
+    log.info("training on %s", where)
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
-        loss = train_one_epoch(model, data, cfg, opt, sched, augment, weight, g, epoch, soft=soft, device=device)
+        loss = train_one_epoch(model, data, cfg, opt, sched, s.augment, s.weight, g, epoch, soft=soft, device=device)
         train_s = time.perf_counter() - t0
         logits = predict_logits(model, data.x_val, data.val, cfg, cfg.eval_tta)
         m = classification_metrics(_softmax(logits), data.val.labels, EMOTIONS)
         row = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": m["accuracy"], "val_macro_f1": m["macro_f1"],
                "lr": sched.get_last_lr()[0], "train_seconds": train_s, "images_per_s": len(data.train) / train_s,
-               "device": device_name(device)}
+               "device": where}
         history.append(row)
         log.info("epoch %d/%d loss %.4f val_acc %.4f val_macro_f1 %.4f (%.0f s, %.0f img/s)", epoch + 1, cfg.epochs,
                  loss, m["accuracy"], m["macro_f1"], train_s, row["images_per_s"])

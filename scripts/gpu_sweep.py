@@ -180,12 +180,13 @@ def calibrate_all(args, runs: list[Run], work: Path) -> dict[str, dict]:
     return results
 
 
-def plan(runs: list[Run], calib: dict[str, dict], seconds: float, safety: float) -> None:
-    """Epochs per run: as many as fit `seconds` (times `safety`), at most its cap, in tens; one count per config."""
+def plan(runs: list[Run], calib: dict[str, dict], seconds: float, safety: float, equal: bool = False) -> None:
+    """Epochs per run: as many as fit `seconds` (times `safety`), at most its cap, in tens; one count per config,
+    or one count for all runs when `equal` (an A/B comparison is only fair at the same schedule length)."""
     for r in runs:
         r.epochs = min(r.cap, int(safety * seconds / calib[r.name]["epoch_s"]))
-    for config in {r.config for r in runs}:
-        same = [r for r in runs if r.config == config]
+    for config in ({"all"} if equal else {r.config for r in runs}):
+        same = [r for r in runs if equal or r.config == config]
         e = min(r.epochs for r in same)
         for r in same:
             r.epochs = e // 10 * 10 if e >= 20 else e
@@ -245,13 +246,13 @@ def orchestrate(args) -> int:
     log.info("calibration (%d runs at once, %.0f s): %s", len(runs), time.monotonic() - t_start,
              {k: round(v["epoch_s"], 2) for k, v in calib.items()})
     left = deadline - time.monotonic() - args.reserve - max(c["startup_s"] for c in calib.values())
-    plan(runs, calib, left, args.safety)
+    plan(runs, calib, left, args.safety, args.equal_epochs)
     if min(r.epochs for r in runs) < args.min_epochs and args.keep < len(runs):
         runs = runs[:args.keep]
         calib = calibrate_all(args, runs, work)
         log.info("re-calibrated with %d runs: %s", len(runs), {k: round(v["epoch_s"], 2) for k, v in calib.items()})
         left = deadline - time.monotonic() - args.reserve - max(c["startup_s"] for c in calib.values())
-        plan(runs, calib, left, args.safety)
+        plan(runs, calib, left, args.safety, args.equal_epochs)
     log.info("plan for %.0f s: %s", left, ", ".join(f"{r.name}: {r.epochs} epochs (~{r.epochs * calib[r.name]['epoch_s']:.0f} s)"
                                                    for r in runs))
     if any(r.epochs < 1 for r in runs):
@@ -294,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--safety", type=float, default=0.85, help="share of the time left that the plan fills")
     ap.add_argument("--min-epochs", type=int, default=0, help="fewer epochs than this for any run: keep only --keep runs")
     ap.add_argument("--keep", type=int, default=2)
+    ap.add_argument("--equal-epochs", action="store_true",
+                    help="give every run the same number of epochs (A/B comparisons), not one count per config")
     ap.add_argument("--calib-steps", type=int, default=60)
     ap.add_argument("--pack-every", type=float, default=30)
     ap.add_argument("--n-runs", type=int, default=1, help=argparse.SUPPRESS)

@@ -63,6 +63,19 @@ def test_plan_fits_the_budget_caps_and_gives_seeds_of_a_config_one_length(tmp_pa
         assert r.epochs * calib[r.name]["epoch_s"] <= 400
 
 
+def test_equal_epochs_gives_every_config_the_slowest_runs_length(tmp_path):
+    sweep = _load("gpu_sweep")
+    a, b = _config(tmp_path, "a.yaml"), _config(tmp_path, "b.yaml")
+    runs = [sweep.Run("cw", a, 0, cap=100), sweep.Run("base", b, 0, cap=100)]
+    calib = {"cw": {"epoch_s": 2.07}, "base": {"epoch_s": 1.68}}  # session 10's calibration
+    sweep.plan(runs, calib, seconds=170, safety=0.85)
+    assert (runs[0].epochs, runs[1].epochs) == (60, 80)  # per config: an unfair A/B
+    sweep.plan(runs, calib, seconds=170, safety=0.85, equal=True)
+    assert runs[0].epochs == runs[1].epochs == 60
+    sweep.plan(runs, calib, seconds=1000, safety=0.85, equal=True)
+    assert runs[0].epochs == runs[1].epochs == 100  # both capped
+
+
 def test_run_spec_parsing_and_its_errors(tmp_path):
     sweep = _load("gpu_sweep")
     cfg = _config(tmp_path)

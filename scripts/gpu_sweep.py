@@ -4,7 +4,8 @@ Why: a lent GPU comes for minutes, not hours, and is gone afterwards. This scrip
 1. calibrates: starts every run at once on a throwaway model and times its training steps,
    validation pass and checkpoint while all of them compete for the GPU;
 2. sizes each run's schedule (epochs) so that all of them end inside the budget (OneCycle
-   needs its length up front), giving the seeds of one config the same epochs, and keeps
+   needs its length up front), giving the seeds of one config the same epochs (every run,
+   with --equal-epochs, for A/B comparisons), and keeps
    fewer runs (the first --keep, re-calibrated) when all would get under --min-epochs;
 3. trains them concurrently with the ordinary training loop (`emolens.train.loop.fit`), and
    every --pack-every seconds packs each run's best.pt (float16 when it would not fit the
@@ -131,12 +132,9 @@ def _barrier(folder: Path, name: str, n: int, timeout: float = 90) -> None:
 
 
 def train(run: Run, data: str, device: str, out: Path) -> None:
-    from emolens.train.loop import fit
+    from emolens.train.loop import fit, log_to_run
 
-    out.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(out / "train.log")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
+    log_to_run(out)
     best = fit(load_cfg(run, data, device, run.epochs), out)
     logging.getLogger(__name__).info("best epoch %s: val accuracy %.4f", best.get("epoch"), best.get("val_accuracy", 0))
 

@@ -186,8 +186,8 @@ def _cmd_train(args) -> int:
         out = Path(args.out or f"runs/{cfg.model}")
         if (out / "last.pt").exists():
             raise CliError(f"{out} already holds a run: use --resume {out} or another --out")
-    from emolens.train.loop import fit, fit_members
-    _log_to(out / "train.log")
+    from emolens.train.loop import fit, fit_members, log_to_run
+    log_to_run(out)
     if len(cfg.ensemble_seeds) > 1:
         rows = fit_members(cfg, out)
         for seed, row in zip(cfg.ensemble_seeds, rows):
@@ -218,13 +218,6 @@ def _cmd_export(args) -> int:
                       tta=args.tta, half=args.half, data=args.data)
     print(f"wrote {Path(args.out) / 'model.onnx'} and card.json (sha256 {card.onnx_sha256[:12]}...)")
     return 0
-
-
-def _log_to(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
 
 
 if __name__ == "__main__":

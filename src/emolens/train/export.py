@@ -6,9 +6,8 @@ FER2013) with the TTA the runtime applies, and sets the card's `uncertain_below`
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -196,12 +195,13 @@ def _calibrate(out: Path, card: ModelCard, cfg) -> ModelCard:
     split, train_digests = split_for_eval(cfg.data, cfg.val_split, cfg.layout, cfg.label_map)
     logits, _ = _onnx_logits(out, split, "card")
     before = classification_metrics(softmax(logits), split.labels, EMOTIONS)
-    t = fit_temperature(logits, split.labels)
+    objective = "brier"  # see fit_temperature: it keeps ECE lower than NLL on FER2013's noisy labels
+    t = fit_temperature(logits, split.labels, objective=objective)
     probs = softmax(logits, t)
     after = classification_metrics(probs, split.labels, EMOTIONS)
     metrics = dict(card.metrics, split=cfg.val_split, n=after["n"], accuracy=round(after["accuracy"], 4),
                    macro_f1=round(after["macro_f1"], 4), ece_before=round(before["ece"], 4), ece=round(after["ece"], 4),
-                   temperature_fit="brier")
+                   temperature_fit=objective)
     if train_digests:
         keep = np.array([d not in train_digests for d in split.digests])
         sub = classification_metrics(probs[keep], split.labels[keep], EMOTIONS)

@@ -369,6 +369,14 @@ def member_runs(path: str | Path) -> list[Path]:
     return members
 
 
+def log_to_run(out: Path) -> None:
+    """Copy every log line of this process into the run folder's train.log, which travels with the run."""
+    out.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(out / "train.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
 def _restore_generator(g: torch.Generator, state: torch.Tensor, fallback_seed: int) -> None:
     """Resume the data/augmentation stream; a run moved between CPU and GPU gets a fresh one."""
     try:

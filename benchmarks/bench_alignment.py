@@ -16,6 +16,7 @@ import json
 import cv2
 import numpy as np
 
+from emolens.core import machine
 from emolens.core.labels import EMOTIONS
 from emolens.datasets import read_dataset
 from emolens.inference.analyzer import Analyzer
@@ -42,7 +43,7 @@ def main() -> None:
     clf = analyzer.classifier
     order = [clf.labels.index(e) for e in EMOTIONS]
     direct = clf.predict(faces)[:, order].argmax(1)
-    results = {"model": args.model, "n": int(len(idx)), "direct_crop_accuracy": round(float((direct == labels).mean()), 4),
+    results = {"machine": machine.describe(), "model": args.model, "n": int(len(idx)), "direct_crop_accuracy": round(float((direct == labels).mean()), 4),
                "runtime": []}
     canvases = [on_canvas(f) for f in faces]
     detections = [analyzer.detector.detect(c) for c in canvases]

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emolens.core import machine
 from emolens.inference.analyzer import Analyzer
 from emolens.inference.classifier import Classifier
 from emolens.inference.detectors import create_detector
@@ -121,7 +122,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
 
-    results = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
+    results = {"machine": {"python": platform.python_version(), "cpu": machine.describe(),
                            "opencv": cv2.__version__, "threads": args.threads, "real_photo": portrait()[1]}}
     results["classifier"] = bench_classifier(args.model, args.threads, args.repeat)
     results["detector"] = bench_detector(args.detector, args.threads, args.repeat)
@@ -134,6 +135,7 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     c, d, f = results["classifier"], results["detector"], results["folder"]
+    print(f"machine: {results['machine']['cpu']}, OpenCV {cv2.__version__}, {args.threads} thread(s)")
     print(f"classifier: {c['ms_per_face_batch1']:.2f} ms/face at batch 1, {c['ms_per_face_batch32']:.2f} ms/face "
           f"at batch 32 ({args.threads} thread(s), tta={c['tta']})")
     print(f"detector {d['detector']}: {d['ms_per_frame_640x480']:.1f} ms per 640x480 frame ({d['faces_found']} faces)")

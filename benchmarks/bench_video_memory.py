@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 
 from bench_inference import frame_with_faces
+from emolens.core import machine
 from emolens.inference.analyzer import Analyzer
 from emolens.inference.stream import StreamAnalyzer, StreamOptions
 from emolens.inference.video import TimelineCsv, VideoSource, run_video
@@ -71,6 +72,7 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rss = [s[1] for s in sampler.samples]
     print(json.dumps({
+        "machine": machine.describe(),
         "video": f"{args.minutes:g} min, {frames} frames at {args.fps:g} fps, 640x480", "every": args.every,
         "frames_processed": summary.frames, "seconds": round(dt, 1), "fps": round(summary.frames / dt, 1),
         "rss_mb_before": round(start_rss, 1), "rss_mb_first_sample": rss[1] if len(rss) > 1 else None,

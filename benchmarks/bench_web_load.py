@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import platform
 import socket
 import statistics
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from emolens.core import machine
 
 HOST = "127.0.0.1"
 
@@ -159,11 +160,12 @@ def main() -> int:
     report = {"clients": args.clients, "duration_s": args.duration, "model": args.model, "threads": args.threads,
               "photo": "640x480 JPEG, " + ("astronaut (real face)" if real else "drawn face"), **stats,
               "server_rss_mb_before": rss_before, "server_rss_mb_after": rss_after,
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+              "machine": f"{machine.describe()}, Python {platform.python_version()}"}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+    print(f"machine: {report['machine']}")
     print(f"{report['clients']} clients x {report['wall_s']} s, {report['photo']}, model {args.model}")
     print(f"  requests/s {report['requests_per_s']:.1f}   ({report['requests']} ok)")
     print(f"  latency    p50 {fmt(report['p50_ms'])} ms   p99 {fmt(report['p99_ms'])} ms   mean {fmt(report['mean_ms'])} ms")

@@ -83,6 +83,7 @@ def calibrate(run: Run, data: str, device: str, work: Path, n_runs: int, steps: 
 
     cfg = load_cfg(run, data, device, epochs=1000)  # a long OneCycle: the timing must never step past its end
     s = prepare(cfg)  # the same set-up as the run it times, on a throwaway model
+    cfg = s.cfg  # bf16 / channels_last resolved for this device, as fit trains
     d, dev, model, opt, sched = s.data, s.device, s.model, s.opt, s.sched
     xt, xv = d.x_train, d.x_val
     per_epoch = math.ceil(len(d.train) / cfg.batch_size)

@@ -68,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, help="max learning rate")
     t.add_argument("--seed", type=int)
     t.add_argument("--limit", type=int, help="train on the first N images only (smoke runs)")
-    t.add_argument("--no-bf16", action="store_true", help="train in float32")
+    t.add_argument("--bf16", choices=["auto", "true", "false"],
+                   help="bf16 autocast: auto (default: only where the CPU/GPU runs bf16 natively), true or false to force")
+    t.add_argument("--no-bf16", action="store_true", help="train in float32 (same as --bf16 false)")
     t.add_argument("--device", help="auto (default: a CUDA GPU when torch sees one, else the CPU), cpu or cuda[:N]")
     t.add_argument("--teacher", action="append", metavar="MODEL",
                    help="distil from this run folder or exported model (repeat for an ensemble of teachers)")
@@ -166,6 +168,8 @@ def _cmd_train(args) -> int:
         cfg = TrainConfig.load(run / "config.yaml")
         if args.device:
             cfg.device = args.device  # a run started on a GPU may go on on the CPU, and back
+        if args.bf16:
+            cfg.bf16 = {"auto": "auto", "true": True, "false": False}[args.bf16]
         out = run
     else:
         cfg = TrainConfig.load(args.config) if args.config else TrainConfig()
@@ -175,6 +179,8 @@ def _cmd_train(args) -> int:
         for key, value in overrides.items():
             if value is not None:
                 setattr(cfg, key, value)
+        if args.bf16:
+            cfg.bf16 = {"auto": "auto", "true": True, "false": False}[args.bf16]
         if args.no_bf16:
             cfg.bf16 = False
         if args.teacher:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from emolens.train.augment import AugmentConfig
+from emolens.train.precision import parse_bf16
 
 
 @dataclass
@@ -40,8 +41,9 @@ class TrainConfig:
     teachers: list[str] = field(default_factory=list)  # run folders or exported models (e.g. default): distillation
     distill_weight: float = 0.5  # share of the teachers' soft labels in each training target (with teachers)
     distill_temperature: float = 1.0  # softmax temperature of the teachers' logits
-    bf16: bool = True  # bf16 autocast, on the CPU as on a GPU
+    bf16: bool | str = "auto"  # auto: bf16 autocast only where the CPU/GPU runs it natively | true | false (forced)
     channels_last: bool = True
+    precision: dict[str, Any] = field(default_factory=dict)  # written by the run: what auto chose, why, on which CPU/GPU
     device: str = "auto"  # auto (a CUDA GPU when torch sees one, else the CPU) | cpu | cuda[:N]
     threads: int = 0  # 0 = torch default
     workers: int = 2  # DataLoader workers, streaming datasets only
@@ -68,6 +70,7 @@ class TrainConfig:
                 aug["erase_area"] = tuple(aug["erase_area"])
             aug = AugmentConfig(**aug)
         cfg = cls(augment=aug, **data)
+        cfg.bf16 = parse_bf16(cfg.bf16)
         if not 0.0 <= cfg.distill_weight <= 1.0:
             raise ValueError(f"distill_weight must be between 0 and 1, got {cfg.distill_weight}")
         if cfg.distill_temperature <= 0:

@@ -23,6 +23,7 @@ from emolens.core.metrics import classification_metrics
 from emolens.core.preprocess import preprocess
 from emolens.core.tta import parse_tta, tta_views
 from emolens.datasets import DataError, Split, read_dataset
+from emolens.train import precision
 from emolens.train.augment import BatchAugment
 from emolens.train.config import TrainConfig
 from emolens.train.models import create_model
@@ -51,10 +52,6 @@ def resolve_device(name: str) -> torch.device:
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device must be auto, cpu or cuda[:N], got {name!r}")
     return dev
-
-
-def device_name(dev: torch.device) -> str:
-    return f"{dev} ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else "cpu"
 
 
 def card_for(cfg: TrainConfig) -> ModelCard:
@@ -197,7 +194,7 @@ def train_one_epoch(model, data: Data, cfg: TrainConfig, opt, sched, augment: Ba
         x, target = x.to(device), target.to(device)  # no-op unless a streamed batch came on the CPU
         if cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16 is True):
             logits = model(x)
         loss = soft_cross_entropy(logits, target, cfg.label_smoothing, weight)
         opt.zero_grad(set_to_none=True)
@@ -217,6 +214,7 @@ def predict_logits(model, x: torch.Tensor | None, split: Split, cfg: TrainConfig
     model.eval()
     device = next(model.parameters()).device
     names = parse_tta(tta)
+    bf16 = cfg.bf16 if isinstance(cfg.bf16, bool) else precision.resolve(cfg.bf16, cfg.channels_last, device).bf16
     out = []
     for xb, _, _ in batches(x, split, cfg, False, torch.Generator()):
         # the views are made by the runtime's own numpy code (core.tta), so they are the views it uses
@@ -225,7 +223,7 @@ def predict_logits(model, x: torch.Tensor | None, split: Split, cfg: TrainConfig
         for v in views:
             if cfg.channels_last:
                 v = v.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 acc = acc + model(v).float()
         out.append((acc / len(views)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, len(EMOTIONS)), np.float32)
@@ -257,6 +255,8 @@ def build(cfg: TrainConfig, steps_per_epoch: int, device: torch.device = torch.d
 @dataclass
 class Setup:
     """What a run trains with, made once by `prepare` (also used to time a run before it starts)."""
+    cfg: TrainConfig  # the run's config with bf16 / channels_last resolved for this device (train with this one)
+    precision: precision.Precision
     device: torch.device
     data: Data
     model: torch.nn.Module
@@ -268,8 +268,10 @@ class Setup:
 
 
 def prepare(cfg: TrainConfig) -> Setup:
-    """Seed, pick the device, load the data onto it, build model, optimizer and augmentation."""
+    """Seed, pick the device and precision, load the data onto it, build model, optimizer and augmentation."""
     device = resolve_device(cfg.device)
+    prec = precision.resolve(cfg.bf16, cfg.channels_last, device)
+    cfg = replace(cfg, bf16=prec.bf16, channels_last=prec.channels_last)
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -283,7 +285,7 @@ def prepare(cfg: TrainConfig) -> Setup:
     # on the CPU for streamed datasets (DataLoader shuffles there)
     g = torch.Generator(device=device if data.x_train is not None else "cpu").manual_seed(cfg.seed)
     weight = class_weights(data.train.labels, cfg.class_weights)
-    return Setup(device, data, model, opt, sched, g, BatchAugment(cfg.augment, len(EMOTIONS), g),
+    return Setup(cfg, prec, device, data, model, opt, sched, g, BatchAugment(cfg.augment, len(EMOTIONS), g),
                  weight.to(device) if weight is not None else None)
 
 
@@ -293,7 +295,10 @@ def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     s = prepare(cfg)
     device, data, model, opt, sched, g = s.device, s.data, s.model, s.opt, s.sched, s.g
+    cfg.precision = s.precision.to_dict()  # config.yaml keeps what was asked (auto) and records what it chose
     cfg.save(out / "config.yaml")
+    log.info("precision: %s%s on %s; %s", "bf16 autocast" if s.precision.bf16 else "float32",
+             " + channels_last" if s.precision.channels_last else "", s.precision.device, s.precision.reason)
     soft = teacher_targets(cfg, data.train, out)
     soft = soft.to(device) if soft is not None else None
     history, start, best = [], 0, -1.0
@@ -308,17 +313,17 @@ def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
             torch.cuda.set_rng_state(ck["cuda_rng"], device)
         history, start, best = ck["history"], ck["epoch"] + 1, ck["best"]
         log.info("resumed %s at epoch %d (best val accuracy so far %.4f)", out, start + 1, best)
-    where = device_name(device)
+    where = s.precision.device
     log.info("training on %s", where)
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
-        loss = train_one_epoch(model, data, cfg, opt, sched, s.augment, s.weight, g, epoch, soft=soft, device=device)
+        loss = train_one_epoch(model, data, s.cfg, opt, sched, s.augment, s.weight, g, epoch, soft=soft, device=device)
         train_s = time.perf_counter() - t0
-        logits = predict_logits(model, data.x_val, data.val, cfg, cfg.eval_tta)
+        logits = predict_logits(model, data.x_val, data.val, s.cfg, cfg.eval_tta)
         m = classification_metrics(_softmax(logits), data.val.labels, EMOTIONS)
         row = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": m["accuracy"], "val_macro_f1": m["macro_f1"],
                "lr": sched.get_last_lr()[0], "train_seconds": train_s, "images_per_s": len(data.train) / train_s,
-               "device": where}
+               "device": where, "bf16": s.precision.bf16}
         history.append(row)
         log.info("epoch %d/%d loss %.4f val_acc %.4f val_macro_f1 %.4f (%.0f s, %.0f img/s)", epoch + 1, cfg.epochs,
                  loss, m["accuracy"], m["macro_f1"], train_s, row["images_per_s"])

@@ -19,7 +19,9 @@ import torch
 from emolens.core.preprocess import preprocess
 from emolens.core.tta import tta_views
 from emolens.evaluation.evaluate import split_for_eval
-from emolens.train.loop import card_for, load_run, predict_logits
+from emolens.train.data import card_for
+from emolens.train.loop import predict_logits
+from emolens.train.runs import load_run
 
 # indices into tta_views(x, ("flip", "zoom", "shift")): identity, zoom, 4 shifts, then their mirrors
 VIEWS = {"none": [0], "flip": [0, 6], "zoom": [0, 1], "flip,zoom": [0, 1, 6, 7],

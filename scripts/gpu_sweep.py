@@ -79,7 +79,10 @@ def calibrate(run: Run, data: str, device: str, work: Path, n_runs: int, steps: 
     import numpy as np
     import torch
 
-    from emolens.train.loop import Data, predict_logits, prepare, train_one_epoch
+    import dataclasses
+
+    from emolens.train.data import Data
+    from emolens.train.loop import predict_logits, prepare, train_one_epoch
 
     cfg = load_cfg(run, data, device, epochs=1000)  # a long OneCycle: the timing must never step past its end
     s = prepare(cfg)  # the same set-up as the run it times, on a throwaway model
@@ -90,7 +93,9 @@ def calibrate(run: Run, data: str, device: str, work: Path, n_runs: int, steps: 
 
     def part(n_steps: int) -> Data:
         n = min(n_steps * cfg.batch_size, len(d.train))
-        return Data(d.train.subset(np.arange(n)), d.val, xt[:n], xv)
+        cut = (lambda t: t[:n] if t is not None else None)  # noqa: E731
+        return dataclasses.replace(d, train=d.train.subset(np.arange(n)), x_train=xt[:n], targets=cut(d.targets),
+                                   weights=cut(d.weights), x_recrop=cut(d.x_recrop))
 
     def steps_on(n_steps: int) -> None:
         train_one_epoch(model, part(n_steps), cfg, opt, sched, s.augment, s.weight, s.g, 0, device=dev)

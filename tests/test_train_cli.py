@@ -94,7 +94,7 @@ def test_export_parity_and_onnx_evaluation(trained_run, train_data, capsys, tmp_
     from emolens.core.preprocess import preprocess
     from emolens.datasets import read_dataset
     from emolens.train.export import check_parity
-    from emolens.train.loop import load_run
+    from emolens.train.runs import load_run
 
     out = tmp_path / "exported"
     assert main(["export", str(trained_run), "--out", str(out)]) == 0
@@ -130,7 +130,7 @@ def test_export_ensemble_of_two_runs(trained_run, tmp_path, capsys):
 
     from emolens.core.card import ModelCard
     from emolens.train.export import Ensemble
-    from emolens.train.loop import load_run
+    from emolens.train.runs import load_run
 
     out = tmp_path / "ens"
     assert main(["export", str(trained_run), str(trained_run), "--out", str(out), "--no-calibrate"]) == 0
@@ -176,7 +176,7 @@ def test_export_tta_and_run_vs_onnx_agree_with_zoom_and_shift(trained_run, train
     from emolens.core.preprocess import preprocess
     from emolens.datasets import read_dataset
     from emolens.inference.classifier import Classifier
-    from emolens.train.loop import run_logits
+    from emolens.train.runs import run_logits
 
     split = read_dataset(train_data)["test"]
     onnx = Classifier(out).logits(preprocess(split.images, ModelCard.load(out / "card.json")))
@@ -274,7 +274,8 @@ def test_distillation_mixes_teacher_soft_labels_into_the_targets(trained_run, tr
     """A student trains from a run folder and from an exported model; targets are the mix the config asks for."""
     from emolens.core.metrics import softmax
     from emolens.train.config import TrainConfig
-    from emolens.train.loop import load_data, teacher_targets
+    from emolens.train.data import split_train_val
+    from emolens.train.targets import teacher_mix, with_label_source
 
     exported = tmp_path / "exported"
     assert main(["export", str(trained_run), "--out", str(exported)]) == 0
@@ -284,14 +285,14 @@ def test_distillation_mixes_teacher_soft_labels_into_the_targets(trained_run, tr
     cfg = TrainConfig.load(student / "config.yaml")
     assert cfg.teachers == [str(trained_run), str(exported)]
     log = (student / "train.log").read_text()
-    assert "teacher 2/2" in log and "training accuracy" in log
-    logits = np.load(student / "teacher_logits.npy")
-    data = load_data(cfg)
-    assert logits.shape == (len(data.train), 7)
+    assert "teacher 2/2" in log and "accuracy" in log
+    logits = np.load(student / "teacher_logits-train.npy")
+    train = with_label_source(split_train_val(cfg)[0], cfg)
+    assert logits.shape == (len(train), 7)
 
     cfg.distill_weight, cfg.distill_temperature = 0.25, 2.0
-    targets = teacher_targets(cfg, data.train, student).numpy()  # from the cache
-    onehot = np.eye(7)[data.train.labels]
+    targets = teacher_mix(cfg, train, student)  # from the cache
+    onehot = np.eye(7)[train.labels]
     np.testing.assert_allclose(targets, 0.75 * onehot + 0.25 * softmax(logits, 2.0), atol=1e-6)
     np.testing.assert_allclose(targets.sum(1), 1.0, atol=1e-5)
 
@@ -326,7 +327,8 @@ def test_export_ensemble_of_members_with_different_input_sizes(trained_run, trai
 
     from emolens.core.card import ModelCard
     from emolens.core.preprocess import preprocess
-    from emolens.train.loop import card_for, load_run
+    from emolens.train.data import card_for
+    from emolens.train.runs import load_run
 
     cfg = tmp_path / "cfg40.yaml"
     cfg.write_text(small_config(tmp_path).read_text() + "input_size: 40\n")

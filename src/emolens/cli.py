@@ -23,11 +23,15 @@ EXAMPLES = {
   emolens train --resume runs/try            # continue a stopped run
   emolens train --config configs/default.yaml --data fer2013.zip --device cuda   # on a GPU (default: auto)
   emolens train --config configs/default.yaml --data fer2013.zip --seed 1 --out runs/seed1   # one member only
-  emolens train --config configs/fast.yaml --data fer2013.zip --teacher default --out runs/fast-kd   # distil""",
+  emolens train --config configs/fast.yaml --data fer2013.zip --teacher default --out runs/fast-kd   # distil
+  emolens train --config configs/fast.yaml --data fer2013.zip --labels ferplus --ferplus-mode mixed --out runs/fp
+  emolens train --config configs/fast.yaml --data fer2013.zip --labels ferplus --classes 8 --out runs/fp8   # + contempt""",
     "evaluate": """examples:
   emolens evaluate --model default --data ../shared/datasets/fer2013/fer2013.zip --split test --json
+  emolens evaluate --model default --data ../shared/datasets/fer2013/fer2013.zip --labels ferplus   # FER+ majority
   emolens evaluate --model runs/default --data fer2013.csv --split test --tta flip
-  emolens evaluate --model exported/ --data test_only_folder/ --out reports/eval""",
+  emolens evaluate --model exported/ --data test_only_folder/ --out reports/eval
+  emolens evaluate --model default --data ../shared/datasets/sfew-dev/sfew-dev.zip --pipeline   # whole photos""",
     "export": """examples:
   emolens export runs/default --out exported/default
   emolens export runs/default --out src/emolens/models/default --name default
@@ -72,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="bf16 autocast: auto (default: only where the CPU/GPU runs bf16 natively), true or false to force")
     t.add_argument("--no-bf16", action="store_true", help="train in float32 (same as --bf16 false)")
     t.add_argument("--device", help="auto (default: a CUDA GPU when torch sees one, else the CPU), cpu or cuda[:N]")
+    t.add_argument("--labels", choices=["fer2013", "ferplus"], help="train on FER2013's labels or FER+ votes (ferplus.csv beside --data)")
+    t.add_argument("--ferplus-mode", choices=["majority", "crossentropy", "probability", "mixed"],
+                   help="how FER+ votes become targets (default crossentropy: the vote distribution)")
+    t.add_argument("--classes", type=int, choices=[7, 8], help="7 emotions, or 8 with FER+'s contempt")
     t.add_argument("--teacher", action="append", metavar="MODEL",
                    help="distil from this run folder or exported model (repeat for an ensemble of teachers)")
     t.add_argument("--out", help="run folder (default: runs/<model>)")
@@ -83,7 +91,17 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(e)
     e.add_argument("--split", default="test", help="split to evaluate: test (PublicTest), train, private, all (default: %(default)s)")
     e.add_argument("--tta", type=tta_arg, default="card", help="test-time augmentation: card (as the card says), none or a comma list of flip, zoom, shift, e.g. flip,zoom (default: %(default)s)")
+    e.add_argument("--labels", choices=["fer2013", "ferplus"], default="fer2013",
+                   help="score against FER2013's own labels or the FER+ ten-tagger majority (default: %(default)s)")
+    e.add_argument("--ferplus", metavar="CSV", help="FER+ votes CSV (default: ferplus.csv beside --data)")
+    e.add_argument("--classes", type=int, choices=[7, 8], default=7,
+                   help="--labels ferplus: 7 emotions, or 8 with contempt (default: %(default)s)")
     e.add_argument("--no-dedup-report", action="store_true", help="skip the second report without Training duplicates")
+    e.add_argument("--pipeline", action="store_true",
+                   help="whole photos in class folders through the runtime (detect, align, crop, classify; the largest "
+                        "face is the subject, no face = wrong) instead of ready-made crops")
+    e.add_argument("--detector", default="centerface", help="face detector for --pipeline (default: %(default)s)")
+    e.add_argument("--limit", type=int, default=0, help="--pipeline: a fixed random sample of N photos (quick checks)")
     e.add_argument("--out", help="folder for report files (default: <run>/eval-<split> or reports/eval-<split>)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -174,6 +192,7 @@ def _cmd_train(args) -> int:
     else:
         cfg = TrainConfig.load(args.config) if args.config else TrainConfig()
         overrides = {"data": args.data, "layout": args.layout, "label_map": args.label_map, "model": args.model,
+                     "labels": args.labels, "ferplus_mode": args.ferplus_mode, "classes": args.classes,
                      "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "limit": args.limit,
                      "device": args.device}
         for key, value in overrides.items():
@@ -207,9 +226,17 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    if args.pipeline:
+        from emolens.evaluation.pipeline import evaluate_pipeline, format_pipeline
+        report = evaluate_pipeline(args.model, args.data, detector=args.detector, tta=args.tta, label_map=args.label_map,
+                                   limit=args.limit, out=args.out)
+        print(json.dumps(report, indent=2) if args.json else format_pipeline(report))
+        return 0
     from emolens.evaluation import evaluate_model
+    from emolens.datasets.ferplus import FerPlusOptions
     report = evaluate_model(args.model, args.data, split=args.split, layout=args.layout, label_map=args.label_map,
-                            tta=args.tta, out=args.out, dedup=not args.no_dedup_report)
+                            tta=args.tta, out=args.out, dedup=not args.no_dedup_report, labels=args.labels,
+                            ferplus=FerPlusOptions(mode="majority", classes=args.classes, votes=args.ferplus or ""))
     if args.json:
         print(json.dumps(report, indent=2))
     else:

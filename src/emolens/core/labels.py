@@ -10,10 +10,23 @@ from collections.abc import Mapping
 # FER2013's CSV order: 0 angry, 1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral.
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
+# FER+'s eighth emotion: optional, a model whose card lists it is read with it everywhere.
+CONTEMPT = "contempt"
+
+
+def label_set(classes: int = 7) -> tuple[str, ...]:
+    """The label tuple of a 7-class (FER2013) or 8-class (FER+, with contempt) model."""
+    if classes == 7:
+        return EMOTIONS
+    if classes == 8:
+        return EMOTIONS + (CONTEMPT,)
+    raise ValueError(f"classes must be 7 or 8 (with contempt), got {classes}")
+
+
 # Valence used by summaries (video, journal, satisfaction): -1 unpleasant .. +1 pleasant.
 VALENCE: Mapping[str, float] = {
     "angry": -0.8, "disgust": -0.7, "fear": -0.6, "happy": 1.0,
-    "sad": -0.8, "surprise": 0.2, "neutral": 0.0,
+    "sad": -0.8, "surprise": 0.2, "neutral": 0.0, CONTEMPT: -0.5,
 }
 
 # Spellings seen in public datasets (CK+, JAFFE, AffectNet, RAF-DB ...). None = not one of ours.

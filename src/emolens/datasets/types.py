@@ -30,10 +30,12 @@ class LazyImages(Sequence):
 
 @dataclass
 class Split:
-    """Images of one split, labelled with indexes into `EMOTIONS`.
+    """Images of one split, labelled with indexes into `label_names` (`EMOTIONS` unless FER+ 8-class).
 
     `images` is a uint8 array (N, H, W) when decoded in memory, otherwise a
     `LazyImages` sequence. `digests` are sha1s of the raw bytes (exact duplicates).
+    `targets` (N, K) are soft training targets when the labels come from several taggers
+    (FER+), and `original_labels` then keeps the dataset's own single-tagger labels.
     """
 
     name: str
@@ -42,6 +44,9 @@ class Split:
     sources: list[str]
     digests: list[str]
     dropped: dict[str, int] = field(default_factory=dict)  # foreign class -> count
+    label_names: tuple[str, ...] = EMOTIONS
+    targets: np.ndarray | None = None  # (N, K) float32 distributions, rows sum to 1
+    original_labels: np.ndarray | None = None  # (N,) indexes into label_names
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -52,15 +57,17 @@ class Split:
 
     def counts(self) -> dict[str, int]:
         """Images per emotion, in label order, zeros included."""
-        binc = np.bincount(self.labels, minlength=len(EMOTIONS))
-        return {name: int(binc[i]) for i, name in enumerate(EMOTIONS)}
+        binc = np.bincount(self.labels, minlength=len(self.label_names))
+        return {name: int(binc[i]) for i, name in enumerate(self.label_names)}
 
     def subset(self, idx: np.ndarray, name: str | None = None) -> Split:
         idx = np.asarray(idx)
         images = self.images[idx] if self.in_memory else LazyImages([self.images._loaders[i] for i in idx])
         return Split(
             name or self.name, images, self.labels[idx],
-            [self.sources[i] for i in idx], [self.digests[i] for i in idx], dict(self.dropped),
+            [self.sources[i] for i in idx], [self.digests[i] for i in idx], dict(self.dropped), self.label_names,
+            None if self.targets is None else self.targets[idx],
+            None if self.original_labels is None else self.original_labels[idx],
         )
 
 

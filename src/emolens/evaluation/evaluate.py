@@ -12,23 +12,51 @@ from typing import Any
 
 import numpy as np
 
-from emolens.core.labels import EMOTIONS
 from emolens.core.metrics import classification_metrics, softmax
 from emolens.datasets import DataError, Split, read_dataset
+from emolens.datasets.ferplus import FerPlusOptions, apply_ferplus, read_votes, votes_path
 from emolens.datasets.types import concat_splits
 
 log = logging.getLogger(__name__)
 
 
-def split_for_eval(data: str | Path, split: str, layout: str = "auto", label_map=None) -> tuple[Split, set[str]]:
-    """The requested split and the digests of the training split (empty when absent)."""
+def split_for_eval(data: str | Path, split: str, layout: str = "auto", label_map=None, labels: str = "fer2013",
+                   ferplus: FerPlusOptions | None = None) -> tuple[Split, set[str]]:
+    """The requested split and the digests of the training split (empty when absent).
+
+    labels='ferplus' scores against the FER+ majority (images without one are left out).
+    """
     splits = read_dataset(data, layout, label_map=label_map)
     train_digests = set(splits["train"].digests) if "train" in splits and split != "train" else set()
     if split == "all":
-        return concat_splits(list(splits.values()), "all"), set()
-    if split not in splits:
+        ds, train_digests = concat_splits(list(splits.values()), "all"), set()
+    elif split not in splits:
         raise DataError(f"{data} has no {split!r} split; it has: {', '.join(sorted(splits))}")
-    return splits[split], train_digests
+    else:
+        ds = splits[split]
+    if labels == "ferplus":
+        opts = ferplus or FerPlusOptions(mode="majority")
+        ds = apply_ferplus(ds, read_votes(votes_path(data, opts.votes)), opts)
+    elif labels != "fer2013":
+        raise DataError(f"labels must be fer2013 or ferplus, got {labels!r}")
+    return ds, train_digests
+
+
+def label_order(model_labels: tuple[str, ...], data_labels: tuple[str, ...]) -> tuple[str, ...]:
+    """The dataset's labels, then any the model has beyond them (e.g. contempt on FER2013): what we score over.
+
+    Predicting a label the dataset does not have counts as wrong, rather than being hidden.
+    """
+    return tuple(data_labels) + tuple(n for n in model_labels if n not in data_labels)
+
+
+def reorder_logits(logits: np.ndarray, model_labels: tuple[str, ...], order: tuple[str, ...]) -> np.ndarray:
+    """Model columns -> `order` by name; a label the model lacks gets a logit of -1e4 (probability 0)."""
+    out = np.full((len(logits), len(order)), -1e4, np.float32)
+    for j, name in enumerate(order):
+        if name in model_labels:
+            out[:, j] = logits[:, model_labels.index(name)]
+    return out
 
 
 def _onnx_logits(model: str | Path, split: Split, tta: str) -> tuple[np.ndarray, dict[str, Any]]:
@@ -36,14 +64,13 @@ def _onnx_logits(model: str | Path, split: Split, tta: str) -> tuple[np.ndarray,
     from emolens.inference.classifier import Classifier
 
     clf = Classifier(model, threads=2, tta=None if tta == "card" else tta)
-    if tuple(clf.labels) != EMOTIONS:
-        log.info("model labels %s differ in order from the dataset's; mapping by name", clf.labels)
+    if tuple(clf.labels) != split.label_names:
+        log.info("model labels %s differ from the dataset's %s; mapping by name", clf.labels, split.label_names)
     out = []
     for i in range(0, len(split), 512):
         out.append(clf.logits(preprocess(split.images[i:i + 512], clf.card)))
     logits = np.concatenate(out) if out else np.zeros((0, len(clf.labels)), np.float32)
-    order = [clf.labels.index(name) for name in EMOTIONS]  # model columns -> dataset label order
-    return logits[:, order], {"kind": "onnx", "path": str(clf.model_dir), "name": clf.card.name, "arch": clf.card.arch,
+    return logits, {"labels": tuple(clf.labels), "kind": "onnx", "path": str(clf.model_dir), "name": clf.card.name, "arch": clf.card.arch,
                               "tta": ",".join(clf.tta) or "none", "temperature": clf.card.temperature,
                               "sha256": clf.card.onnx_sha256}
 
@@ -55,33 +82,41 @@ def is_run_folder(model: str | Path) -> bool:
 
 
 def model_logits(model: str | Path, split: Split, tta: str = "card") -> tuple[np.ndarray, dict[str, Any]]:
-    """(N, 7) logits in dataset label order and a description of the model, for a run folder or an exported model.
+    """(N, K) logits over `label_order(model labels, split labels)` and a description of the model.
 
-    One path for evaluation and for distillation teachers, so both see the model as the runtime would.
+    For a run folder or an exported model: one path for evaluation and for distillation
+    teachers, so both see the model as the runtime would. info["labels"] names the columns.
     """
     if is_run_folder(model):
-        from emolens.train.loop import run_logits  # training runs need the [train] extra
-        return run_logits(Path(model), split, tta)
-    return _onnx_logits(model, split, tta)
+        from emolens.train.runs import run_logits  # training runs need the [train] extra
+        logits, info = run_logits(Path(model), split, tta)
+    else:
+        logits, info = _onnx_logits(model, split, tta)
+    model_labels = tuple(info["labels"])
+    order = label_order(model_labels, split.label_names)
+    info["labels"], info["model_labels"] = order, model_labels
+    return reorder_logits(logits, model_labels, order), info
 
 
 def evaluate_model(model: str | Path, data: str | Path, *, split: str = "test", layout: str = "auto", label_map=None,
-                   tta: str = "card", out: str | Path | None = None, dedup: bool = True) -> dict[str, Any]:
+                   tta: str = "card", out: str | Path | None = None, dedup: bool = True, labels: str = "fer2013",
+                   ferplus: FerPlusOptions | None = None) -> dict[str, Any]:
     """Metrics dict (accuracy, macro_f1, per_class, ece, n, ...) and report files in `out`."""
     from emolens.evaluation.report import write_reports
 
-    ds, train_digests = split_for_eval(data, split, layout, label_map)
+    ds, train_digests = split_for_eval(data, split, layout, label_map, labels, ferplus)
     if len(ds) == 0:
         raise DataError(f"split {split!r} of {data} is empty")
     logits, info = model_logits(model, ds, tta)
     run_dir = Path(model)
     default_out = run_dir / f"eval-{split}" if info["kind"] == "run" else Path("reports") / f"eval-{split}"
     probs = softmax(logits, info["temperature"])
-    report = classification_metrics(probs, ds.labels, EMOTIONS)
-    report.update({"split": split, "data": str(data), "model": info})
+    names = tuple(info["labels"])
+    report = classification_metrics(probs, ds.labels, names)
+    report.update({"split": split, "data": str(data), "model": info, "label_source": labels})
     if dedup and train_digests:
         keep = np.array([d not in train_digests for d in ds.digests])
-        sub = classification_metrics(probs[keep], ds.labels[keep], EMOTIONS)
+        sub = classification_metrics(probs[keep], ds.labels[keep], names)
         report["without_train_duplicates"] = {k: sub[k] for k in ("n", "accuracy", "macro_f1", "ece")}
         report["without_train_duplicates"]["removed"] = int((~keep).sum())
     out = Path(out) if out else default_out

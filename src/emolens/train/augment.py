@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from emolens.train.camera import CameraEffects, occlude, perspective_theta, warp_grid
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -25,15 +27,24 @@ class AugmentConfig:
     erase_area: tuple[float, float] = (0.02, 0.2)
     mixup: float = 0.0  # alpha; 0 disables
     cutmix: float = 0.0  # alpha; 0 disables
+    camera: float = 0.0  # probability an image goes through the camera chain (resolution, blur, light, noise, JPEG)
+    perspective: float = 0.0  # strength of a projective warp (0.1-0.2: a head turned towards the camera)
+    occlude: float = 0.0  # probability of a flat occluder (hand or mask, glasses, a side block)
 
 
 class BatchAugment:
-    """x (B, C, H, W) float, y (B,) long -> augmented x and soft targets (B, K)."""
+    """x (B, C, H, W) float, y (B,) long -> augmented x and soft targets (B, K).
 
-    def __init__(self, cfg: AugmentConfig, num_classes: int, generator: torch.Generator | None = None):
+    x is normalised as the card says ((pixel - mean) / std); the camera effects work on pixels,
+    so they convert with `mean` and `std`.
+    """
+
+    def __init__(self, cfg: AugmentConfig, num_classes: int, generator: torch.Generator | None = None,
+                 mean: float = 0.5, std: float = 0.25):
         self.cfg = cfg
         self.k = num_classes
         self.g = generator
+        self.mean, self.std = mean, std
 
     @property
     def device(self) -> torch.device:
@@ -41,6 +52,9 @@ class BatchAugment:
 
     def _u(self, *shape: int) -> torch.Tensor:  # uniform [0, 1) on the generator's device
         return torch.rand(shape, generator=self.g, device=self.device)
+
+    def _n(self, shape) -> torch.Tensor:  # standard normals on the generator's device
+        return torch.randn(tuple(shape), generator=self.g, device=self.device)
 
     def _rand(self, n: int, lo: float, hi: float) -> torch.Tensor:
         return self._u(n) * (hi - lo) + lo
@@ -54,8 +68,17 @@ class BatchAugment:
         tx, ty = self._rand(b, -c_.shift, c_.shift) * 2, self._rand(b, -c_.shift, c_.shift) * 2
         cos, sin = torch.cos(ang) * sc, torch.sin(ang) * sc
         theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        persp = perspective_theta(b, c_.perspective, self._u) if c_.perspective > 0 else None
+        grid = warp_grid(theta, persp, list(x.shape))
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+    def camera(self, x: torch.Tensor) -> torch.Tensor:
+        """The camera chain and occluders, on pixels in [0, 1]."""
+        px = x * self.std + self.mean
+        px = CameraEffects(self.cfg.camera, self._u, self._n)(px)
+        if self.cfg.occlude > 0:
+            px = occlude(px, self.cfg.occlude, self._u)
+        return (px - self.mean) / self.std
 
     def photometric(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
@@ -104,6 +127,8 @@ class BatchAugment:
     def __call__(self, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """`soft` (B, K) replaces the one-hot targets (distillation); mixup mixes it the same way."""
         x = self.geometric(x)
+        if self.cfg.camera > 0 or self.cfg.occlude > 0:
+            x = self.camera(x)
         x = self.photometric(x)
         if self.cfg.erase > 0:
             x = self.erase(x)

@@ -32,6 +32,14 @@ class TrainConfig:
     weight_decay: float = 5e-4
     schedule: str = "onecycle"  # onecycle | cosine
     warmup_pct: float = 0.2
+    labels: str = "fer2013"  # fer2013 (one tagger) | ferplus (ten taggers' votes, ferplus.csv next to the data)
+    ferplus_mode: str = "crossentropy"  # majority | crossentropy (soft) | probability (sampled) | mixed
+    ferplus_weight: float = 0.5  # mixed: share of FER2013's own label in the target
+    ferplus_votes: str = ""  # votes CSV; empty: ferplus.csv beside the dataset
+    classes: int = 7  # 7, or 8 with contempt (FER+)
+    select_on: str = "fer2013"  # best epoch by validation accuracy on: fer2013 | ferplus (majority) | mean of both
+    recrop: float = 0.0  # probability of training on the runtime's own re-made crop of an image (0 = never)
+    extra_data: list[dict[str, Any]] = field(default_factory=list)  # weakly labelled photo sets (see train/extra.py)
     label_smoothing: float = 0.1
     class_weights: str = "none"  # none | balanced | sqrt
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -41,6 +49,7 @@ class TrainConfig:
     teachers: list[str] = field(default_factory=list)  # run folders or exported models (e.g. default): distillation
     distill_weight: float = 0.5  # share of the teachers' soft labels in each training target (with teachers)
     distill_temperature: float = 1.0  # softmax temperature of the teachers' logits
+    teacher_online: bool = False  # ask the teachers on every augmented view (costs a teacher forward per step)
     bf16: bool | str = "auto"  # auto: bf16 autocast only where the CPU/GPU runs it natively | true | false (forced)
     channels_last: bool = True
     precision: dict[str, Any] = field(default_factory=dict)  # written by the run: what auto chose, why, on which CPU/GPU
@@ -77,6 +86,14 @@ class TrainConfig:
             raise ValueError(f"distill_temperature must be positive, got {cfg.distill_temperature}")
         if isinstance(cfg.teachers, str):
             cfg.teachers = [cfg.teachers]
+        if cfg.labels not in ("fer2013", "ferplus"):
+            raise ValueError(f"labels must be fer2013 or ferplus, got {cfg.labels!r}")
+        if cfg.classes not in (7, 8):
+            raise ValueError(f"classes must be 7 or 8 (with contempt), got {cfg.classes}")
+        if cfg.select_on not in ("fer2013", "ferplus", "mean"):
+            raise ValueError(f"select_on must be fer2013, ferplus or mean, got {cfg.select_on!r}")
+        if not 0.0 <= cfg.recrop <= 1.0:
+            raise ValueError(f"recrop must be a probability between 0 and 1, got {cfg.recrop}")
         return cfg
 
     @classmethod

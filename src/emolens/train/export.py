@@ -13,11 +13,11 @@ import numpy as np
 import torch
 
 from emolens.core.card import ModelCard, sha256_file
-from emolens.core.labels import EMOTIONS
 from emolens.core.metrics import classification_metrics, fit_temperature, softmax
 from emolens.core.preprocess import preprocess
 from emolens.core.tta import parse_tta
-from emolens.train.loop import card_for, load_run, member_runs
+from emolens.train.data import card_for
+from emolens.train.runs import load_run, member_runs
 
 log = logging.getLogger(__name__)
 PARITY_TOL = 1e-4
@@ -190,21 +190,22 @@ def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None 
 
 
 def _calibrate(out: Path, card: ModelCard, cfg) -> ModelCard:
-    from emolens.evaluation.evaluate import _onnx_logits, split_for_eval
+    from emolens.evaluation.evaluate import model_logits, split_for_eval
 
     split, train_digests = split_for_eval(cfg.data, cfg.val_split, cfg.layout, cfg.label_map)
-    logits, _ = _onnx_logits(out, split, "card")
-    before = classification_metrics(softmax(logits), split.labels, EMOTIONS)
+    logits, info = model_logits(out, split, "card")
+    names = tuple(info["labels"])  # the dataset's labels, then the model's extra ones (contempt)
+    before = classification_metrics(softmax(logits), split.labels, names)
     objective = "brier"  # see fit_temperature: it keeps ECE lower than NLL on FER2013's noisy labels
     t = fit_temperature(logits, split.labels, objective=objective)
     probs = softmax(logits, t)
-    after = classification_metrics(probs, split.labels, EMOTIONS)
+    after = classification_metrics(probs, split.labels, names)
     metrics = dict(card.metrics, split=cfg.val_split, n=after["n"], accuracy=round(after["accuracy"], 4),
                    macro_f1=round(after["macro_f1"], 4), ece_before=round(before["ece"], 4), ece=round(after["ece"], 4),
                    temperature_fit=objective)
     if train_digests:
         keep = np.array([d not in train_digests for d in split.digests])
-        sub = classification_metrics(probs[keep], split.labels[keep], EMOTIONS)
+        sub = classification_metrics(probs[keep], split.labels[keep], names)
         metrics["without_train_duplicates"] = {"n": sub["n"], "accuracy": round(sub["accuracy"], 4),
                                                "macro_f1": round(sub["macro_f1"], 4)}
     card = card.with_(temperature=round(t, 4), uncertain_below=uncertain_threshold(probs, split.labels), metrics=metrics)

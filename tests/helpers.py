@@ -13,8 +13,12 @@ from emolens.core.labels import EMOTIONS
 ASTRONAUT_FACE = (182, 58, 88, 120)
 
 
-def make_tiny_model(folder: str | Path, *, seed: int = 0, labels: tuple[str, ...] = EMOTIONS, **card_fields) -> Path:
-    """model.onnx + card.json: (N,1,48,48) -> 12x12 average pool -> Gemm to K logits."""
+def make_tiny_model(folder: str | Path, *, seed: int = 0, labels: tuple[str, ...] = EMOTIONS,
+                    bias: dict[str, float] | None = None, **card_fields) -> Path:
+    """model.onnx + card.json: (N,1,48,48) -> 12x12 average pool -> Gemm to K logits.
+
+    `bias` adds to some labels' logits (e.g. {"contempt": 50.0} makes a model that always reads contempt).
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -23,7 +27,10 @@ def make_tiny_model(folder: str | Path, *, seed: int = 0, labels: tuple[str, ...
     rng = np.random.default_rng(seed)
     k = len(labels)
     weight = numpy_helper.from_array(rng.normal(0, 2.0, (k, 16)).astype(np.float32), "W")
-    bias = numpy_helper.from_array(rng.normal(0, 0.1, (k,)).astype(np.float32), "b")
+    b = rng.normal(0, 0.1, (k,)).astype(np.float32)
+    for name, value in (bias or {}).items():
+        b[labels.index(name)] += value
+    bias = numpy_helper.from_array(b, "b")
     nodes = [
         helper.make_node("AveragePool", ["input"], ["pooled"], kernel_shape=[12, 12], strides=[12, 12]),
         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),

@@ -164,9 +164,8 @@ def apply_ferplus(split: Split, votes: dict[str, np.ndarray], opts: FerPlusOptio
             t = opts.weight * original + (1 - opts.weight) * t
         keep.append(i)
         targets.append(t)
-    if reasons:
-        log.info("FER+ %s (%d classes), split %s: kept %d of %d images; dropped %s", opts.mode, opts.classes,
-                 split.name, len(keep), len(split), ", ".join(f"{n} {r}" for r, n in reasons.most_common()))
+    log.info("FER+ %s (%d classes), split %s: kept %d of %d images%s", opts.mode, opts.classes, split.name, len(keep),
+             len(split), "; dropped " + ", ".join(f"{n} {r}" for r, n in reasons.most_common()) if reasons else "")
     if not keep:
         raise DataError(f"no image of split {split.name!r} has a FER+ row: are the votes keyed by this layout's paths "
                         f"(e.g. train/angry/Training_1426440.jpg)?")

@@ -52,8 +52,9 @@ def pipeline_metrics(true: list[str], pred: list[str], probs: np.ndarray, labels
     subject's probabilities in `labels` order (rows of photos without a face are ignored).
     """
     y = np.array([labels.index(t) for t in true])
-    cols = list(labels) + [NO_FACE]
-    p = np.array([cols.index(q) if q in cols else len(cols) - 1 for q in pred])
+    others = sorted({q for q in pred if q not in labels and q != NO_FACE})  # e.g. contempt on a 7-class set: wrong
+    cols = list(labels) + others + [NO_FACE]
+    p = np.array([cols.index(q) for q in pred])
     cm = np.zeros((len(labels), len(cols)), np.int64)
     np.add.at(cm, (y, p), 1)
     per_class = per_class_report(cm[:, :len(labels)], labels)

@@ -8,12 +8,13 @@ from typing import Any
 from emolens.apps import accounts
 from emolens.apps.db import Database, utc_now
 from emolens.apps.journal import store
-from emolens.core.labels import EMOTIONS
+from emolens.core.labels import label_set
 
 FORMATS = ("json", "csv")
+LABELS = label_set(8)  # every label a shipped model may read, contempt (8-class FER+ models) included
 CSV_FIELDS = ("id", "created_at", "local_time", "source", "emotion", "confidence", "corrected", "final_emotion",
-              "frames", "note", "tags", "has_image", *(f"share_{e}" for e in EMOTIONS),
-              *(f"adjusted_{e}" for e in EMOTIONS))
+              "frames", "note", "tags", "has_image", *(f"share_{e}" for e in LABELS),
+              *(f"adjusted_{e}" for e in LABELS))
 
 
 def export_json(db: Database, user_id: int) -> dict[str, Any]:
@@ -45,8 +46,8 @@ def export_csv(db: Database, user_id: int) -> str:
                                "corrected": c.corrected or "", "final_emotion": c.final_emotion, "frames": c.frames,
                                "note": _cell(c.note), "tags": _cell(";".join(c.tags)),
                                "has_image": int(c.image_file is not None)}
-        for e in EMOTIONS:
-            row[f"share_{e}"] = round(c.shares.get(e, 0.0), 4)
-            row[f"adjusted_{e}"] = "" if c.adjusted is None else round(c.adjusted.get(e, 0.0), 4)
+        for e in LABELS:  # a label the reading's model did not have stays empty, not 0
+            row[f"share_{e}"] = round(c.shares[e], 4) if e in c.shares else ""
+            row[f"adjusted_{e}"] = round(c.adjusted[e], 4) if c.adjusted is not None and e in c.adjusted else ""
         writer.writerow(row)
     return out.getvalue()

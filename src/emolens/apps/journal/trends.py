@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from emolens.apps.journal.store import CheckIn
-from emolens.core.labels import EMOTIONS, VALENCE
+from emolens.core.labels import EMOTIONS, VALENCE, label_set
 
 INDEXES = ("happiness", "sadness", "stress")
 STRESS_EMOTIONS = ("angry", "fear", "disgust")
@@ -92,9 +92,11 @@ class TagEffect:
 
 
 def mean_shares(items: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Mean share per emotion; contempt joins when some reading came from an 8-class model."""
+    labels = EMOTIONS + tuple(k for k in label_set(8)[len(EMOTIONS):] if any(k in s for s in items))
     if not items:
-        return {k: 0.0 for k in EMOTIONS}
-    return {k: sum(s.get(k, 0.0) for s in items) / len(items) for k in EMOTIONS}
+        return {k: 0.0 for k in labels}
+    return {k: sum(s.get(k, 0.0) for s in items) / len(items) for k in labels}
 
 
 def daily(checkins: Iterable[CheckIn]) -> list[Bucket]:

@@ -138,3 +138,15 @@ def test_bad_options_and_missing_votes_are_clear_errors(tmp_path):
     bad.write_text("path,happy\nx,1\n")
     with pytest.raises(DataError, match="missing columns"):
         read_votes(bad)
+
+
+def test_emolens_data_reports_ferplus_agreement_per_class(kaggle_with_votes, tmp_path, capsys):
+    from emolens.cli import main
+    assert main(["data", str(kaggle_with_votes), "--out", str(tmp_path / "rep"), "--json"]) == 0
+    import json
+    report = json.loads(capsys.readouterr().out)
+    train = report["ferplus"]["splits"]["train"]
+    assert train["happy"]["agree"] == 1.0 and train["angry"]["agree"] == 0.0 and train["angry"]["top_other"] == "neutral"
+    assert train["disgust"]["top_other"] == "not a face"
+    assert main(["data", str(kaggle_with_votes), "--out", str(tmp_path / "rep")]) == 0
+    assert "FER+ majority agreeing with the label" in capsys.readouterr().out

@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     _data_args(d)
     d.add_argument("--out", default="reports/data", help="folder for sample grid PNGs (default: %(default)s)")
     d.add_argument("--json", action="store_true", help="print a JSON document instead of a table")
+    d.add_argument("--ferplus", metavar="CSV", help="FER+ votes (default: ferplus.csv beside the dataset, when there)")
 
     t = sub.add_parser("train", help="train a model (needs the [train] extra)", epilog=EXAMPLES["train"], formatter_class=fmt)
     t.add_argument("--config", help="YAML config; flags given here override it")
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cmd_data(args) -> int:
     from emolens.datasets.inspect import inspect_dataset, format_report
-    report = inspect_dataset(args.path, args.layout, args.label_map, args.out)
+    report = inspect_dataset(args.path, args.layout, args.label_map, args.out, votes=args.ferplus or "")
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 

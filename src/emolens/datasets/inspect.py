@@ -59,7 +59,22 @@ def sample_grid(split: Split, label: int, n: int = 64, cell: int = 64, seed: int
     return grid
 
 
-def inspect_dataset(path: str | Path, layout: str = "auto", label_map=None, out: str | Path = "reports/data") -> dict[str, Any]:
+def ferplus_report(path: str | Path, splits: dict[str, Split], votes: str = "") -> dict[str, Any] | None:
+    """Per split and FER2013 class: how often the FER+ ten-tagger majority agrees (None without votes)."""
+    from emolens.datasets.ferplus import agreement, read_votes, votes_path
+    from emolens.datasets.types import DataError
+    try:
+        where = votes_path(path, votes)
+    except DataError:
+        if votes:
+            raise
+        return None
+    table = read_votes(where)
+    return {"votes": str(where), "splits": {n: agreement(s, table) for n, s in splits.items()}}
+
+
+def inspect_dataset(path: str | Path, layout: str = "auto", label_map=None, out: str | Path = "reports/data",
+                    votes: str = "") -> dict[str, Any]:
     layout = detect_layout(path) if layout == "auto" else layout
     splits = read_dataset(path, layout, label_map=label_map)
     out = Path(out)
@@ -76,6 +91,7 @@ def inspect_dataset(path: str | Path, layout: str = "auto", label_map=None, out:
         "path": str(path), "layout": layout,
         "splits": {n: {"images": len(s), "counts": s.counts(), "dropped": s.dropped} for n, s in splits.items()},
         "duplicates": duplicate_report(splits),
+        "ferplus": ferplus_report(path, splits, votes) if layout != "csv" else None,
         "grids": grids,
     }
 
@@ -97,5 +113,12 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"  within {n}: {d['images']} extra copies, {d['conflicting_labels']} groups with conflicting labels")
     for k, d in r["duplicates"]["across"].items():
         lines.append(f"  {k}: {d['images']} images ({d['same_label']} with the same label)")
+    if r.get("ferplus"):
+        lines.append(f"FER+ majority agreeing with the label (votes: {r['ferplus']['votes']}):")
+        for n, table in r["ferplus"]["splits"].items():
+            cells = [f"{e} {100 * c['agree']:.0f}% (else {c['top_other']})" for e, c in table.items()]
+            total = sum(c["n"] for c in table.values())
+            agree = sum(c["agree"] * c["n"] for c in table.values()) / total if total else 0.0
+            lines.append(f"  {n}: {100 * agree:.1f}% overall; " + ", ".join(cells))
     lines.append(f"sample grids: {len(r['grids'])} PNGs in {Path(r['grids'][0]).parent if r['grids'] else '-'}")
     return "\n".join(lines)

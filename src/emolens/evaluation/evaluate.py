@@ -67,8 +67,8 @@ def _onnx_logits(model: str | Path, split: Split, tta: str) -> tuple[np.ndarray,
     if tuple(clf.labels) != split.label_names:
         log.info("model labels %s differ from the dataset's %s; mapping by name", clf.labels, split.label_names)
     out = []
-    for i in range(0, len(split), 512):
-        out.append(clf.logits(preprocess(split.images[i:i + 512], clf.card)))
+    for i in range(0, len(split), 256):  # bounded: decoded and preprocessed 256 crops at a time
+        out.append(clf.logits(preprocess(split.images[i:i + 256], clf.card)))
     logits = np.concatenate(out) if out else np.zeros((0, len(clf.labels)), np.float32)
     return logits, {"labels": tuple(clf.labels), "kind": "onnx", "path": str(clf.model_dir), "name": clf.card.name, "arch": clf.card.arch,
                               "tta": ",".join(clf.tta) or "none", "temperature": clf.card.temperature,

@@ -42,13 +42,22 @@ class Classifier:
     def labels(self) -> tuple[str, ...]:
         return self.card.labels
 
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Preprocessed batch (N, C, S, S) -> raw logits (N, K), TTA-averaged, no temperature."""
+    def logits(self, batch: np.ndarray, max_rows: int = 64) -> np.ndarray:
+        """Preprocessed batch (N, C, S, S) -> raw logits (N, K), TTA-averaged, no temperature.
+
+        At most `max_rows` images x views go through the graph per call: ONNX Runtime keeps its
+        largest activations allocated, so one huge batch (a whole test split) would hold gigabytes.
+        """
         if len(batch) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        views = tta_views(batch, self.tta)  # one session call for all views
-        out = self.session.run(None, {self.input_name: np.concatenate(views) if len(views) > 1 else views[0]})[0]
-        return out.reshape(len(views), len(batch), -1).mean(0)
+        step = max(1, max_rows // len(tta_views(batch[:1], self.tta)))
+        out = []
+        for i in range(0, len(batch), step):
+            part = batch[i:i + step]
+            views = tta_views(part, self.tta)  # one session call for all views of this part
+            res = self.session.run(None, {self.input_name: np.concatenate(views) if len(views) > 1 else views[0]})[0]
+            out.append(res.reshape(len(views), len(part), -1).mean(0))
+        return np.concatenate(out)
 
     def predict_batch(self, batch: np.ndarray) -> np.ndarray:
         """Preprocessed batch -> calibrated probabilities (N, K)."""

@@ -227,4 +227,7 @@ def _cmd_export(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m emolens.cli` runs this file as __main__: call the imported module's main, so the CliError
+    # that subcommands raise (emolens.cli.CliError) is the one main catches.
+    from emolens.cli import main as _main
+    sys.exit(_main())

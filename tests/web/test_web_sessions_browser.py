@@ -172,6 +172,9 @@ def test_counter_session_start_stop_score_then_session_page_and_dashboard(browse
     seed_history(data_dir, "shop")
     page.goto(f"{base}/sessions?period=day&by=agent")
     page.wait_for_selector("#trend .main-svg")
+    assert page.locator("#upload-progress").is_hidden() and page.locator("#upload-label").is_hidden()
+    assert page.evaluate("""() => [...document.querySelectorAll('[hidden]')]
+        .filter(el => getComputedStyle(el).display !== 'none').length""") == 0
     page.wait_for_selector("#groups .main-svg")
     assert page.locator("#sessions-table tbody tr").count() == 1 + 14 * 3
     assert page.locator("#groups-table tbody tr").count() == 3  # ana, ben, chloe

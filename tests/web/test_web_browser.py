@@ -90,7 +90,7 @@ def server(tiny_model, tmp_path_factory):
                                  "--host", "127.0.0.1", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # generous: CI machines are shared and slow
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
@@ -149,7 +149,7 @@ def page(browser, server):
     """A fresh page that records every request leaving 127.0.0.1 (there must be none)."""
     context = browser.new_context(viewport={"width": 1200, "height": 860})
     pg = context.new_page()
-    pg.set_default_timeout(60_000)
+    pg.set_default_timeout(180_000)
     pg.outside, pg.missing = [], []
     pg.on("request", lambda r: pg.outside.append(r.url)
           if not r.url.startswith((server, "data:", "blob:", server.replace("http", "ws"))) else None)

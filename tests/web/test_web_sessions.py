@@ -36,7 +36,7 @@ def empty_clip(tmp_path_factory) -> bytes:
                          passer=(0, 0)).read_bytes()
 
 
-def wait_job(client, url: str, timeout: float = 90.0) -> dict:
+def wait_job(client, url: str, timeout: float = 600.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(url).json()
@@ -193,7 +193,7 @@ def test_live_socket_refuses_strangers(client, astronaut_jpeg):
         ws.receive_json()
         ws.send_bytes(astronaut_jpeg)
         ws.receive_json()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120
     while client.get(f"/api/v1/sessions/{sid}", headers=shop).json()["status"] != "done":
         assert time.monotonic() < deadline, "a dropped connection is still scored"
         time.sleep(0.05)
@@ -208,7 +208,7 @@ def test_retention_runs_at_startup(make_client, settings):
         when = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
         ids[days] = store.create_session(db, user.id, location="x", agent="y", started_at=when).id
     make_client(satisfaction_retention_days=30)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120
     while store.get_session(db, user.id, ids[45]) is not None:
         assert time.monotonic() < deadline, "the 45-day-old session was not deleted"
         time.sleep(0.05)

@@ -48,6 +48,7 @@ def test_train_without_data_is_a_clear_error(capsys):
     assert "--data" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_after_interruption_matches_uninterrupted(tmp_path, train_data, monkeypatch):
     import emolens.train.loop as loop
     cfg = small_config(tmp_path, epochs=3)
@@ -211,6 +212,7 @@ def test_bad_tta_is_a_usage_error(trained_run, train_data, capsys):
     assert e.value.code == 2 and "unknown test-time augmentation tencrop" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_multi_seed_recipe_trains_members_continues_and_exports_one_model(tmp_path, train_data, capsys):
     """`ensemble_seeds` in a config: one command trains every member; export of the folder averages them."""
     from emolens.core.card import ModelCard

@@ -27,6 +27,7 @@ def clip(tmp_path_factory):
     return service_video(tmp_path_factory.mktemp("clip") / "counter.mp4", frames=60)
 
 
+@pytest.mark.slow
 def test_analyze_stores_a_scored_session_and_report_writes_html_and_csv(model, clip, tmp_path, capsys):
     data = tmp_path / "data"
     common = ["--data-dir", str(data), "--user", "shop"]

@@ -234,8 +234,7 @@ def cmd_webcam(args: argparse.Namespace) -> int:
 
 
 def _run_stream(args: argparse.Namespace, source: str | int, window) -> int:
-    from tqdm import tqdm
-
+    from emolens.cli_progress import VideoProgress, fast_model_face_s
     from emolens.inference.stream import StreamAnalyzer, StreamOptions
     from emolens.inference.video import AnnotatedVideo, TimelineCsv, VideoSource, run_video
     options = StreamOptions(every=args.every, alpha=args.smooth)  # validates before the slow parts
@@ -255,12 +254,13 @@ def _run_stream(args: argparse.Namespace, source: str | int, window) -> int:
                 s.close()
             raise
         total = min(info.frame_count or 0, args.max_frames or 1 << 62) or args.max_frames
-        with tqdm(total=total, desc=Path(str(info.source)).name, unit="frame", disable=None, file=sys.stderr) as bar:
-            def progress(result):
-                bar.update(1)
-                bar.set_postfix(faces=len(result.faces), refresh=False)
-            summary = run_video(src, StreamAnalyzer(analyzer, options), sinks, max_frames=args.max_frames,
-                                on_progress=progress)
+        stream = StreamAnalyzer(analyzer, options)
+        progress = VideoProgress(Path(str(info.source)).name, total or 0, stream, options.every,
+                                 fast_face_s=fast_model_face_s(analyzer))
+        try:
+            summary = run_video(src, stream, sinks, max_frames=args.max_frames, on_progress=progress)
+        finally:
+            progress.close()
     doc = {"video": info.to_dict(), "model": analyzer.describe(), "options": options.to_dict(), **summary.to_dict()}
     if args.summary:
         Path(args.summary).parent.mkdir(parents=True, exist_ok=True)

@@ -95,9 +95,8 @@ def _username(args: argparse.Namespace) -> str:
 
 @_friendly
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from emolens.apps import accounts
+    from emolens.cli_progress import VideoProgress, fast_model_face_s
     from emolens.apps.satisfaction import store
     from emolens.apps.satisfaction.analysis import analyze_recording
     from emolens.apps.satisfaction.customer import CustomerRule
@@ -122,9 +121,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     with VideoSource(args.video) as source:
         max_frames = int(settings.max_video_seconds * source.info.fps)
         total = min(source.info.frame_count or max_frames, max_frames)
-        with tqdm(total=total, desc=Path(args.video).name, unit="frame", disable=None, file=sys.stderr) as bar:
-            run_video(source, StreamAnalyzer(analyzer, options), [recorder], max_frames=max_frames,
-                      on_progress=lambda _: bar.update(1))
+        stream = StreamAnalyzer(analyzer, options)
+        progress = VideoProgress(Path(args.video).name, total, stream, options.every,
+                                 fast_face_s=fast_model_face_s(analyzer))
+        try:
+            run_video(source, stream, [recorder], max_frames=max_frames, on_progress=progress)
+        finally:
+            progress.close()
     analysis = analyze_recording(recorder.recording(), rule)
     doc: dict[str, Any] = {"location": args.location, "agent": args.agent, **analysis.to_dict()}
     if not args.no_save:

@@ -349,6 +349,23 @@ def test_video_upload_shows_timeline_summary_and_csv(page, server, shots, tmp_pa
     assert page.outside == []
 
 
+def test_video_job_progress_shows_the_time_left(page, server):
+    """The job page's label carries the server's ETA (a job answered by a stand-in route: no timing involved)."""
+    answers = iter([{"status": "queued", "frames_done": 0, "frame_count": 0, "progress": 0, "eta_s": None},
+                    {"status": "running", "frames_done": 30, "frame_count": 120, "progress": 0.25, "eta_s": 75.4},
+                    {"status": "done", "frames_done": 120, "frame_count": 120, "progress": 1, "eta_s": None}])
+    page.route("**/api/v1/jobs/stand-in", lambda route: route.fulfill(json=next(answers)))
+    page.goto(f"{server}/video")
+    labels = page.evaluate("""async () => {
+        const seen = [];
+        await window.EmolensJobs.poll('/api/v1/jobs/stand-in', (label) => seen.push(label));
+        return seen;
+    }""")
+    assert labels == ["Waiting for the analyser…", "Analysing: frame 30 of 120 · about 1 min 15 s left"]
+    assert page.evaluate("[8.4, 80, 731, 3900].map(window.EmolensJobs.duration)") == ["8 s", "1 min 20 s", "12 min",
+                                                                                      "1 h 5 min"]
+
+
 def test_api_docs_render_offline(page, server, shots):
     page.goto(f"{server}/docs")
     page.wait_for_selector(".opblock")

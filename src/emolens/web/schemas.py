@@ -73,6 +73,8 @@ class JobOut(BaseModel):
     progress: float = Field(description="0..1")
     frames_done: int
     frame_count: int = Field(description="frames to analyse; 0 while unknown")
+    eta_s: float | None = Field(None, description="seconds left, estimated from the speed so far; null while "
+                                                  "queued, finished or of unknown length")
     video: dict[str, Any] | None = None
     error: str | None = None
     summary: dict[str, Any] | None = Field(None, description="when done: shares, dominant emotion, valence, faces")

@@ -274,3 +274,20 @@ def _csrf(client) -> str:
     import re
 
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get("/sessions/counter").text).group(1)
+
+
+def test_session_page_says_too_little_face_time_once_and_blank_charts_say_why(client):
+    from emolens.apps.satisfaction.analysis import analyze_recording
+    from emolens.apps.satisfaction.recording import FaceSample, Recording
+    browser_sign_in(client, "shop")
+    db = client.app.state.db
+    user = accounts.find_user(db, "shop")
+    p = tuple(float(k == "happy") for k in EMOTIONS)
+    rec = Recording(EMOTIONS, tuple(i / 10 for i in range(20)),  # 2 s of face: too little for a score
+                    tuple(FaceSample(i, 1, (0.3, 0.3, 0.2, 0.2), p, True) for i in range(20)))
+    sid = store.create_session(db, user.id, location="Main St", agent="ana", source="video").id
+    store.save_analysis(db, sid, analyze_recording(rec))
+    page = client.get(f"/sessions/{sid}").text
+    assert page.count("too little usable customer face time") == 1
+    dash = client.get("/sessions").text  # one session, no score: the per-location chart says why it is empty
+    assert "No scored session here: a score needs at least 5 s of usable customer face time" in dash

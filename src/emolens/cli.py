@@ -81,10 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True, help="'default', an exported model folder/ONNX file, or a training run folder")
     e.add_argument("--data", required=True, help="dataset path (any FER2013 layout or class folders)")
     _data_args(e)
-    e.add_argument("--split", default="test", help="split to evaluate: test (PublicTest), train, private, all (default: %(default)s)")
+    e.add_argument("--split", help="split to evaluate: test (PublicTest), train, private or all (default: the only split "
+                                   "when there is one, else test; several without test: name one)")
     e.add_argument("--tta", type=tta_arg, default="card", help="test-time augmentation: card (as the card says), none or a comma list of flip, zoom, shift, e.g. flip,zoom (default: %(default)s)")
     e.add_argument("--no-dedup-report", action="store_true", help="skip the second report without Training duplicates")
-    e.add_argument("--out", help="folder for report files (default: <run>/eval-<split> or reports/eval-<split>)")
+    e.add_argument("--out", help="folder for report files (default: <run>/eval-<split> for a training run; none for an "
+                                 "exported model)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     x = sub.add_parser("export", help="export a training run to model.onnx + card.json", epilog=EXAMPLES["export"], formatter_class=fmt)

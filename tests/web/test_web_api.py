@@ -188,3 +188,13 @@ def test_pages_render_offline_with_nav_and_privacy(client, path, marker):
 def test_unknown_route_is_json_404(client):
     r = client.get("/api/v1/nothing")
     assert r.status_code == 404 and "detail" in r.json()
+
+
+def test_favicon_is_served_and_linked(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/vnd.microsoft.icon"
+    assert r.content[:4] == b"\x00\x00\x01\x00" and r.content[4] >= 1  # an ICO with at least one image
+    page = client.get("/").text
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in page
+    svg = client.get("/static/img/favicon.svg")
+    assert svg.status_code == 200 and svg.text.lstrip().startswith("<svg")

@@ -2,8 +2,10 @@
 
 Photo upload and drag-and-drop, the live camera fed a Y4M clip of real photos
 (Chromium's fake camera), and a video with its plotly timeline. Screenshots go
-to a temporary folder printed at the end; EMOLENS_UPDATE_SCREENSHOTS=1 also
-refreshes the small copies in docs/screenshots/ that the README shows.
+to a temporary folder printed at the end. The server runs the tiny generated test
+model, except with EMOLENS_UPDATE_SCREENSHOTS=1: then it runs the shipped `default`
+model (real readings of the real photos) and the small copies in docs/screenshots/
+that the README shows are refreshed.
 """
 from __future__ import annotations
 
@@ -79,6 +81,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def served_model(tiny_model) -> str:
+    """The tiny test model; the shipped one when the screenshots in docs/ are being refreshed."""
+    return "default" if os.environ.get("EMOLENS_UPDATE_SCREENSHOTS") == "1" else str(tiny_model)
+
+
 @pytest.fixture(scope="module")
 def server(tiny_model, tmp_path_factory):
     """A real `emolens serve` (the CLI, uvicorn) on a free 127.0.0.1 port."""
@@ -86,7 +93,7 @@ def server(tiny_model, tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "server.log"
     env = {**os.environ, "EMOLENS_DATA_DIR": str(log.parent / "data")}
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "emolens.cli", "serve", "--model", str(tiny_model),
+        proc = subprocess.Popen([sys.executable, "-m", "emolens.cli", "serve", "--model", served_model(tiny_model),
                                  "--host", "127.0.0.1", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -25,7 +25,7 @@ from emolens.apps.satisfaction.recording import FaceSample, Recording
 from emolens.apps.schema import all_migrations
 from emolens.core.labels import EMOTIONS
 from helpers import astronaut_head
-from test_web_browser import DOCS_SHOTS, FLAGS, ensure_chromium, free_port, save_small_png, write_y4m
+from test_web_browser import DOCS_SHOTS, FLAGS, ensure_chromium, free_port, save_small_png, served_model, write_y4m
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def served(tiny_model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("sessions-server")
     env = {**os.environ, "EMOLENS_DATA_DIR": str(folder / "data")}
     with open(folder / "server.log", "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "emolens.cli", "serve", "--model", str(tiny_model),
+        proc = subprocess.Popen([sys.executable, "-m", "emolens.cli", "serve", "--model", served_model(tiny_model),
                                  "--host", "127.0.0.1", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
                                 env=env)
     base = f"http://127.0.0.1:{port}"

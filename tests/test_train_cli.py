@@ -159,6 +159,7 @@ def test_uncertain_threshold_is_where_predictions_become_right_half_the_time():
     assert abs(uncertain_threshold(probs, y) - 0.5) <= 0.05
 
 
+@pytest.mark.slow
 def test_export_tta_and_run_vs_onnx_agree_with_zoom_and_shift(trained_run, train_data, capsys, tmp_path):
     """`--tta flip,zoom,shift` means the same views for a run folder (torch) and an exported model (ONNX)."""
     from emolens.core.card import ModelCard
@@ -272,6 +273,7 @@ def test_half_export_halves_the_file_and_keeps_the_outputs(trained_run, train_da
     assert np.abs(a - b).max() < 5e-3 and (a.argmax(1) == b.argmax(1)).mean() >= 0.97
 
 
+@pytest.mark.slow
 def test_distillation_mixes_teacher_soft_labels_into_the_targets(trained_run, train_data, tmp_path, capsys):
     """A student trains from a run folder and from an exported model; targets are the mix the config asks for."""
     from emolens.core.metrics import softmax

@@ -20,8 +20,8 @@ HISTORY = [("happy", ["exercise"]), ("neutral", ["work"]), ("happy", ["friends"]
            ("neutral", ["work", "sleep"]), ("sad", ["work"]), ("sad", ["sleep"]), ("sad", ["work", "sleep"])]
 
 
-def _in_view(page, selector: str) -> bool:
-    return page.evaluate("""sel => { const r = document.querySelector(sel).getBoundingClientRect();
+def _in_view(pg, selector: str) -> bool:
+    return pg.evaluate("""sel => { const r = document.querySelector(sel).getBoundingClientRect();
         return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
 
 

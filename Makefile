@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-base
 
-.PHONY: test run install clean
+.PHONY: test test-fast run install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The quick loop while editing: everything but the tests marked slow (browser, training runs, GPU sweep).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # The web app needs only the base install (no torch): http://127.0.0.1:8000 with the shipped model.
 $(RUN_STAMP): pyproject.toml | $(BIN)/python

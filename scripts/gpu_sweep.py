@@ -167,7 +167,7 @@ def calibrate_all(args, runs: list[Run], work: Path) -> dict[str, dict]:
         log = (work / "logs" / f"calibrate-{name}.log").read_text()
         return SystemExit(f"calibration of {name} failed:\n{log[-3000:]}")
 
-    deadline = time.monotonic() + 400
+    deadline = time.monotonic() + args.calib_timeout
     while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
         crashed = [r for r, p in zip(runs, procs) if p.poll()]
         if crashed:  # fail fast: the others would wait at the barrier for nothing
@@ -194,6 +194,12 @@ def plan(runs: list[Run], calib: dict[str, dict], seconds: float, safety: float,
         e = min(r.epochs for r in same)
         for r in same:
             r.epochs = e // 10 * 10 if e >= 20 else e
+
+
+def seconds_left(deadline: float, now: float, reserve: float, calib: dict[str, dict]) -> float:
+    """Training seconds the plan may fill: until the deadline, less the packing reserve and the slowest
+    run's start-up (a training process spends that before its first epoch)."""
+    return deadline - now - reserve - max(c["startup_s"] for c in calib.values())
 
 
 def pack(run: Run, folder: Path, out: Path) -> None:
@@ -249,13 +255,13 @@ def orchestrate(args) -> int:
     calib = calibrate_all(args, runs, work)
     log.info("calibration (%d runs at once, %.0f s): %s", len(runs), time.monotonic() - t_start,
              {k: round(v["epoch_s"], 2) for k, v in calib.items()})
-    left = deadline - time.monotonic() - args.reserve - max(c["startup_s"] for c in calib.values())
+    left = seconds_left(deadline, time.monotonic(), args.reserve, calib)
     plan(runs, calib, left, args.safety, args.equal_epochs)
     if min(r.epochs for r in runs) < args.min_epochs and args.keep < len(runs):
         runs = runs[:args.keep]
         calib = calibrate_all(args, runs, work)
         log.info("re-calibrated with %d runs: %s", len(runs), {k: round(v["epoch_s"], 2) for k, v in calib.items()})
-        left = deadline - time.monotonic() - args.reserve - max(c["startup_s"] for c in calib.values())
+        left = seconds_left(deadline, time.monotonic(), args.reserve, calib)
         plan(runs, calib, left, args.safety, args.equal_epochs)
     log.info("plan for %.0f s: %s", left, ", ".join(f"{r.name}: {r.epochs} epochs (~{r.epochs * calib[r.name]['epoch_s']:.0f} s)"
                                                    for r in runs))
@@ -302,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--equal-epochs", action="store_true",
                     help="give every run the same number of epochs (A/B comparisons), not one count per config")
     ap.add_argument("--calib-steps", type=int, default=60)
+    ap.add_argument("--calib-timeout", type=float, default=400,
+                    help="seconds the calibration may take before the sweep gives up (default: %(default)s)")
     ap.add_argument("--pack-every", type=float, default=30)
     ap.add_argument("--n-runs", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--steps", type=int, default=60, help=argparse.SUPPRESS)

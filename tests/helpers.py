@@ -143,3 +143,24 @@ def service_video(path: str | Path, *, frames: int = 60, fps: float = 10.0, pass
 
 
 STAYER_AT = (40, 280)  # top-left corner of the staying customer's head in service_video
+
+
+def crowded_group_photo(seed: int = 0):
+    """Six real faces (the astronaut's face, mirrored every other time) packed in two rows, closer together
+    than their labels are wide, at slightly different heights: (BGR image, true face boxes in reading order).
+    A naive "label above each box" layout overlaps here."""
+    rng = np.random.default_rng(seed)
+    crop = astronaut_bgr()[20:240, 160:300]  # 140 x 220 around the face: (22, 38, 88, 120) inside it
+    img = np.full((300, 212, 3), (96, 104, 112), np.uint8)
+    truth = []
+    for row, (top, scale) in enumerate(((24, 0.45), (164, 0.47))):
+        for col in range(3):
+            mirror = bool((row + col) % 2)
+            head = cv2.resize(np.ascontiguousarray(crop[:, ::-1] if mirror else crop), None, fx=scale, fy=scale,
+                              interpolation=cv2.INTER_AREA)
+            x, y = 10 + col * 58 - row * 4, top + int(rng.integers(0, 10))
+            h, w = head.shape[:2]
+            img[y:y + h, x:x + w] = head
+            fx = 140 - 22 - 88 if mirror else 22
+            truth.append((x + fx * scale, y + 38 * scale, 88 * scale, 120 * scale))
+    return img, truth

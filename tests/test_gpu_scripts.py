@@ -76,6 +76,21 @@ def test_equal_epochs_gives_every_config_the_slowest_runs_length(tmp_path):
     assert runs[0].epochs == runs[1].epochs == 100  # both capped
 
 
+def test_time_left_for_training_is_the_budget_less_what_came_before(tmp_path):
+    """The arithmetic that failed on a loaded machine (calibration took 117 s of a 240 s budget), without timing."""
+    sweep = _load("gpu_sweep")
+    calib = {"s0": {"startup_s": 30.0, "epoch_s": 60.0}, "s1": {"startup_s": 95.0, "epoch_s": 61.0}}
+    t0 = 1000.0
+    left = sweep.seconds_left(deadline=t0 + 240, now=t0 + 117, reserve=10, calib=calib)
+    assert left == pytest.approx(240 - 117 - 10 - 95)  # the slowest start-up counts
+    cfg = _config(tmp_path)
+    runs = [sweep.Run("s0", cfg, 0, cap=2), sweep.Run("s1", cfg, 1, cap=2)]
+    sweep.plan(runs, calib, left, safety=0.85)
+    assert [r.epochs for r in runs] == [0, 0]  # "not even one epoch fits": the message the sweep then logs
+    sweep.plan(runs, calib, sweep.seconds_left(t0 + 3600, t0 + 117, 10, calib), safety=0.85)
+    assert [r.epochs for r in runs] == [2, 2]  # a budget it cannot miss: the caps decide
+
+
 def test_run_spec_parsing_and_its_errors(tmp_path):
     sweep = _load("gpu_sweep")
     cfg = _config(tmp_path)
@@ -89,15 +104,18 @@ def test_run_spec_parsing_and_its_errors(tmp_path):
 
 @pytest.mark.slow
 def test_sweep_on_the_cpu_trains_every_run_and_packs_run_folders(train_data, tmp_path):
-    """The whole pipeline (calibrate, plan, train side by side, pack) on tiny data, on the CPU."""
+    """The whole pipeline (calibrate, plan, train side by side, pack) on tiny data, on the CPU.
+
+    The budget is one no machine can miss (the caps, 2 epochs, decide the plan); how the plan follows
+    the clock is test_time_left_for_training_is_the_budget_less_what_came_before, without timing."""
     pytest.importorskip("torch")
     cfg = _config(tmp_path)
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, str(SCRIPTS / "gpu_sweep.py"), "--data", str(train_data), "--out", str(out),
-         "--work", str(tmp_path / "work"), "--device", "cpu", "--budget", "240", "--calib-steps", "2",
-         "--run", f"s0={cfg}:seed=0:cap=2", "--run", f"s1={cfg}:seed=1:cap=2"],
-        capture_output=True, text=True, timeout=600)
+         "--work", str(tmp_path / "work"), "--device", "cpu", "--budget", "86400", "--calib-timeout", "3600",
+         "--calib-steps", "2", "--run", f"s0={cfg}:seed=0:cap=2", "--run", f"s1={cfg}:seed=1:cap=2"],
+        capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "s0: 2 epochs" in proc.stdout
     for name in ("s0", "s1"):

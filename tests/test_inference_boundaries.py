@@ -7,7 +7,7 @@ import sys
 RUNTIME_MODULES = [
     "emolens.inference", "emolens.inference.analyzer", "emolens.inference.video", "emolens.inference.stream",
     "emolens.inference.summary", "emolens.inference.display", "emolens.inference.detectors.centerface",
-    "emolens.inference.detectors.haar", "emolens.cli_infer",
+    "emolens.inference.order", "emolens.cli_infer",
 ]
 
 

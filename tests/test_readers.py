@@ -182,6 +182,7 @@ def test_data_command_reports_duplicates_and_grids(kaggle_dir, tmp_path, capsys)
     assert len(list((tmp_path / "rep").glob("samples_*.png"))) == 14
 
 
+@pytest.mark.slow
 @pytest.mark.fer2013
 @pytest.mark.skipif(not FER_ZIP.exists(), reason=f"FER2013 not found at {FER_ZIP}")
 def test_real_fer2013_counts_match_its_readme():

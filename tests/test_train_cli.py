@@ -48,6 +48,7 @@ def test_train_without_data_is_a_clear_error(capsys):
     assert "--data" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_after_interruption_matches_uninterrupted(tmp_path, train_data, monkeypatch):
     import emolens.train.loop as loop
     cfg = small_config(tmp_path, epochs=3)
@@ -158,6 +159,7 @@ def test_uncertain_threshold_is_where_predictions_become_right_half_the_time():
     assert abs(uncertain_threshold(probs, y) - 0.5) <= 0.05
 
 
+@pytest.mark.slow
 def test_export_tta_and_run_vs_onnx_agree_with_zoom_and_shift(trained_run, train_data, capsys, tmp_path):
     """`--tta flip,zoom,shift` means the same views for a run folder (torch) and an exported model (ONNX)."""
     from emolens.core.card import ModelCard
@@ -211,6 +213,7 @@ def test_bad_tta_is_a_usage_error(trained_run, train_data, capsys):
     assert e.value.code == 2 and "unknown test-time augmentation tencrop" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_multi_seed_recipe_trains_members_continues_and_exports_one_model(tmp_path, train_data, capsys):
     """`ensemble_seeds` in a config: one command trains every member; export of the folder averages them."""
     from emolens.core.card import ModelCard
@@ -270,6 +273,7 @@ def test_half_export_halves_the_file_and_keeps_the_outputs(trained_run, train_da
     assert np.abs(a - b).max() < 5e-3 and (a.argmax(1) == b.argmax(1)).mean() >= 0.97
 
 
+@pytest.mark.slow
 def test_distillation_mixes_teacher_soft_labels_into_the_targets(trained_run, train_data, tmp_path, capsys):
     """A student trains from a run folder and from an exported model; targets are the mix the config asks for."""
     from emolens.core.metrics import softmax

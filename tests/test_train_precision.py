@@ -71,6 +71,7 @@ def test_defaults_and_every_shipped_config_say_auto():
         assert TrainConfig.load(path).bf16 == "auto", path
 
 
+@pytest.mark.slow
 def test_the_run_records_what_auto_chose_and_why(train_data, tmp_path, monkeypatch):
     monkeypatch.setattr(precision, "cpu_info", fake_cpu(False))
     cfg = tmp_path / "cfg.yaml"

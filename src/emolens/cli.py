@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True, help="'default', an exported model folder/ONNX file, or a training run folder")
     e.add_argument("--data", required=True, help="dataset path (any FER2013 layout or class folders)")
     _data_args(e)
-    e.add_argument("--split", default="test", help="split to evaluate: test (PublicTest), train, private, all (default: %(default)s)")
+    e.add_argument("--split", help="split to evaluate: test (PublicTest), train, private or all (default: the only split "
+                                   "when there is one, else test; several without test: name one)")
     e.add_argument("--tta", type=tta_arg, default="card", help="test-time augmentation: card (as the card says), none or a comma list of flip, zoom, shift, e.g. flip,zoom (default: %(default)s)")
     e.add_argument("--labels", choices=["fer2013", "ferplus"], default="fer2013",
                    help="score against FER2013's own labels or the FER+ ten-tagger majority (default: %(default)s)")
@@ -103,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
                         "face is the subject, no face = wrong) instead of ready-made crops")
     e.add_argument("--detector", default="centerface", help="face detector for --pipeline (default: %(default)s)")
     e.add_argument("--limit", type=int, default=0, help="--pipeline: a fixed random sample of N photos (quick checks)")
-    e.add_argument("--out", help="folder for report files (default: <run>/eval-<split> or reports/eval-<split>)")
+    e.add_argument("--out", help="folder for report files (default: <run>/eval-<split> for a training run; none for an "
+                                 "exported model)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     x = sub.add_parser("export", help="export a training run to model.onnx + card.json", epilog=EXAMPLES["export"], formatter_class=fmt)
@@ -255,4 +257,7 @@ def _cmd_export(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m emolens.cli` runs this file as __main__: call the imported module's main, so the CliError
+    # that subcommands raise (emolens.cli.CliError) is the one main catches.
+    from emolens.cli import main as _main
+    sys.exit(_main())

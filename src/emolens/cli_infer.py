@@ -70,7 +70,7 @@ def _engine_args(p: argparse.ArgumentParser, detect_size: int, model: str = "def
     # The live window defaults to `fast` (under 1 ms per face); files default to the more accurate `default`.
     p.add_argument("--model", default=model,
                    help="'default', 'fast' or a folder with model.onnx + card.json (default: %(default)s)")
-    p.add_argument("--detector", default="centerface", help="face detector: centerface (default) or haar")
+    p.add_argument("--detector", default="centerface", help="face detector (default: %(default)s, the one shipped)")
     p.add_argument("--threshold", type=float, help="detector confidence threshold, 0..1 (default: 0.5 for centerface)")
     p.add_argument("--min-face", type=int, default=20, help="ignore faces smaller than N pixels (default: %(default)s)")
     p.add_argument("--detect-size", type=int, default=detect_size,
@@ -142,10 +142,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise CliError("nothing to analyse: give image files or folders of images")
     analyzer = _analyzer(args, max_pixels=int(args.max_megapixels * 1e6))
     records: list[dict[str, Any]] = [{"image": src, "error": err} for src, err in failed]
+    written: list[Path] = []
     for path, name in tqdm(images, desc="analyze", unit="img", disable=None, file=sys.stderr):
         try:
             img = analyzer.load(path)
-            faces = analyzer.classify([img], [analyzer.detector.detect(img)])[0]
+            faces = analyzer.classify([img], [analyzer.detect(img)])[0]
         except ImageError as exc:
             tqdm.write(f"emolens analyze: {exc}", file=sys.stderr)
             records.append({"image": str(path), "error": str(exc)})
@@ -153,13 +154,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         records.append({"image": str(path), "width": img.shape[1], "height": img.shape[0],
                         "faces": [f.to_dict() for f in faces]})
         if args.annotate:
-            _save_annotated(img, faces, Path(args.annotate) / name)
+            saved = _save_annotated(img, faces, Path(args.annotate) / name)
+            written += [saved] if saved else []
     if args.json:
         print(json.dumps(records, indent=2))
     else:
         print(format_table(records))
         if args.csv:
             write_csv(records, args.csv, analyzer.labels)
+    if args.annotate:  # stderr: --json keeps stdout one JSON document
+        print(f"wrote {written[0]}" if len(written) == 1 else
+              f"wrote {len(written)} annotated image(s) to {args.annotate}", file=sys.stderr)
     empty = [r["image"] for r in records if r.get("faces") == []]
     if empty and not args.json:
         print(f"no face found in {len(empty)} image(s), e.g. {empty[0]}: try --threshold 0.3 or a larger "
@@ -167,7 +172,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 1 if any("error" in r for r in records) else 0
 
 
-def _save_annotated(img, faces, path: Path) -> None:
+def _save_annotated(img, faces, path: Path) -> Path | None:
+    """The annotated copy at path (PNG when the suffix is not one OpenCV writes); None when it failed."""
     import cv2
 
     from emolens.inference.draw import annotate
@@ -176,6 +182,8 @@ def _save_annotated(img, faces, path: Path) -> None:
         path = path.with_suffix(".png")
     if not cv2.imwrite(str(path), annotate(img, faces)):
         log.warning("could not write %s", path)
+        return None
+    return path
 
 
 def format_table(records: list[dict[str, Any]]) -> str:
@@ -226,8 +234,7 @@ def cmd_webcam(args: argparse.Namespace) -> int:
 
 
 def _run_stream(args: argparse.Namespace, source: str | int, window) -> int:
-    from tqdm import tqdm
-
+    from emolens.cli_progress import VideoProgress, fast_model_face_s
     from emolens.inference.stream import StreamAnalyzer, StreamOptions
     from emolens.inference.video import AnnotatedVideo, TimelineCsv, VideoSource, run_video
     options = StreamOptions(every=args.every, alpha=args.smooth)  # validates before the slow parts
@@ -247,12 +254,13 @@ def _run_stream(args: argparse.Namespace, source: str | int, window) -> int:
                 s.close()
             raise
         total = min(info.frame_count or 0, args.max_frames or 1 << 62) or args.max_frames
-        with tqdm(total=total, desc=Path(str(info.source)).name, unit="frame", disable=None, file=sys.stderr) as bar:
-            def progress(result):
-                bar.update(1)
-                bar.set_postfix(faces=len(result.faces), refresh=False)
-            summary = run_video(src, StreamAnalyzer(analyzer, options), sinks, max_frames=args.max_frames,
-                                on_progress=progress)
+        stream = StreamAnalyzer(analyzer, options)
+        progress = VideoProgress(Path(str(info.source)).name, total or 0, stream, options.every,
+                                 fast_face_s=fast_model_face_s(analyzer))
+        try:
+            summary = run_video(src, stream, sinks, max_frames=args.max_frames, on_progress=progress)
+        finally:
+            progress.close()
     doc = {"video": info.to_dict(), "model": analyzer.describe(), "options": options.to_dict(), **summary.to_dict()}
     if args.summary:
         Path(args.summary).parent.mkdir(parents=True, exist_ok=True)

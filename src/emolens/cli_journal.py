@@ -34,6 +34,26 @@ $EMOLENS_DATA_DIR/emolens.db (default ~/.local/share/emolens). Only numbers are 
 photo unless you pass --keep-image. emolens is not a medical device."""
 
 
+LEAF_EXAMPLES = {
+    "list": """examples:
+  emolens journal list                      # the newest 20 check-ins
+  emolens journal list --limit 5 --json     # as JSON, e.g. for jq""",
+    "correct": """examples:
+  emolens journal correct 42 neutral        # check-in #42 was neutral: your word is kept next to the reading
+  emolens journal correct 42 --clear        # back to the reading""",
+    "delete": """examples:
+  emolens journal delete 42                 # check-in #42 and its kept photo, if any""",
+    "export": """examples:
+  emolens journal export > journal.json
+  emolens journal export --format csv --out journal.csv   # written with mode 0600""",
+    "password": """examples:
+  emolens journal password                  # asks twice; then sign in at /login on `emolens serve`
+  emolens journal password --user robin""",
+    "delete-account": """examples:
+  emolens journal delete-account --yes      # every check-in, kept photo, baseline and the account""",
+}
+
+
 def add_parsers(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatter]) -> None:
     j = sub.add_parser("journal", help="mood journal: daily check-ins, trends, self-care suggestions",
                        epilog=EXAMPLES, formatter_class=fmt)
@@ -60,30 +80,36 @@ def add_parsers(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatte
     s.add_argument("--json", action="store_true", help="print the summary as JSON (the API's shape)")
     _common(s)
 
-    ls = verbs.add_parser("list", help="recent check-ins, newest first", formatter_class=fmt)
-    ls.add_argument("--limit", type=int, default=20)
-    ls.add_argument("--json", action="store_true")
+    ls = verbs.add_parser("list", help="recent check-ins, newest first", epilog=LEAF_EXAMPLES["list"],
+                          formatter_class=fmt)
+    ls.add_argument("--limit", type=int, default=20, metavar="N", help="show the newest N check-ins (default: %(default)s)")
+    ls.add_argument("--json", action="store_true", help="print a JSON list (the API's check-in shape) instead of lines")
     _common(ls)
 
-    k = verbs.add_parser("correct", help="correct a check-in's emotion (or --clear the correction)")
-    k.add_argument("id", type=int)
+    k = verbs.add_parser("correct", help="correct a check-in's emotion (or --clear the correction)",
+                         epilog=LEAF_EXAMPLES["correct"], formatter_class=fmt)
+    k.add_argument("id", type=int, help="the check-in's number (#42 in `emolens journal list`)")
     k.add_argument("emotion", nargs="?", help="the emotion it really was")
     k.add_argument("--clear", action="store_true", help="remove the correction")
     _common(k)
 
-    d = verbs.add_parser("delete", help="delete one check-in (and its kept photo)")
-    d.add_argument("id", type=int)
+    d = verbs.add_parser("delete", help="delete one check-in (and its kept photo)", epilog=LEAF_EXAMPLES["delete"],
+                         formatter_class=fmt)
+    d.add_argument("id", type=int, help="the check-in's number (#42 in `emolens journal list`)")
     _common(d)
 
-    x = verbs.add_parser("export", help="everything as JSON or CSV")
+    x = verbs.add_parser("export", help="everything as JSON or CSV", epilog=LEAF_EXAMPLES["export"],
+                         formatter_class=fmt)
     x.add_argument("--format", choices=["json", "csv"], default="json", help="(default: %(default)s)")
-    x.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
+    x.add_argument("--out", metavar="FILE", help="write here, readable by you only (default: standard output)")
     _common(x)
 
-    p = verbs.add_parser("password", help="set the account's password, to open the journal on the web pages")
+    p = verbs.add_parser("password", help="set the account's password, to open the journal on the web pages",
+                         epilog=LEAF_EXAMPLES["password"], formatter_class=fmt)
     _common(p)
 
-    z = verbs.add_parser("delete-account", help="delete the account and all its data (no undo)")
+    z = verbs.add_parser("delete-account", help="delete the account and all its data (no undo)",
+                         epilog=LEAF_EXAMPLES["delete-account"], formatter_class=fmt)
     z.add_argument("--yes", action="store_true", help="really delete")
     _common(z)
 
@@ -151,8 +177,10 @@ def cmd_checkin(args: argparse.Namespace) -> int:
         raise CliError(f"{args.photo or args.mood}: {exc}") from None
     except ValueError as exc:  # an unknown mood
         raise CliError(str(exc)) from None
-    doc = checkin.to_dict()
-    _out(doc, args.json, f"saved for {user.username}: " + format_checkin(doc))
+    notice = None if args.mood else reading.notice
+    doc = {**checkin.to_dict(), "notice": notice}
+    _out(doc, args.json, f"saved for {user.username}: " + format_checkin(doc)
+         + (f"\n{args.photo}: {notice} (the person checking in)" if notice else ""))
     return 0
 
 
@@ -167,12 +195,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     db, user, _ = _open(args)
     analyzer = _analyzer(args)
     try:
-        baseline = store.save_baseline(db, user.id, reading_from_frames([analyzer.analyze(p) for p in args.photos]))
+        reading = reading_from_frames([analyzer.analyze(p) for p in args.photos])
+        baseline = store.save_baseline(db, user.id, reading)
     except NoFaceFound as exc:
         raise CliError(str(exc)) from None
     top = sorted(baseline.probabilities.items(), key=lambda kv: -kv[1])[:3]
     print(f"baseline of {user.username} from {baseline.frames} photo(s) with a face: resting face reads "
           + ", ".join(f"{k} {v:.0%}" for k, v in top) + "; later photo check-ins are read relative to it")
+    if reading.notice:
+        print(f"note: {reading.notice}")
+    if baseline.warning:  # saved all the same (some resting faces do look sad); the user decides
+        print(f"emolens journal: warning: {baseline.warning}: emolens journal calibrate RELAXED_PHOTO...",
+              file=sys.stderr)
     return 0
 
 

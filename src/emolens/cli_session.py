@@ -1,4 +1,4 @@
-"""`emolens session analyze | report | purge`: customer satisfaction from the command line.
+"""`emolens session analyze | list | report | purge`: customer satisfaction from the command line.
 
 Sessions go to the same database as the web app (EMOLENS_DATA_DIR or --data-dir, file
 emolens.db) under a local account (--user, default: your login name), so they show up
@@ -21,6 +21,7 @@ from emolens.cli_infer import _analyzer, _engine_args, _friendly
 EXAMPLES = """examples:
   emolens session analyze counter.mp4 --location "Main St" --agent ana
   emolens session analyze clip.mp4 --location Airport --agent ben --rule largest --roi 0.5,0,1,1 --json
+  emolens session list --from 2026-03-01 --location "Main St"     # one line per session, newest first
   emolens session report --from 2026-03-01 --to 2026-03-31 --by agent --html march.html --csv march.csv
   emolens session purge --older-than 90       # what the server's retention setting does every hour
 
@@ -50,16 +51,19 @@ def add_parsers(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatte
     _store_args(a)
     _engine_args(a, detect_size=640)
 
+    ls = verbs.add_parser("list", help="the sessions, newest first: when, where, who, score", epilog=EXAMPLES,
+                          formatter_class=fmt)
+    _filter_args(ls)
+    ls.add_argument("--limit", type=int, default=20, metavar="N", help="the newest N sessions (default: %(default)s)")
+    ls.add_argument("--json", action="store_true", help="print a JSON list (the API's session shape, without timelines)")
+    _store_args(ls)
+
     r = verbs.add_parser("report", help="scores per location or agent: table, HTML report, CSV", epilog=EXAMPLES,
                          formatter_class=fmt)
-    r.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (UTC)")
-    r.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (inclusive)")
+    _filter_args(r)
     r.add_argument("--by", choices=["location", "agent"], default="location", help="grouping (default: %(default)s)")
-    r.add_argument("--location", help="only this location")
-    r.add_argument("--agent", help="only this agent")
     r.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with charts (works offline)")
     r.add_argument("--csv", metavar="FILE", help="write one row per session")
-    r.add_argument("--all-accounts", action="store_true", help="every account's sessions, not only --user's")
     r.add_argument("--json", action="store_true", help="print the groups as JSON")
     _store_args(r)
 
@@ -68,6 +72,14 @@ def add_parsers(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatte
     p.add_argument("--older-than", type=float, metavar="DAYS",
                    help="age in days (default: EMOLENS_SATISFACTION_RETENTION_DAYS, 90)")
     _store_args(p)
+
+
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (UTC)")
+    p.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (inclusive)")
+    p.add_argument("--location", help="only this location")
+    p.add_argument("--agent", help="only this agent")
+    p.add_argument("--all-accounts", action="store_true", help="every account's sessions, not only --user's")
 
 
 def _store_args(p: argparse.ArgumentParser) -> None:
@@ -95,9 +107,8 @@ def _username(args: argparse.Namespace) -> str:
 
 @_friendly
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from emolens.apps import accounts
+    from emolens.cli_progress import VideoProgress, fast_model_face_s
     from emolens.apps.satisfaction import store
     from emolens.apps.satisfaction.analysis import analyze_recording
     from emolens.apps.satisfaction.customer import CustomerRule
@@ -122,9 +133,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     with VideoSource(args.video) as source:
         max_frames = int(settings.max_video_seconds * source.info.fps)
         total = min(source.info.frame_count or max_frames, max_frames)
-        with tqdm(total=total, desc=Path(args.video).name, unit="frame", disable=None, file=sys.stderr) as bar:
-            run_video(source, StreamAnalyzer(analyzer, options), [recorder], max_frames=max_frames,
-                      on_progress=lambda _: bar.update(1))
+        stream = StreamAnalyzer(analyzer, options)
+        progress = VideoProgress(Path(args.video).name, total, stream, options.every,
+                                 fast_face_s=fast_model_face_s(analyzer))
+        try:
+            run_video(source, stream, [recorder], max_frames=max_frames, on_progress=progress)
+        finally:
+            progress.close()
     analysis = analyze_recording(recorder.recording(), rule)
     doc: dict[str, Any] = {"location": args.location, "agent": args.agent, **analysis.to_dict()}
     if not args.no_save:
@@ -150,6 +165,11 @@ def format_session(doc: dict[str, Any]) -> str:
                       if v > 0)
     if share:
         lines.append(f"customer's face time: {share}")
+    for word, key, none in (("best", "positive_moments", "none at or above +0.15"),
+                            ("worst", "negative_moments", "none at or below -0.15")):
+        moments = doc["explanation"][key]
+        lines.append(f"{word} moments: " + (", ".join(f"{m['time']} {m['emotion']} ({m['valence']:+.2f})"
+                                                      for m in moments) or f"{none} (valence of a 1 s window)"))
     roles = ", ".join(f"#{t['id']} {t['role']}" for t in doc["customer"]["tracks"])
     if roles:
         lines.append(f"faces: {roles}")
@@ -158,15 +178,18 @@ def format_session(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def _sessions(args: argparse.Namespace, settings):
+    """The sessions the filters name (dates checked first: a bad date is a bad date, whatever the account)."""
     from emolens.apps import accounts
     from emolens.apps.satisfaction import store
-    from emolens.apps.satisfaction.aggregate import aggregate
-    from emolens.apps.satisfaction.export import sessions_csv
-    from emolens.apps.satisfaction.report import write_report
-    from emolens.apps.satisfaction.store import SessionError, SessionFilter
+    from emolens.apps.satisfaction.store import SessionError, SessionFilter, time_bound
 
-    settings = _settings(args)
+    for flag, value, end in (("--from", args.start, False), ("--to", args.end, True)):
+        if value:
+            try:
+                time_bound(value, end=end)
+            except SessionError as exc:
+                raise CliError(f"{flag}: {exc}") from None
     db = _database(settings)
     user_id = None
     if not args.all_accounts:
@@ -174,11 +197,41 @@ def cmd_report(args: argparse.Namespace) -> int:
         if user is None:
             raise CliError(f"no account {_username(args)!r} in {settings.db_path}: pass --user NAME or --all-accounts")
         user_id = user.id
-    filters = SessionFilter(location=args.location, agent=args.agent, start=args.start, end=args.end)
-    try:
-        sessions = store.list_sessions(db, user_id, filters)
-    except SessionError as exc:
-        raise CliError(str(exc)) from None
+    filters = SessionFilter(location=args.location, agent=args.agent, start=args.start, end=args.end,
+                            limit=getattr(args, "limit", None))
+    return store.list_sessions(db, user_id, filters)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise CliError("--limit must be at least 1")
+    settings = _settings(args)
+    sessions = _sessions(args, settings)
+    if args.json:
+        print(json.dumps([s.to_dict(full=False) for s in sessions], indent=2))
+    else:
+        print(format_sessions(sessions) if sessions else f"no sessions in {settings.db_path} match")
+    return 0
+
+
+def format_sessions(sessions) -> str:
+    rows = [("id", "started (UTC)", "location", "agent", "length", "score", "conf", "note")]
+    for s in sessions:
+        rows.append((s.id[:12], s.started_at.replace("T", " ").rstrip("Z")[:16], s.location, s.agent,
+                     "-" if s.duration is None else f"{s.duration:.0f} s", "-" if s.score is None else f"{s.score:g}",
+                     "-" if s.confidence is None else f"{s.confidence:.2f}",
+                     s.reason or s.error or ("" if s.status == "done" else s.status)))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)) + "  " + r[-1] for r in rows).rstrip()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from emolens.apps.satisfaction.aggregate import aggregate
+    from emolens.apps.satisfaction.export import sessions_csv
+    from emolens.apps.satisfaction.report import write_report
+
+    settings = _settings(args)
+    sessions = _sessions(args, settings)
     groups = aggregate(sessions, args.by)
     if args.html:
         path = write_report(args.html, sessions, by=args.by, start=args.start, end=args.end)
@@ -217,7 +270,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_session(args: argparse.Namespace) -> int:
-    return {"analyze": cmd_analyze, "report": cmd_report, "purge": cmd_purge}[args.session_command](args)
+    return {"analyze": cmd_analyze, "list": cmd_list, "report": cmd_report,
+            "purge": cmd_purge}[args.session_command](args)
 
 
 HANDLERS = {"session": cmd_session}

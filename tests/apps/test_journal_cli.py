@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from emolens.cli import main
-from helpers import astronaut_bgr, make_tiny_model
+from helpers import astronaut_bgr, crowded_group_photo, make_tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,31 @@ def test_checkin_summary_correct_export_delete(env, model, capsys):
     assert rc == 2 and "--yes" in err
     rc, out, _ = run(capsys, "delete-account", "--yes")
     assert rc == 0 and "deleted the account dana" in out
+
+
+def test_group_photo_checkin_says_the_largest_face_was_used(env, model, capsys):
+    cv2.imwrite(str(env / "group.png"), crowded_group_photo()[0])
+    rc, out, _ = run(capsys, "checkin", str(env / "group.png"), "--model", str(model))
+    assert rc == 0 and f"{env / 'group.png'}: 6 faces found, used the largest" in out
+    rc, out, _ = run(capsys, "checkin", str(env / "group.png"), "--model", str(model), "--json")
+    assert json.loads(out)["notice"] == "6 faces found, used the largest"
+
+
+def test_calibrating_with_a_smile_warns(env, capsys):
+    """The shipped model reads the astronaut's smile as happy: not a resting face."""
+    rc, out, err = run(capsys, "calibrate", str(env / "me.jpg"))
+    assert rc == 0 and "resting face reads happy" in out
+    assert "warning: your resting face reads happy" in err and "calibrate again" in err
+
+
+@pytest.mark.parametrize("verb", ["list", "correct", "delete", "export", "password", "delete-account"])
+def test_every_leaf_verb_has_examples(verb, capsys):
+    with pytest.raises(SystemExit):
+        main(["journal", verb, "--help"])
+    out = capsys.readouterr().out
+    assert "examples:" in out and f"emolens journal {verb}" in out
+    if verb == "list":
+        assert "newest N check-ins" in out and "JSON list" in out  # --limit and --json say what they do
 
 
 @pytest.mark.parametrize("argv, needle", [

@@ -5,7 +5,7 @@ import pytest
 
 from emolens.apps.journal import store
 from emolens.apps.journal.readings import (NEUTRAL_PRIOR, NoFaceFound, adjust, excess, manual_reading,
-                                           reading_from_frames)
+                                           reading_from_frames, resting_warning)
 from emolens.core.labels import EMOTIONS
 from journal_helpers import face, make_db, make_user, probs, reading
 
@@ -19,6 +19,24 @@ def test_frames_aggregate_to_mean_shares_and_confidence():
     assert r.shares["angry"] < 0.2  # the background face is not the user
     assert sum(r.shares.values()) == pytest.approx(1.0)
     assert r.confidence == pytest.approx((0.6 + 0.5) / 2) and r.emotion == "happy"
+
+
+def test_a_group_photo_says_which_face_was_read():
+    group = [face(probs(sad=0.7), box=(0, 0, 200, 200))] + [face(probs(happy=0.9), box=(300 + 40 * i, 0, 30, 30))
+                                                            for i in range(5)]
+    r = reading_from_frames([group])
+    assert r.most_faces == 6 and r.notice == "6 faces found, used the largest" and r.emotion == "sad"
+    assert reading_from_frames([[face(probs(sad=0.7))]]).notice is None
+    frames = reading_from_frames([[face(probs(sad=0.7))], group[:3]])
+    assert frames.notice == "up to 3 faces in a frame, used the largest in each"
+
+
+def test_a_smiling_resting_face_asks_to_calibrate_again():
+    warning = resting_warning(probs(happy=0.88))
+    assert warning.startswith("your resting face reads happy 88%, not near neutral") and "calibrate again" in warning
+    assert resting_warning(probs(neutral=0.7)) is None  # a typical resting face
+    assert resting_warning(probs(neutral=0.5, sad=0.35)) is None  # a resting face that looks a little sad: fine
+    assert resting_warning(probs(sad=0.6)) is not None
 
 
 def test_no_face_in_any_frame_says_what_to_do():

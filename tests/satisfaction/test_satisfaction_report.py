@@ -6,6 +6,8 @@ import io
 import json
 import re
 
+import pytest
+
 from emolens.apps.satisfaction.analysis import analyze_recording
 from emolens.apps.satisfaction.charts import groups_figure, timeline_figure, trend_figure
 from emolens.apps.satisfaction.aggregate import aggregate
@@ -74,3 +76,29 @@ def test_html_report_is_self_contained(tmp_path):
     assert html.count("<tr>") >= 1 + 3 + 1 + 2 + 1 + 3  # header + rows of the three tables
     empty = build_report([], script="/* no plotly */")
     assert "Sessions: <strong>0</strong>" in empty
+
+
+@pytest.mark.parametrize("most", [1, 2, 3, 5, 9, 40, 170])
+def test_session_count_axis_has_whole_distinct_ticks(most):
+    """The report's axis once read 0, 1, 1, 2, 2, 3: ticks were halves printed as integers."""
+    groups = aggregate([session(f"s{i}", "2026-03-02T09:00:00Z", "x", "y", 50.0) for i in range(most)], "day")
+    axis = trend_figure(groups, "per day")["layout"]["yaxis2"]
+    top, step = axis["range"][1], axis["dtick"]
+    assert axis["tickmode"] == "linear" and axis["tick0"] == 0 and isinstance(step, int) and step >= 1
+    ticks = list(range(0, top + 1, step))
+    assert len(ticks) == len(set(ticks)) and 2 <= len(ticks) <= 7
+
+
+def test_charts_without_any_score_say_why_they_are_empty():
+    unscored = [session("u1", "2026-03-02T09:00:00Z", "Main St", "ana", None)]
+    for fig in (groups_figure(aggregate(unscored, "location"), "location"), trend_figure(aggregate(unscored, "day"), "d")):
+        (note,) = fig["layout"]["annotations"]
+        assert note["text"].startswith("No scored session here: a score needs at least 5 s")
+    assert groups_figure(aggregate(SESSIONS, "location"), "location")["layout"]["annotations"] == []
+
+
+def test_html_report_carries_the_formula_not_a_link_to_our_docs():
+    html = build_report(SESSIONS, by="agent", script="/* no plotly */")
+    assert "docs/satisfaction.md" not in html
+    assert "How a session is scored" in html and "score = clip(50 * (1 + V) - P, 0, 100)" in html
+    assert "happy +1" in html and "sad -0.8" in html and "less\n  than 5.0 s of usable customer face time" in html

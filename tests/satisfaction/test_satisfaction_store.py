@@ -59,7 +59,9 @@ def test_analysis_round_trip(db, users):
     got = store.get_session(db, users[0], s.id)
     assert (got.status, got.score, got.confidence, got.reason, got.frames) == ("done", 100.0, analysis.confidence,
                                                                                 None, 80)
-    assert got.duration == pytest.approx(8.0) and got.ended_at is not None
+    assert got.duration == pytest.approx(8.0)
+    assert got.ended_at == store.ended_at(got.started_at, 8.0) != got.started_at  # the end of the footage
+    assert store.ended_at("2026-03-02T10:00:00Z", 9.6) == "2026-03-02T10:00:10Z"
     d = got.to_dict()
     assert d["explanation"]["end"]["emotion"] == "happy" and d["timeline"]["step"] == 0.5
     assert d["customer"]["customer"] == [1] and d["details"]["usable_seconds"] == pytest.approx(8.0)

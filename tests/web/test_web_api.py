@@ -30,7 +30,9 @@ def test_analyze_finds_the_astronaut(client, astronaut_jpeg, tiny_model):
     card = ModelCard.load(tiny_model / "card.json")
     assert body["model"] == {"name": "tiny", "sha256": card.onnx_sha256}
     (face,) = body["faces"]
-    assert len(face["box"]) == 4 and iou(face["box"], ASTRONAUT_FACE) > 0.7
+    box = face["box"]
+    assert set(box) == {"x", "y", "w", "h"} and iou((box["x"], box["y"], box["w"], box["h"]), ASTRONAUT_FACE) > 0.7
+    assert len(face["landmarks"]) == 5 and all(len(p) == 2 for p in face["landmarks"])
     assert list(face["probabilities"]) == list(EMOTIONS)  # card order, all seven
     assert sum(face["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
     assert face["emotion"] == max(face["probabilities"], key=face["probabilities"].get)
@@ -70,7 +72,22 @@ def test_dependency_override_swaps_the_engine(client):
     finally:
         client.app.dependency_overrides.clear()
     assert body["model"]["name"] == "fake"
-    assert body["faces"][0]["box"] == [1, 2, 30, 40] and body["faces"][0]["uncertain"] is True
+    assert body["faces"][0]["box"] == {"x": 1, "y": 2, "w": 30, "h": 40} and body["faces"][0]["uncertain"] is True
+    assert body["faces"][0]["landmarks"] is None
+
+
+def test_api_and_cli_give_one_face_shape(client, astronaut_jpeg, tiny_model, tmp_path, capsys):
+    """The REST API and `emolens analyze --json` describe a face with the same JSON: box {x,y,w,h}, landmarks."""
+    import json
+
+    from emolens.cli import main
+    photo = tmp_path / "astronaut.jpg"
+    photo.write_bytes(astronaut_jpeg)
+    api_face = _post(client, astronaut_jpeg).json()["faces"][0]
+    assert main(["analyze", str(photo), "--json", "--model", str(tiny_model)]) == 0
+    cli_face = json.loads(capsys.readouterr().out)[0]["faces"][0]
+    assert api_face.pop("track_id") is None
+    assert api_face == cli_face
 
 
 @pytest.mark.parametrize("data, needle", [
@@ -171,3 +188,13 @@ def test_pages_render_offline_with_nav_and_privacy(client, path, marker):
 def test_unknown_route_is_json_404(client):
     r = client.get("/api/v1/nothing")
     assert r.status_code == 404 and "detail" in r.json()
+
+
+def test_favicon_is_served_and_linked(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/vnd.microsoft.icon"
+    assert r.content[:4] == b"\x00\x00\x01\x00" and r.content[4] >= 1  # an ICO with at least one image
+    page = client.get("/").text
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in page
+    svg = client.get("/static/img/favicon.svg")
+    assert svg.status_code == 200 and svg.text.lstrip().startswith("<svg")

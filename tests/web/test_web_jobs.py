@@ -21,7 +21,7 @@ def clip_bytes(tmp_path_factory) -> bytes:
     return moving_faces_video(tmp_path_factory.mktemp("clip") / "clip.mp4", frames=FRAMES).read_bytes()
 
 
-def _wait(client, url: str, timeout: float = 60.0) -> dict:
+def _wait(client, url: str, timeout: float = 600.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(url).json()
@@ -40,6 +40,7 @@ def test_video_job_end_to_end(client, clip_bytes):
     job = _wait(client, created["url"])
     assert job["status"] == "done", job["error"]
     assert job["progress"] == 1.0 and job["frames_done"] == FRAMES and job["video"]["source"] == "clip.mp4"
+    assert "eta_s" in job and job["eta_s"] is None  # seconds left while running; none once done
     summary, timeline = job["summary"], job["timeline"]
     assert summary["frames"] == FRAMES and summary["face_count"] >= 2 and summary["dominant"] in EMOTIONS
     assert list(timeline["probabilities"]) == list(EMOTIONS)
@@ -67,7 +68,7 @@ def test_job_files_are_deleted_at_shutdown(make_client, clip_bytes):
 
 def test_unreadable_video_is_400_and_leaves_nothing(client):
     r = client.post("/api/v1/analyze/video", files={"video": ("broken.mp4", b"\x00" * 5000, "video/mp4")})
-    assert r.status_code == 400 and "broken.mp4" in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["detail"].count("broken.mp4") == 1  # named once, not "x: x could..."
     assert "/" not in r.json()["detail"].split("broken.mp4")[0], "no server paths in messages"
     assert list(client.app.state.jobs.root.iterdir()) == []
 
@@ -103,7 +104,7 @@ def test_busy_store_answers_503(make_client, clip_bytes):
 def _finish(store: JobStore, work) -> Job:
     job = store.create("x.mp4")
     store.submit(job, work)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120
     while job.finished is None and time.monotonic() < deadline:
         time.sleep(0.01)
     return job

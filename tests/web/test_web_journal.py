@@ -73,6 +73,29 @@ def test_photo_checkin_stores_numbers_and_no_image(client, users, settings, astr
     assert astronaut_jpeg[200:264] not in raw  # nor inside the database
 
 
+def test_group_photo_checkin_says_which_face_was_read(client, users, astronaut_jpeg):
+    from helpers import crowded_group_photo
+    alice, _ = users
+    client.app.dependency_overrides.clear()  # the real (tiny) model and detector
+    group = cv2.imencode(".png", crowded_group_photo()[0])[1].tobytes()
+    r = client.post(f"{J}/checkins", headers=alice, files={"image": ("group.png", group, "image/png")})
+    assert r.status_code == 201, r.text
+    assert r.json()["notice"] == "6 faces found, used the largest"
+    assert client.post(f"{J}/checkins", headers=alice, files=photo(astronaut_jpeg)).json()["notice"] is None  # alone
+    listed = client.get(f"{J}/checkins", headers=alice).json()
+    assert all(c["notice"] is None for c in listed)  # said once, when it happens; not stored
+
+
+def test_calibrating_with_a_smile_warns_and_asks_to_retake(client, users):
+    alice, _ = users
+    client.app.dependency_overrides[get_engine] = lambda: FakeEngine(probs(happy=0.88))
+    b = client.post(f"{J}/baseline", headers=alice, files=photo()).json()
+    assert b["warning"].startswith("your resting face reads happy 88%") and "calibrate again" in b["warning"]
+    assert client.get(f"{J}/baseline", headers=alice).json()["warning"] == b["warning"]  # the page shows it later
+    client.app.dependency_overrides[get_engine] = lambda: FakeEngine(probs(neutral=0.7))
+    assert client.post(f"{J}/baseline", headers=alice, files=photo()).json()["warning"] is None
+
+
 def test_kept_photo_is_served_to_its_owner_and_deleted_with_the_checkin(client, users, settings):
     alice, bob = users
     c = client.post(f"{J}/checkins", headers=alice, files=photo(), data={"keep_image": "true"}).json()

@@ -7,8 +7,10 @@ docs/screenshots/journal*.png only with EMOLENS_UPDATE_SCREENSHOTS=1.
 """
 from __future__ import annotations
 
+import cv2
 import pytest
 
+from helpers import crowded_group_photo
 from test_web_browser import browser, page, server, shots  # noqa: F401 (fixtures: a server of this module's own)
 
 pytestmark = pytest.mark.slow
@@ -18,7 +20,12 @@ HISTORY = [("happy", ["exercise"]), ("neutral", ["work"]), ("happy", ["friends"]
            ("neutral", ["work", "sleep"]), ("sad", ["work"]), ("sad", ["sleep"]), ("sad", ["work", "sleep"])]
 
 
-def test_journal_register_calibrate_checkin_and_charts(page, server, shots):  # noqa: F811
+def _in_view(pg, selector: str) -> bool:
+    return pg.evaluate("""sel => { const r = document.querySelector(sel).getBoundingClientRect();
+        return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
+
+
+def test_journal_register_calibrate_checkin_and_charts(page, server, shots, tmp_path):  # noqa: F811
     page.on("dialog", lambda d: d.accept())
     page.goto(f"{server}/journal")
     assert page.url == f"{server}/login?next=/journal"
@@ -32,15 +39,32 @@ def test_journal_register_calibrate_checkin_and_charts(page, server, shots):  # 
     assert "Signed in as robin" in page.inner_text("header")
     page.wait_for_selector("#baseline-state:has-text('Not calibrated')")
     assert "No check-ins" in page.inner_text("#summary-text")
+    assert page.locator("#forget-baseline").is_hidden(), "nothing to forget before calibrating"
+    assert page.locator("#cam-caption").is_visible() and page.inner_text("#cam-caption") == "Camera off"
+    assert page.evaluate("document.getElementById('cam').closest('figure').getAttribute('aria-labelledby')") \
+        == "cam-caption"
 
     page.click("#calibrate")  # ~4 s of the fake camera: the astronaut's face
+    page.wait_for_selector("#cam-caption:has-text('Camera on')")
     page.wait_for_selector("#baseline-state:text-matches('^Calibrated')")
     assert "frames" in page.inner_text("#baseline-state")
+    assert page.locator("#forget-baseline").is_visible() and page.inner_text("#cam-caption") == "Camera off"
+
+    # a photo check-in with six faces: confirmed on screen, next to the buttons, saying which face was read
+    group = tmp_path / "group.png"
+    cv2.imwrite(str(group), crowded_group_photo()[0])
+    page.set_input_files("#photo-input", str(group))
+    page.wait_for_selector("#status:has-text('Saved your photo check-in')")
+    assert "6 faces found, used the largest." in page.inner_text("#status") and _in_view(page, "#status")
+    page.wait_for_selector("#entries .entry.new")
+    assert "photo" in page.inner_text("#entries .entry.new")
+    page.locator("#entries .entry").first.locator("button:has-text('Delete')").click()
+    page.wait_for_selector("#status:has-text('Check-in deleted.')")
 
     page.fill("#note", "Morning walk before work")
     page.check("input[name=tag][value=exercise]")
     page.click("#cam-checkin")
-    page.wait_for_selector("#status:has-text('Saved:')")
+    page.wait_for_selector("#status:has-text('Saved your camera check-in')")
     page.wait_for_selector("#entries .entry")
     first = page.inner_text("#entries .entry")
     assert "camera" in first and "relative to your baseline" in first and "exercise" in first

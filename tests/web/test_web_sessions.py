@@ -36,7 +36,7 @@ def empty_clip(tmp_path_factory) -> bytes:
                          passer=(0, 0)).read_bytes()
 
 
-def wait_job(client, url: str, timeout: float = 90.0) -> dict:
+def wait_job(client, url: str, timeout: float = 600.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(url).json()
@@ -193,7 +193,7 @@ def test_live_socket_refuses_strangers(client, astronaut_jpeg):
         ws.receive_json()
         ws.send_bytes(astronaut_jpeg)
         ws.receive_json()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120
     while client.get(f"/api/v1/sessions/{sid}", headers=shop).json()["status"] != "done":
         assert time.monotonic() < deadline, "a dropped connection is still scored"
         time.sleep(0.05)
@@ -208,7 +208,7 @@ def test_retention_runs_at_startup(make_client, settings):
         when = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
         ids[days] = store.create_session(db, user.id, location="x", agent="y", started_at=when).id
     make_client(satisfaction_retention_days=30)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120
     while store.get_session(db, user.id, ids[45]) is not None:
         assert time.monotonic() < deadline, "the 45-day-old session was not deleted"
         time.sleep(0.05)
@@ -274,3 +274,20 @@ def _csrf(client) -> str:
     import re
 
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get("/sessions/counter").text).group(1)
+
+
+def test_session_page_says_too_little_face_time_once_and_blank_charts_say_why(client):
+    from emolens.apps.satisfaction.analysis import analyze_recording
+    from emolens.apps.satisfaction.recording import FaceSample, Recording
+    browser_sign_in(client, "shop")
+    db = client.app.state.db
+    user = accounts.find_user(db, "shop")
+    p = tuple(float(k == "happy") for k in EMOTIONS)
+    rec = Recording(EMOTIONS, tuple(i / 10 for i in range(20)),  # 2 s of face: too little for a score
+                    tuple(FaceSample(i, 1, (0.3, 0.3, 0.2, 0.2), p, True) for i in range(20)))
+    sid = store.create_session(db, user.id, location="Main St", agent="ana", source="video").id
+    store.save_analysis(db, sid, analyze_recording(rec))
+    page = client.get(f"/sessions/{sid}").text
+    assert page.count("too little usable customer face time") == 1
+    dash = client.get("/sessions").text  # one session, no score: the per-location chart says why it is empty
+    assert "No scored session here: a score needs at least 5 s of usable customer face time" in dash

@@ -1,6 +1,7 @@
 """Settings from the environment and flags, `emolens serve`, and the web package's import boundaries."""
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -38,15 +39,54 @@ def test_serve_help_has_examples(capsys):
     assert "examples:" in out and "emolens serve --port 9000" in out and "--model" in out
 
 
+def _one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
 def test_serve_reports_a_missing_model_in_one_line(tmp_path, capsys):
-    assert main(["serve", "--model", str(tmp_path / "nothing")]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("emolens serve: error: no model at") and "Traceback" not in err
+    assert main(["serve", "--model", str(tmp_path / "nothing"), "--port", str(_free_port())]) == 2
+    assert _one_line(capsys.readouterr().err).startswith("emolens serve: error: no model at")
 
 
 def test_serve_rejects_an_unknown_detector(tiny_model, capsys):
-    assert main(["serve", "--model", str(tiny_model), "--detector", "retina"]) == 2
-    assert "unknown detector 'retina'" in capsys.readouterr().err
+    assert main(["serve", "--model", str(tiny_model), "--detector", "retina", "--port", str(_free_port())]) == 2
+    assert "unknown detector 'retina'" in _one_line(capsys.readouterr().err)
+
+
+def test_serve_checks_the_port_before_loading_the_model(tmp_path, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        # the model does not exist either: the port is what the one line must be about
+        assert main(["serve", "--port", str(port), "--model", str(tmp_path / "nothing")]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert f"port {port} on 127.0.0.1 is already in use" in line and "--port" in line
+
+
+def test_serve_reports_an_unusable_data_dir_in_one_line(tiny_model, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("not a folder")
+    assert main(["serve", "--model", str(tiny_model), "--port", str(_free_port()),
+                 "--data-dir", str(tmp_path / "a-file")]) == 2
+    assert "cannot use the database" in _one_line(capsys.readouterr().err)
+
+
+def test_serve_start_up_failures_are_one_line_from_the_real_command(tiny_model):
+    """`emolens serve --detector haar` (an example in older help) used to print a 40-line traceback and exit 3."""
+    proc = subprocess.run([sys.executable, "-m", "emolens.cli", "serve", "--model", str(tiny_model), "--detector",
+                           "haar", "--port", str(_free_port())], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "unknown detector 'haar'" in _one_line(proc.stderr)
+    assert "haar" not in subprocess.run([sys.executable, "-m", "emolens.cli", "serve", "--help"], capture_output=True,
+                                        text=True, timeout=300).stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def test_web_imports_stay_light():

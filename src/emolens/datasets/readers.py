@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 LAYOUTS = ("auto", "kaggle", "csv", "folder")
 CSV_USAGE = {"training": "train", "publictest": "test", "privatetest": "private"}
 DEFAULT_MEMORY_BUDGET = 4 << 30  # bytes of decoded pixels kept in memory
+PROGRESS_MIN = 2000  # images a split needs before decoding it shows a progress bar (on a terminal only)
 
 
 def detect_layout(path: str | Path) -> str:
@@ -141,7 +142,9 @@ def _decode_split(tree: Tree, split: str, items, dropped, memory_budget: int) ->
         loaders = [lambda r=r: _decode(tree.read(r), tree.display(r)) for r in rels]
         return Split(split, LazyImages(loaders), labels, rels, digests, dropped)
     images, digests = [], []
-    for rel in tqdm(rels, desc=f"decode {split}", unit="img", leave=False, disable=len(rels) < 2000):
+    # disable=None: no bar when stderr is not a terminal (files, pipes, CI logs)
+    for rel in tqdm(rels, desc=f"decode {split}", unit="img", leave=False,
+                    disable=True if len(rels) < PROGRESS_MIN else None):
         raw = tree.read(rel)
         images.append(_decode(raw, tree.display(rel)))
         digests.append(_sha1(raw))

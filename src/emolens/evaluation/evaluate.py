@@ -20,13 +20,26 @@ from emolens.datasets.types import concat_splits
 log = logging.getLogger(__name__)
 
 
-def split_for_eval(data: str | Path, split: str, layout: str = "auto", label_map=None, labels: str = "fer2013",
+def pick_split(available: list[str], split: str | None, data: str | Path) -> str:
+    """The split to evaluate: the one named; else the only one there is; else 'test' (PublicTest) when present;
+    else an error that lists them."""
+    if split is not None:
+        return split
+    if len(available) == 1:
+        return available[0]
+    if "test" in available:
+        return "test"
+    raise DataError(f"{data} has several splits ({', '.join(sorted(available))}): choose one with --split")
+
+
+def split_for_eval(data: str | Path, split: str | None, layout: str = "auto", label_map=None, labels: str = "fer2013",
                    ferplus: FerPlusOptions | None = None) -> tuple[Split, set[str]]:
-    """The requested split and the digests of the training split (empty when absent).
+    """The requested split (see pick_split when None) and the digests of the training split (empty when absent).
 
     labels='ferplus' scores against the FER+ majority (images without one are left out).
     """
     splits = read_dataset(data, layout, label_map=label_map)
+    split = pick_split(list(splits), split, data)
     train_digests = set(splits["train"].digests) if "train" in splits and split != "train" else set()
     if split == "all":
         ds, train_digests = concat_splits(list(splits.values()), "all"), set()
@@ -98,18 +111,20 @@ def model_logits(model: str | Path, split: Split, tta: str = "card") -> tuple[np
     return reorder_logits(logits, model_labels, order), info
 
 
-def evaluate_model(model: str | Path, data: str | Path, *, split: str = "test", layout: str = "auto", label_map=None,
-                   tta: str = "card", out: str | Path | None = None, dedup: bool = True, labels: str = "fer2013",
-                   ferplus: FerPlusOptions | None = None) -> dict[str, Any]:
-    """Metrics dict (accuracy, macro_f1, per_class, ece, n, ...) and report files in `out`."""
+def evaluate_model(model: str | Path, data: str | Path, *, split: str | None = None, layout: str = "auto",
+                   label_map=None, tta: str = "card", out: str | Path | None = None, dedup: bool = True,
+                   labels: str = "fer2013", ferplus: FerPlusOptions | None = None) -> dict[str, Any]:
+    """Metrics dict (accuracy, macro_f1, per_class, ece, n, ...) and report files in `out` (default: a run
+    folder's eval-<split>/; for an exported model none without `out`)."""
     from emolens.evaluation.report import write_reports
 
     ds, train_digests = split_for_eval(data, split, layout, label_map, labels, ferplus)
+    split = ds.name
     if len(ds) == 0:
         raise DataError(f"split {split!r} of {data} is empty")
     logits, info = model_logits(model, ds, tta)
     run_dir = Path(model)
-    default_out = run_dir / f"eval-{split}" if info["kind"] == "run" else Path("reports") / f"eval-{split}"
+    default_out = run_dir / f"eval-{split}" if info["kind"] == "run" else None
     probs = softmax(logits, info["temperature"])
     names = tuple(info["labels"])
     report = classification_metrics(probs, ds.labels, names)
@@ -120,5 +135,5 @@ def evaluate_model(model: str | Path, data: str | Path, *, split: str = "test", 
         report["without_train_duplicates"] = {k: sub[k] for k in ("n", "accuracy", "macro_f1", "ece")}
         report["without_train_duplicates"]["removed"] = int((~keep).sum())
     out = Path(out) if out else default_out
-    report["files"] = write_reports(report, out, run_dir if info["kind"] == "run" else None)
+    report["files"] = write_reports(report, out, run_dir if info["kind"] == "run" else None) if out else []
     return report

@@ -54,5 +54,7 @@ def format_metrics(report: dict[str, Any]) -> str:
     lines.append(f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, c in report["per_class"].items():
         lines.append(f"{name:<10}{c['precision']:>10.3f}{c['recall']:>10.3f}{c['f1']:>10.3f}{c['support']:>9}")
-    lines.append("reports: " + ", ".join(report.get("files", [])))
+    files = report.get("files", [])
+    lines.append("reports: " + ", ".join(files) if files else
+                 "reports: none written (pass --out DIR for metrics.json, per-class and confusion CSVs, PNGs)")
     return "\n".join(lines)

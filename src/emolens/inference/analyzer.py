@@ -5,6 +5,7 @@
     faces[0].emotion, faces[0].to_dict()
 
 One image gives list[Face]; many give list[list[Face]], classified in one batch.
+Faces come in reading order (left to right, top to bottom; see inference/order.py).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from emolens.inference.align import crop_face
 from emolens.inference.classifier import Classifier
 from emolens.inference.detectors import Detection, Detector, create_detector
 from emolens.inference.images import MAX_PIXELS, ImageInput, load_image
+from emolens.inference.order import reading_order
 from emolens.inference.quality import assess
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ class Analyzer:
     """Faces and emotions in photos and frames.
 
     model: 'default', a model folder or .onnx next to card.json. detector: a name
-    ('centerface', 'haar') or a built Detector. threshold / min_face / max_side
+    ('centerface') or a built Detector. threshold / min_face / max_side
     go to the detector (max_side 1024 suits photos; 640 is enough and 4x faster for
     video); tta overrides the card's test-time augmentation.
     """
@@ -64,8 +66,13 @@ class Analyzer:
         file to report bad ones and go on).
         """
         decoded = [self.load(img, rgb=rgb) for img in images]
-        found = [self.detector.detect(img) for img in decoded]
+        found = [self.detect(img) for img in decoded]
         return self.classify(decoded, found)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Faces in a decoded BGR image, in reading order: the numbering every output uses."""
+        found = self.detector.detect(image)
+        return [found[i] for i in reading_order([d.box for d in found])]
 
     def load(self, image: ImageInput, *, rgb: bool = False) -> np.ndarray:
         return load_image(image, rgb=rgb, max_pixels=self.max_pixels)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emolens.core.card import ModelCard
+from emolens.core.card import CardError, ModelCard
 from emolens.core.metrics import softmax
 from emolens.core.preprocess import preprocess
 from emolens.core.tta import parse_tta, tta_views
@@ -33,8 +33,13 @@ class Classifier:
         opts.intra_op_num_threads = max(1, int(threads))
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(self.model_dir / self.card.onnx_file), opts,
-                                            providers=["CPUExecutionProvider"])
+        path = self.model_dir / self.card.onnx_file
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own types; the fix is the same
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CardError(f"{path}: ONNX Runtime cannot load it ({reason[:200]}); re-export the model "
+                            "or upgrade onnxruntime") from None
         self.input_name = self.session.get_inputs()[0].name
         log.debug("loaded %s (%s, tta=%s, %d threads)", self.model_dir, self.card.arch, self.tta, threads)
 

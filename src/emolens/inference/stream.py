@@ -1,6 +1,7 @@
 """Per-frame analysis for videos and cameras: detect every N frames, track, smooth."""
 from __future__ import annotations
 
+from time import perf_counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from emolens.core.results import Face
 from emolens.inference.align import crop_face
 from emolens.inference.analyzer import Analyzer, make_face
 from emolens.inference.detectors.base import clip_detection
+from emolens.inference.eta import StreamCosts
 from emolens.inference.tracking import Tracker
 
 
@@ -50,7 +52,10 @@ class FrameResult:
 
 
 class StreamAnalyzer:
-    """Feed frames in order with `process`; keeps the tracker between calls."""
+    """Feed frames in order with `process`; keeps the tracker between calls.
+
+    `costs` counts detector calls and classified faces and the seconds each took (for ETAs).
+    """
 
     def __init__(self, analyzer: Analyzer, options: StreamOptions = StreamOptions()):
         self.analyzer = analyzer
@@ -58,13 +63,18 @@ class StreamAnalyzer:
         self.tracker = Tracker(iou_threshold=options.iou_threshold, max_missed=options.max_missed,
                                alpha=options.alpha)
         self._seen = 0
+        self.costs = StreamCosts()
 
     def process(self, frame: np.ndarray, index: int, time: float) -> FrameResult:
         """One BGR frame -> tracked, smoothed faces."""
         detect = self._seen % self.options.every == 0
         self._seen += 1
+        self.costs.frames += 1
         if detect:
+            t0 = perf_counter()
             dets = self.analyzer.detector.detect(frame)
+            self.costs.detect_s += perf_counter() - t0
+            self.costs.detect_calls += 1
             tracks = self.tracker.update(dets, index)
         else:
             h, w = frame.shape[:2]
@@ -77,8 +87,11 @@ class StreamAnalyzer:
         if not dets:
             return FrameResult(index, time, (), detect)
         card = self.analyzer.card
+        t0 = perf_counter()
         crops = [crop_face(frame, d, margin=card.crop_margin, align=card.align) for d in dets]
         probs = self.analyzer.classifier.predict(crops)
+        self.costs.classify_s += perf_counter() - t0
+        self.costs.faces += len(crops)
         faces = tuple(
             make_face(d, self.tracker.smooth(t, p), c, self.analyzer.labels, card.uncertain_below, t.id)
             for d, t, p, c in zip(dets, tracks, probs, crops)

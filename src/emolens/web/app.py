@@ -23,7 +23,7 @@ from emolens.web.errors import MULTIPART_SLACK, BodyLimit, install_error_handler
 from emolens.web.routers import account, analyze, auth, docs, jobs, live, pages, system
 from emolens.web.routers import journal, journal_data, journal_pages
 from emolens.web.routers import session_live, session_pages, sessions
-from emolens.web.services.engine import build_engine
+from emolens.web.services.engine import Engine, build_engine
 from emolens.web.services.jobs import JobStore
 from emolens.web.services.sessions import Scoring, start_retention
 from emolens.web.settings import Settings
@@ -50,8 +50,9 @@ the text `stop` to score the session (customer satisfaction, signed in)."""
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    app.state.engine = await run_in_threadpool(build_engine, model=settings.model, detector=settings.detector,
-                                               threads=settings.threads, max_pixels=settings.max_pixels)
+    app.state.engine = app.state.engine or await run_in_threadpool(
+        build_engine, model=settings.model, detector=settings.detector, threads=settings.threads,
+        max_pixels=settings.max_pixels)
     app.state.db = await run_in_threadpool(open_database, settings.db_path, all_migrations())
     app.state.journal_rules = await run_in_threadpool(load_rules)  # rules.yaml, checked at start
     app.state.jobs = JobStore.for_process(settings.data_dir / "jobs", max_jobs=settings.max_jobs,
@@ -64,12 +65,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jobs.close()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new app; settings default to Settings.from_env()."""
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """A new app; settings default to Settings.from_env(); engine, when given, is served instead of one built
+    at start (`emolens serve` builds it first, so a bad model or detector is one line, not a traceback)."""
     settings = settings or Settings.from_env()
     app = FastAPI(title="emolens", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.settings = settings
+    app.state.engine = engine
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     app.state.templates.env.globals["version"] = __version__
     app.state.vendor = docs.vendor_files()

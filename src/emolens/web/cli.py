@@ -5,14 +5,16 @@ Importing this module is cheap: FastAPI, uvicorn and the engine load inside `ser
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import socket
 
 log = logging.getLogger(__name__)
 
 EXAMPLES = """examples:
   emolens serve                                   # http://127.0.0.1:8000 with the shipped model
   emolens serve --port 9000 --model exported/default
-  emolens serve --model runs/try --detector haar --threads 2
+  emolens serve --model runs/try --threads 2
   EMOLENS_MAX_UPLOAD_MB=20 emolens serve          # every setting also reads EMOLENS_<NAME>
 
 then open http://127.0.0.1:8000 (Photo, Live camera, Video) or http://127.0.0.1:8000/docs (REST API).
@@ -25,7 +27,7 @@ def add_parsers(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatte
     s.add_argument("--host", help="interface to listen on (default: 127.0.0.1, this machine only)")
     s.add_argument("--port", type=int, help="port (default: 8000)")
     s.add_argument("--model", help="'default', a shipped model name, or a folder with model.onnx + card.json")
-    s.add_argument("--detector", help="face detector: centerface (default) or haar")
+    s.add_argument("--detector", help="face detector (default: centerface, the one shipped)")
     s.add_argument("--threads", type=int, help="ONNX Runtime threads per model (default: 1)")
     s.add_argument("--data-dir", help="folder for temporary job files (default: ~/.local/share/emolens)")
     s.add_argument("--max-upload-mb", type=float, help="photo and live-frame size limit (default: 10)")
@@ -33,25 +35,82 @@ def add_parsers(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatte
 
 
 def serve(args: argparse.Namespace) -> int:
-    from emolens.inference.detectors import available_detectors
-    from emolens.inference.model_store import load_card, resolve_model_dir
+    """Check everything that can fail (port, model, detector, database) before serving: one line each, exit 2."""
     from emolens.web.settings import Settings
 
     settings = Settings.from_env(host=args.host, port=args.port, model=args.model, detector=args.detector,
                                  threads=args.threads, data_dir=args.data_dir, max_upload_mb=args.max_upload_mb,
                                  max_video_mb=args.max_video_mb)
-    # Check the model and detector now, so a typo is one line, not a traceback from the server's startup.
-    card = load_card(resolve_model_dir(settings.model))
-    if settings.detector not in available_detectors():
-        raise ValueError(f"unknown detector {settings.detector!r}: choose one of {', '.join(available_detectors())}")
+    sock = listen_socket(settings.host, settings.port)  # first: a busy port is known before the model loads
+    try:
+        engine = _engine(settings)
+        _check_database(settings)
 
-    import uvicorn
+        import uvicorn
 
-    from emolens.web.app import create_app
+        from emolens.web.app import create_app
 
-    log.info("serving model %s on http://%s:%d (API docs at /docs)", card.name, settings.host, settings.port)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+        app = create_app(settings, engine=engine)
+        log.info("serving model %s on http://%s:%d (API docs at /docs)", engine.analyzer.card.name, settings.host,
+                 settings.port)
+        uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level)).run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket that uvicorn then serves on (so nothing can take the port in between)."""
+    from emolens.cli import CliError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CliError(f"--host {host}: not an address of this machine ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CliError(f"port {port} on {host} is already in use (another emolens serve?): stop that "
+                           f"program or pass --port {port + 1 if port < 65535 else 8000}") from None
+        if exc.errno == errno.EACCES:
+            raise CliError(f"port {port} on {host} needs more privileges: use a port above 1023") from None
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _engine(settings):
+    """The model and detector, loaded once here and handed to the app (a bad one is one line, not a traceback)."""
+    from emolens.inference.detectors import DetectorError
+    from emolens.web.services.engine import build_engine
+
+    try:
+        return build_engine(model=settings.model, detector=settings.detector, threads=settings.threads,
+                            max_pixels=settings.max_pixels)
+    except DetectorError as exc:
+        from emolens.cli import CliError
+        raise CliError(str(exc)) from None
+
+
+def _check_database(settings) -> None:
+    """Open (create, migrate) the apps' database once, so a folder without write access is one line."""
+    import sqlite3
+
+    from emolens.apps.db import SchemaError, open_database
+    from emolens.apps.schema import all_migrations
+    from emolens.cli import CliError
+
+    try:
+        open_database(settings.db_path, all_migrations())
+    except (OSError, sqlite3.Error, SchemaError) as exc:
+        raise CliError(f"cannot use the database {settings.db_path}: {exc} (set --data-dir or EMOLENS_DATA_DIR "
+                       "to a folder you can write)") from None
 
 
 HANDLERS = {"serve": serve}

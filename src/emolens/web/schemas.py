@@ -20,26 +20,32 @@ class QualityOut(BaseModel):
     brightness: float
 
 
+class BoxOut(BaseModel):
+    x: int = Field(description="left edge, pixels of the EXIF-rotated image")
+    y: int = Field(description="top edge")
+    w: int = Field(description="width")
+    h: int = Field(description="height")
+
+
 class FaceOut(BaseModel):
-    box: list[int] = Field(min_length=4, max_length=4, description="[x, y, w, h] in image pixels",
-                           examples=[[182, 58, 88, 120]])
+    """One face: the same JSON as `Face.to_dict()` and `emolens analyze --json` (one shape everywhere)."""
+
+    box: BoxOut = Field(examples=[{"x": 182, "y": 58, "w": 88, "h": 120}])
     score: float = Field(description="face detector confidence")
     emotion: str = Field(examples=["happy"])
     confidence: float = Field(description="probability of `emotion`", examples=[0.93])
-    probabilities: dict[str, float] = Field(description="one probability per label, in the model card's order")
     uncertain: bool = Field(description="top probability under the card's uncertain_below: do not trust the label")
+    probabilities: dict[str, float] = Field(description="one probability per label, in the model card's order")
     quality: QualityOut
+    landmarks: list[list[float]] | None = Field(
+        None, description="5 points [x, y] in image pixels: eye, eye, nose, mouth corner, mouth corner "
+                          "(image-left first in each pair); null when the detector gives none",
+        examples=[[[205.3, 102.1], [246.8, 100.9], [226.0, 125.4], [209.7, 148.2], [243.1, 147.5]]])
     track_id: int | None = Field(None, description="stable id across frames (live camera and videos)")
 
     @classmethod
     def from_face(cls, face: Face) -> FaceOut:
-        q = face.quality
-        return cls(box=list(face.box), score=round(face.score, 4), emotion=face.emotion,
-                   confidence=round(face.confidence, 4), uncertain=face.uncertain,
-                   probabilities={k: round(float(v), 4) for k, v in face.probabilities.items()},
-                   quality=QualityOut(tiny=q.tiny, blurry=q.blurry, dark=q.dark, sharpness=round(q.sharpness, 2),
-                                      brightness=round(q.brightness, 2)),
-                   track_id=face.track_id)
+        return cls.model_validate(face.to_dict())
 
 
 class ModelRef(BaseModel):
@@ -67,6 +73,8 @@ class JobOut(BaseModel):
     progress: float = Field(description="0..1")
     frames_done: int
     frame_count: int = Field(description="frames to analyse; 0 while unknown")
+    eta_s: float | None = Field(None, description="seconds left, estimated from the speed so far; null while "
+                                                  "queued, finished or of unknown length")
     video: dict[str, Any] | None = None
     error: str | None = None
     summary: dict[str, Any] | None = Field(None, description="when done: shares, dominant emotion, valence, faces")

@@ -48,12 +48,18 @@ class CheckInOut(BaseModel):
     note: str
     tags: list[str]
     has_image: bool = Field(description="true only when you chose to keep the photo")
+    notice: str | None = Field(None, description="when creating from a photo or frames with several faces: which "
+                                                 "one was read, e.g. \"6 faces found, used the largest\"")
 
 
 class BaselineOut(BaseModel):
     probabilities: dict[str, float]
     frames: int
     created_at: str
+    warning: str | None = Field(None, description="set when the resting face is not near neutral (e.g. smiling): "
+                                                  "calibrate again with a relaxed face")
+    notice: str | None = Field(None, description="when calibrating: several faces were in a picture, the largest "
+                                                 "was used")
 
 
 class SummaryOut(BaseModel):

@@ -24,6 +24,7 @@ from emolens.core.results import Face
 
 NEUTRAL = "neutral"
 NEUTRAL_PRIOR: Mapping[str, float] = {name: (0.70 if name == NEUTRAL else 0.05) for name in EMOTIONS}
+RESTING_MAX = 0.5  # a resting face reading this much of one expression (a smile, a frown) is not at rest
 
 
 class NoFaceFound(ValueError):
@@ -38,10 +39,20 @@ class Reading:
     confidence: float | None
     frames: int
     total_frames: int
+    most_faces: int = 1  # the most faces seen in one frame; the user's is the largest
 
     @property
     def emotion(self) -> str:
         return top(self.shares)
+
+    @property
+    def notice(self) -> str | None:
+        """Said when other faces were in the picture: which one was read."""
+        if self.most_faces < 2:
+            return None
+        if self.total_frames == 1:
+            return f"{self.most_faces} faces found, used the largest"
+        return f"up to {self.most_faces} faces in a frame, used the largest in each"
 
     def to_dict(self) -> dict[str, Any]:
         return {"shares": rounded(self.shares), "emotion": self.emotion,
@@ -71,7 +82,8 @@ def reading_from_frames(frames: Sequence[Sequence[Face]]) -> Reading:
     labels = list(chosen[0].probabilities)
     shares = {k: sum(float(f.probabilities.get(k, 0.0)) for f in chosen) / len(chosen) for k in labels}
     confidence = sum(f.confidence for f in chosen) / len(chosen)
-    return Reading(shares=normalised(shares), confidence=confidence, frames=len(chosen), total_frames=len(frames))
+    return Reading(shares=normalised(shares), confidence=confidence, frames=len(chosen), total_frames=len(frames),
+                   most_faces=max(len(faces) for faces in frames))
 
 
 def manual_reading(mood: str) -> Reading:
@@ -86,6 +98,22 @@ def normalised(shares: Mapping[str, float]) -> dict[str, float]:
     if total <= 0:
         raise ValueError("shares must have a positive sum")
     return {k: max(0.0, v) / total for k, v in shares.items()}
+
+
+def resting_warning(baseline: Mapping[str, float]) -> str | None:
+    """Why a calibration should be taken again: the "resting" face clearly shows an expression.
+
+    Its excess over a typical neutral face is taken off every later reading, so a smile here
+    would make later happy check-ins read as neutral. None when the face is near neutral.
+    """
+    shown = {k: float(v) for k, v in baseline.items() if k != NEUTRAL}
+    if not shown:
+        return None
+    emotion = max(shown, key=lambda k: shown[k])
+    if shown[emotion] < RESTING_MAX:
+        return None
+    return (f"your resting face reads {emotion} {shown[emotion]:.0%}, not near neutral: relax your face (no smile, "
+            f"no frown) and calibrate again, or later check-ins will read that much less {emotion}")
 
 
 def excess(baseline: Mapping[str, float]) -> dict[str, float]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from emolens.apps import accounts
 from emolens.apps.db import Database, utc_now
-from emolens.apps.journal.readings import Reading, adjust, one_hot, rounded, top
+from emolens.apps.journal.readings import Reading, adjust, one_hot, resting_warning, rounded, top
 from emolens.core.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,14 @@ class Baseline:
     frames: int
     created_at: str
 
+    @property
+    def warning(self) -> str | None:
+        """Set when the resting face is not near neutral (calibrate again); see readings.resting_warning."""
+        return resting_warning(self.probabilities)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"probabilities": rounded(self.probabilities), "frames": self.frames, "created_at": self.created_at}
+        return {"probabilities": rounded(self.probabilities), "frames": self.frames, "created_at": self.created_at,
+                "warning": self.warning}
 
 
 def clean_tags(tags: Iterable[str] | str | None) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from emolens.apps.satisfaction.aggregate import Group
+from emolens.apps.satisfaction.score import ScoreParams
 
 # The same dark, white-text-safe colours as the web pages' faces.js.
 COLORS: Mapping[str, str] = {"angry": "#b71c1c", "disgust": "#33691e", "fear": "#4a148c", "happy": "#9c4a00",
@@ -15,21 +16,44 @@ BASE_LAYOUT: dict[str, Any] = {"margin": {"l": 56, "r": 56, "t": 36, "b": 48}, "
                                "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff"}
 
 
+NO_SCORE = (f"No scored session here: a score needs at least {ScoreParams().min_usable_s:g} s of usable customer "
+            "face time (see each session's reason)")
+
+
+def count_ticks(top: int, ticks: int = 6) -> int:
+    """A whole-number tick step (1, 2, 5, 10, 20, 50 ...) giving at most `ticks` steps up to `top`: a session
+    count axis never shows 0, 1, 1, 2, 2."""
+    step = 1
+    while top / step > ticks:
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
+    return step
+
+
+def _no_score_note(groups: Sequence[Group]) -> list[dict[str, Any]]:
+    """A note inside a chart whose groups have sessions but no score at all (it would be blank otherwise)."""
+    if not groups or any(g.mean_score is not None for g in groups):
+        return []
+    return [{"text": NO_SCORE, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False,
+             "font": {"size": 13, "color": "#4a5360"}, "bgcolor": "#ffffff"}]
+
+
 def trend_figure(groups: Sequence[Group], title: str) -> dict[str, Any]:
     """Mean score per day or week (line) over the number of sessions (bars)."""
     keys = [g.key for g in groups]
+    top = 3 * max([g.sessions for g in groups], default=1)
     return {"data": [
         {"type": "bar", "x": keys, "y": [g.sessions for g in groups], "name": "sessions", "yaxis": "y2",
          "marker": {"color": "#c9d3df"}, "hovertemplate": "%{x}: %{y} sessions<extra></extra>"},
         {"type": "scatter", "mode": "lines+markers", "x": keys, "y": [_r(g.mean_score) for g in groups],
          "name": "mean score", "line": {"color": SCORE_COLOR, "width": 3}, "connectgaps": False,
          "hovertemplate": "%{x}: score %{y:.1f}<extra></extra>"},
-    ], "layout": {**BASE_LAYOUT, "title": {"text": title},
+    ], "layout": {**BASE_LAYOUT, "title": {"text": title}, "annotations": _no_score_note(groups),
                   "xaxis": {"type": "category", "title": {"text": ""}},
                   "yaxis": {"title": {"text": "mean score"}, "range": [0, 100]},
-                  # the bars stay in the lower third, under the score line
+                  # the bars stay in the lower third, under the score line; whole-number ticks only
                   "yaxis2": {"title": {"text": "sessions"}, "overlaying": "y", "side": "right", "showgrid": False,
-                             "range": [0, 3 * max([g.sessions for g in groups], default=1)], "tickformat": "d"}}}
+                             "range": [0, top], "tickmode": "linear", "tick0": 0, "dtick": count_ticks(top),
+                             "tickformat": "d"}}}
 
 
 def groups_figure(groups: Sequence[Group], by: str) -> dict[str, Any]:
@@ -40,7 +64,7 @@ def groups_figure(groups: Sequence[Group], by: str) -> dict[str, Any]:
                       "x": [_r(g.mean_score) for g in groups], "text": text, "textposition": "auto",
                       "marker": {"color": SCORE_COLOR}, "name": "mean score",
                       "hovertemplate": "%{y}: %{x:.1f} (%{text})<extra></extra>"}],
-            "layout": {**BASE_LAYOUT, "title": {"text": f"Mean score per {by}"},
+            "layout": {**BASE_LAYOUT, "title": {"text": f"Mean score per {by}"}, "annotations": _no_score_note(groups),
                        "xaxis": {"range": [0, 100], "title": {"text": "mean score"}},
                        "yaxis": {"type": "category", "automargin": True},
                        "height": max(380, 90 + 36 * len(groups))}}

@@ -19,7 +19,9 @@ import jinja2
 from emolens import __version__
 from emolens.apps.satisfaction.aggregate import aggregate, overall
 from emolens.apps.satisfaction.charts import groups_figure, trend_figure
+from emolens.apps.satisfaction.score import ScoreParams
 from emolens.apps.satisfaction.store import ServiceSession
+from emolens.core.labels import VALENCE
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -59,6 +61,7 @@ def build_report(sessions: Sequence[ServiceSession], *, by: str = "location", st
         groups=[g.to_dict() for g in groups], days=[g.to_dict() for g in days],
         sessions=sorted(sessions, key=lambda s: s.started_at), figures=figures,
         plotly=inline_script(script if script is not None else plotly_js()), version=__version__,
+        params=ScoreParams(), valence=", ".join(f"{k} {v:+g}" if v else f"{k} 0" for k, v in VALENCE.items()),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 

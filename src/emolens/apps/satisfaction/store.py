@@ -209,13 +209,22 @@ def set_status(db: Database, session_id: str, status: str, *, error: str | None 
         conn.execute("UPDATE service_sessions SET status = ?, error = ? WHERE id = ?", (status, error, session_id))
 
 
+def ended_at(started_at: str, duration_s: float) -> str:
+    """The session's end: its start plus what was recorded (an analysed video ends where its footage ends,
+    however long the analysis took)."""
+    start = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+    return iso(start + timedelta(seconds=round(duration_s)))
+
+
 def save_analysis(db: Database, session_id: str, analysis: SessionAnalysis) -> None:
     d = analysis.to_dict()
     blob = {k: d[k] for k in ("explanation", "timeline", "customer", "details")}
     with db.write() as conn:
+        row = conn.execute("SELECT started_at FROM service_sessions WHERE id = ?", (session_id,)).fetchone()
+        end = ended_at(row["started_at"], analysis.duration) if row else utc_now()
         conn.execute("UPDATE service_sessions SET status = 'done', error = NULL, ended_at = ?, frames = ?, "
                      "duration = ?, score = ?, confidence = ?, reason = ?, analysis = ? WHERE id = ?",
-                     (utc_now(), analysis.frames, round(analysis.duration, 3), analysis.score,
+                     (end, analysis.frames, round(analysis.duration, 3), analysis.score,
                       analysis.confidence, analysis.reason, json.dumps(blob, separators=(",", ":")), session_id))
 
 

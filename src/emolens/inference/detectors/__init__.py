@@ -1,4 +1,7 @@
-"""Face detector backends behind one factory: `create_detector("centerface", threshold=0.5)`."""
+"""Face detector backends behind one factory: `create_detector("centerface", threshold=0.5)`.
+
+CenterFace is the one backend shipped. (OpenCV's Haar cascade was one too, until OpenCV 5, which
+the base install gets, dropped CascadeClassifier: a new backend is a module here and a line below.)"""
 from __future__ import annotations
 
 import difflib
@@ -10,7 +13,6 @@ from emolens.inference.detectors.base import Detection, Detector, DetectorError
 # name -> "module:class"; modules are imported only when their detector is built.
 _BACKENDS = {
     "centerface": "emolens.inference.detectors.centerface:CenterFaceDetector",
-    "haar": "emolens.inference.detectors.haar:HaarDetector",
 }
 
 __all__ = ["Detection", "Detector", "DetectorError", "available_detectors", "create_detector"]

@@ -18,7 +18,7 @@ Point = tuple[float, float]
 
 
 class DetectorError(RuntimeError):
-    """A detector that cannot be built or run (unknown name, missing model, wrong OpenCV)."""
+    """A detector that cannot be built or run (unknown name, missing or damaged model, bad options)."""
 
 
 @dataclass(frozen=True)

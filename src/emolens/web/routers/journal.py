@@ -87,6 +87,7 @@ async def create_checkin(request: Request, user: CurrentUser, db: DbDep, engine:
     Only numbers are stored (shares per emotion, confidence); the photo is kept only with `keep_image=true`.
     """
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    notice = None
     try:
         if kind == "application/json":
             try:
@@ -105,7 +106,7 @@ async def create_checkin(request: Request, user: CurrentUser, db: DbDep, engine:
                     tz_offset_minutes=_offset(fields.get("tz_offset_minutes")))
             else:
                 service.check_uploads(uploads, max_bytes=settings.max_upload_bytes)
-                checkin = await run_in_threadpool(
+                checkin, notice = await run_in_threadpool(
                     service.checkin_from_uploads, db, engine, user.id, uploads, note=fields.get("note", ""),
                     tags=fields.get("tags"), tz_offset_minutes=_offset(fields.get("tz_offset_minutes")),
                     keep_image=_flag(fields.get("keep_image")), data_dir=settings.data_dir,
@@ -115,7 +116,7 @@ async def create_checkin(request: Request, user: CurrentUser, db: DbDep, engine:
                                    f"not {kind or 'no content type'!r}")
     except (NoFaceFound, store.JournalError) as exc:
         raise refused(exc) from None
-    return CheckInOut(**checkin.to_dict())
+    return CheckInOut(**checkin.to_dict(), notice=notice)
 
 
 @router.get("/checkins", response_model=list[CheckInOut], summary="Your check-ins, newest first")
@@ -167,15 +168,18 @@ def checkin_image(checkin_id: CheckInId, user: CurrentUser, db: DbDep, settings:
              responses={422: {"model": ErrorOut, "description": "no face found"}})
 async def calibrate(request: Request, user: CurrentUser, db: DbDep, engine: EngineDep,
                     settings: SettingsDep) -> BaselineOut:
-    """Later camera and photo check-ins are read relative to this face (docs/journal.md). No image is stored."""
+    """Later camera and photo check-ins are read relative to this face (docs/journal.md). No image is stored.
+
+    `warning` is set when the face is not near neutral (a smile, a frown): calibrate again with a relaxed face.
+    """
     uploads, _ = await uploads_from(request, settings.max_upload_bytes)
     service.check_uploads(uploads, max_bytes=settings.max_upload_bytes)
     try:
-        baseline = await run_in_threadpool(service.baseline_from_uploads, db, engine, user.id, uploads,
-                                           max_pixels=settings.max_pixels)
+        baseline, notice = await run_in_threadpool(service.baseline_from_uploads, db, engine, user.id, uploads,
+                                                   max_pixels=settings.max_pixels)
     except (NoFaceFound, store.JournalError) as exc:
         raise refused(exc) from None
-    return BaselineOut(**baseline.to_dict())
+    return BaselineOut(**baseline.to_dict(), notice=notice)
 
 
 @router.get("/baseline", response_model=BaselineOut | None, summary="Your baseline (null before calibrating)")

@@ -1,13 +1,17 @@
-"""The HTML pages: Photo (/), Live camera (/live), Video (/video). All assets are served locally."""
+"""The HTML pages: Photo (/), Live camera (/live), Video (/video), and /favicon.ico. All assets are served locally."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from emolens.web.auth import OptionalAuth
 from emolens.web.deps import EngineDep, SettingsDep, TemplatesDep
 
 router = APIRouter(include_in_schema=False)
+
+FAVICON = Path(__file__).resolve().parents[1] / "static" / "img" / "favicon.ico"
 
 
 def _render(request: Request, templates, name: str, active: str, engine, settings, auth=None, **extra) -> HTMLResponse:
@@ -31,3 +35,9 @@ def live_page(request: Request, templates: TemplatesDep, engine: EngineDep, sett
 @router.get("/video", response_class=HTMLResponse, name="video_page")
 def video_page(request: Request, templates: TemplatesDep, engine: EngineDep, settings: SettingsDep, auth: OptionalAuth):
     return _render(request, templates, "video.html", "video", engine, settings, auth)
+
+
+@router.get("/favicon.ico", name="favicon")
+def favicon() -> FileResponse:
+    """For clients that ask for /favicon.ico themselves; pages link static/img/favicon.svg."""
+    return FileResponse(FAVICON, media_type="image/vnd.microsoft.icon", headers={"Cache-Control": "public, max-age=86400"})

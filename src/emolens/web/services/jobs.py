@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emolens.inference.eta import eta_seconds
+
 log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running")
@@ -45,6 +47,7 @@ class Job:
     error: str | None = None
     summary: dict[str, Any] | None = None
     timeline: dict[str, Any] | None = None
+    started: float | None = None  # when the worker began it (the ETA counts from here)
     finished: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -58,13 +61,21 @@ class Job:
             return 1.0
         return min(1.0, self.frames_done / self.frame_count) if self.frame_count else 0.0
 
+    def eta_s(self, now: float | None = None) -> float | None:
+        """Seconds left at the speed so far (None while queued, done or of unknown length)."""
+        if self.status != "running" or self.started is None:
+            return None
+        left = eta_seconds((time.time() if now is None else now) - self.started, self.frames_done, self.frame_count)
+        return None if left is None else round(left, 1)
+
     def check_cancelled(self) -> None:
         if self.cancel.is_set():
             raise JobCancelled(f"job {self.id} cancelled")
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "status": self.status, "filename": self.filename, "progress": round(self.progress, 4),
-                "frames_done": self.frames_done, "frame_count": self.frame_count, "video": self.video,
+                "frames_done": self.frames_done, "frame_count": self.frame_count, "eta_s": self.eta_s(),
+                "video": self.video,
                 "error": self.error, "summary": self.summary, "timeline": self.timeline,
                 "created": self.created, "finished": self.finished}
 
@@ -142,6 +153,7 @@ class JobStore:
     def _run(self, job: Job, work: Callable[[Job], None]) -> None:
         try:
             job.check_cancelled()
+            job.started = time.time()
             job.status = "running"
             work(job)
             job.status = "done"

@@ -41,8 +41,9 @@ def analyse(engine: Engine, uploads: Sequence[Upload], *, max_pixels: int):
 
 def checkin_from_uploads(db: Database, engine: Engine, user_id: int, uploads: Sequence[Upload], *, note: str = "",
                          tags=None, tz_offset_minutes: int | None = None, keep_image: bool = False,
-                         data_dir: Path | None = None, max_pixels: int) -> store.CheckIn:
-    """One photo (source 'photo') or several camera frames (source 'camera') -> one stored check-in.
+                         data_dir: Path | None = None, max_pixels: int) -> tuple[store.CheckIn, str | None]:
+    """One photo (source 'photo') or several camera frames (source 'camera') -> one stored check-in, and a
+    notice when other faces were in the picture ("6 faces found, used the largest").
 
     Only numbers are stored; with keep_image the photo (or the middle camera frame with a
     face) is kept as a re-encoded JPEG without metadata.
@@ -53,12 +54,15 @@ def checkin_from_uploads(db: Database, engine: Engine, user_id: int, uploads: Se
     if keep_image:
         with_face = [img for img, f in zip(images, faces) if user_face(f) is not None]
         jpeg = private_jpeg(with_face[len(with_face) // 2])
-    return store.add_checkin(db, user_id, reading, source="photo" if len(uploads) == 1 else "camera", note=note,
-                             tags=tags, tz_offset_minutes=tz_offset_minutes, image_jpeg=jpeg, data_dir=data_dir)
+    checkin = store.add_checkin(db, user_id, reading, source="photo" if len(uploads) == 1 else "camera", note=note,
+                                tags=tags, tz_offset_minutes=tz_offset_minutes, image_jpeg=jpeg, data_dir=data_dir)
+    return checkin, reading.notice
 
 
 def baseline_from_uploads(db: Database, engine: Engine, user_id: int, uploads: Sequence[Upload], *,
-                          max_pixels: int) -> store.Baseline:
-    """A relaxed face in a few photos or frames -> the user's baseline (nothing else is stored)."""
+                          max_pixels: int) -> tuple[store.Baseline, str | None]:
+    """A relaxed face in a few photos or frames -> the user's baseline (nothing else is stored), and a
+    notice when other faces were in the picture."""
     _, faces = analyse(engine, uploads, max_pixels=max_pixels)
-    return store.save_baseline(db, user_id, reading_from_frames(faces))
+    reading = reading_from_frames(faces)
+    return store.save_baseline(db, user_id, reading), reading.notice

@@ -31,7 +31,7 @@ def probe_video(path: Path, name: str) -> VideoInfo:
         with VideoSource(str(path)) as source:
             return source.info
     except VideoError as exc:
-        raise InvalidMedia(f"{name}: {exc}".replace(str(path), name)) from None
+        raise InvalidMedia(str(exc).replace(str(path), name)) from None  # the message starts with the name
 
 
 class TimelineBins:

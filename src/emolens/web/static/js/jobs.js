@@ -18,6 +18,16 @@ window.EmolensJobs = (function () {
     });
   }
 
+  /* 75 -> "1 min 15 s" (as emolens.inference.eta.format_duration says it). */
+  function duration(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return `${s} s`;
+    if (s < 600) return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
+    if (s < 3600) return `${Math.round(s / 60)} min`;
+    const m = Math.round(s / 60);
+    return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m / 60} h`;
+  }
+
   async function poll(url, progress) {
     for (;;) {
       const response = await fetch(url);
@@ -26,10 +36,11 @@ window.EmolensJobs = (function () {
       if (job.status === "done") return job;
       if (job.status === "failed" || job.status === "cancelled") throw new Error(job.error || `The job was ${job.status}.`);
       const total = job.frame_count ? ` of ${job.frame_count}` : "";
-      progress(job.status === "queued" ? "Waiting for the analyser…" : `Analysing: frame ${job.frames_done}${total}`, job.progress);
+      const eta = job.eta_s == null ? "" : ` · about ${duration(job.eta_s)} left`;
+      progress(job.status === "queued" ? "Waiting for the analyser…" : `Analysing: frame ${job.frames_done}${total}${eta}`, job.progress);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
 
-  return { upload, poll };
+  return { upload, poll, duration };
 })();

@@ -35,6 +35,8 @@
     } catch (err) { throw new Error(cameraError(err)); }
     $("cam").srcObject = stream;
     await $("cam").play().catch(() => {});
+    $("cam-caption").textContent = "Camera on: look at it and hold still";
+    $("cam-caption").classList.add("on");
     return stream;
   }
 
@@ -42,6 +44,8 @@
     if (stream) stream.getTracks().forEach((t) => t.stop());
     stream = null;
     $("cam").srcObject = null;
+    $("cam-caption").textContent = "Camera off";
+    $("cam-caption").classList.remove("on");
   }
 
   /* n JPEG frames, `gap` ms apart, downscaled to 640 px: they travel in one request and are never stored. */
@@ -82,13 +86,22 @@
   }
 
   async function saved(checkin) {
+    const how = { camera: "camera check-in", photo: "photo check-in", manual: "mood" }[checkin.source];
     const conf = checkin.confidence == null ? "" : ` (confidence ${Math.round(checkin.confidence * 100)}%)`;
-    setStatus(status, `Saved: ${checkin.final_emotion}${conf}. You can correct it below.`);
+    const notice = checkin.notice ? ` ${checkin.notice[0].toUpperCase()}${checkin.notice.slice(1)}.` : "";
     resetForm();
     await refresh();
+    setStatus(status, `Saved your ${how}: ${checkin.final_emotion}${conf}.${notice} It is the first entry under ` +
+      "Recent check-ins, where you can correct it.");
+    status.classList.add("saved");
+    status.style.setProperty("--c", color(checkin.final_emotion));
+    const entry = document.querySelector(`#entries .entry[data-id="${checkin.id}"]`);
+    if (entry) entry.classList.add("new");
+    status.scrollIntoView({ block: "nearest" });
   }
 
   async function run(button, work) {
+    status.classList.remove("saved");
     button.disabled = true;
     try { await work(); } catch (err) { setStatus(status, err.message, true); stopCamera(); } finally { button.disabled = false; }
   }
@@ -122,6 +135,8 @@
   async function showBaseline() {
     const b = await api("/baseline");
     $("forget-baseline").hidden = !b;
+    $("baseline-warning").hidden = !(b && b.warning);
+    if (b && b.warning) $("baseline-warning").textContent = `${b.warning[0].toUpperCase()}${b.warning.slice(1)}.`;
     if (!b) { $("baseline-state").textContent = "Not calibrated: readings are taken as they are."; return; }
     const top = Object.entries(b.probabilities).sort((a, c) => c[1] - a[1]).slice(0, 2)
       .map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(", ");
@@ -130,8 +145,10 @@
   async function calibrate(form, button) {
     await run(button, async () => {
       setStatus(baseStatus, "Calibrating…");
-      await api("/baseline", { method: "POST", body: form });
-      setStatus(baseStatus, "Calibrated. Later check-ins are read relative to your resting face.");
+      const b = await api("/baseline", { method: "POST", body: form });
+      const notice = b.notice ? ` (${b.notice}.)` : "";
+      setStatus(baseStatus, b.warning ? `Saved, but please calibrate again: see the note above.${notice}`
+        : `Calibrated. Later check-ins are read relative to your resting face.${notice}`);
       await showBaseline();
       await refresh();
     });

@@ -71,6 +71,7 @@
       fps = fps ? 0.8 * fps + 0.2 * inst : inst;
       fpsEl.textContent = fps.toFixed(1);
       msEl.textContent = Math.round(msg.ms);
+      overlay.dataset.frames = String(Number(overlay.dataset.frames || 0) + 1);  // frames answered
       draw(msg);
       requestAnimationFrame(sendFrame);
     } else if (msg.type === "error") {

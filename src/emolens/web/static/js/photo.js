@@ -1,7 +1,7 @@
 /* Photo page: pick or drop a photo -> POST /api/v1/analyze -> boxes on a canvas + bars per face. */
 "use strict";
 (function () {
-  const { drawFaces, renderPanels, setStatus, errorMessage } = window.Emolens;
+  const { drawFaces, linkFaces, renderPanels, setStatus, errorMessage } = window.Emolens;
   const input = document.getElementById("photo-input");
   const drop = document.getElementById("drop");
   const status = document.getElementById("status");
@@ -36,12 +36,21 @@
     canvas.width = data.width;
     canvas.height = data.height;
     const ctx = canvas.getContext("2d");
-    ctx.fillStyle = "#222";
-    ctx.fillRect(0, 0, canvas.width, canvas.height);
-    if (bitmap) ctx.drawImage(bitmap, 0, 0, data.width, data.height);
-    drawFaces(ctx, data.faces, data.width, data.height);
+    const paint = (active) => {
+      ctx.fillStyle = "#222";
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      if (bitmap) ctx.drawImage(bitmap, 0, 0, data.width, data.height);
+      const rects = drawFaces(ctx, data.faces, data.width, data.height, { active });
+      canvas.dataset.labels = JSON.stringify(rects);  // where the labels went (tests check they never overlap)
+    };
+    paint(null);
     const labels = data.faces.length ? Object.keys(data.faces[0].probabilities) : [];
     renderPanels(facesBox, data.faces, labels, "No face found: try a larger, front-facing, well-lit photo.");
+    const toImage = (e) => {
+      const r = canvas.getBoundingClientRect();
+      return { x: (e.clientX - r.left) * (data.width / r.width), y: (e.clientY - r.top) * (data.height / r.height) };
+    };
+    linkFaces(canvas, facesBox, data.faces, paint, toImage);
     const n = data.faces.length;
     const unsure = data.faces.filter((f) => f.uncertain).length;
     canvas.setAttribute("aria-label", `${file.name} with ${n} face${n === 1 ? "" : "s"} boxed`);

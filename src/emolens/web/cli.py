@@ -50,7 +50,8 @@ def serve(args: argparse.Namespace) -> int:
     from emolens.web.app import create_app
 
     log.info("serving model %s on http://%s:%d (API docs at /docs)", card.name, settings.host, settings.port)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                ws_max_size=settings.max_upload_bytes + 4096)  # a live frame: the photo limit
     return 0
 
 

@@ -33,12 +33,15 @@ def media_status(exc: MediaError) -> int:
     return 400  # InvalidMedia and any other refusal of the content
 
 
-def validation_message(errors: list[dict]) -> str:
-    """Pydantic errors -> one sentence: "missing field 'image' (send multipart/form-data ...)"."""
+def validation_message(errors: list[dict], *, form: bool = True) -> str:
+    """Pydantic errors -> one sentence: "missing field 'image' (send multipart/form-data ...)".
+
+    The multipart hint is given for a missing body field of a request that was not JSON (form=True).
+    """
     parts, body = [], False
     for e in errors:
         loc = [str(x) for x in e.get("loc", ())]
-        body = body or (loc[:1] == ["body"])
+        body = body or (form and loc[:1] == ["body"] and e.get("type") == "missing")
         name = ".".join(x for x in loc if x not in ("body", "query", "path", "header")) or "request"
         parts.append(f"missing field '{name}'" if e.get("type") == "missing" else f"{name}: {e.get('msg')}")
     hint = " (send the file as multipart/form-data)" if body else ""
@@ -59,8 +62,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
 
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        return JSONResponse({"detail": validation_message(errors), "errors": jsonable_encoder(errors)},
+        errors = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]  # never echo a password back
+        form = "json" not in request.headers.get("content-type", "")
+        return JSONResponse({"detail": validation_message(errors, form=form), "errors": jsonable_encoder(errors)},
                             status_code=422)
 
     async def internal(request: Request, exc: Exception) -> JSONResponse:

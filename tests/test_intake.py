@@ -187,3 +187,31 @@ def test_a_gated_decode_still_refuses_bombs_first(imdecode_calls):
         decode_bytes(png(20000, 20000), name="b.png", limits=SERVER, gate=gate)
     img = decode_bytes(enc(".jpg", astronaut_bgr()), name="a.jpg", limits=SERVER, gate=gate)
     assert img.shape == (512, 512, 3) and gate.active == 0 and imdecode_calls
+
+
+def test_the_cli_sets_opencvs_limit_from_its_flags_before_opencv_loads(tmp_path):
+    code = f"""
+import os, sys
+from emolens.cli import main
+assert "cv2" not in sys.modules
+main(["analyze", {str(tmp_path / "missing.png")!r}, "--max-megapixels", "2"])
+print(os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "2000000"
+
+
+def test_serve_sets_opencvs_limit_from_the_servers_setting():
+    code = """
+import argparse, os, sys
+from emolens.cli import _limit_opencv
+_limit_opencv(argparse.Namespace(command="serve"))
+import cv2
+print(os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"], "cv2" in sys.modules)
+"""
+    import os
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "EMOLENS_MAX_PIXELS": "3000000"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "3000000 True"

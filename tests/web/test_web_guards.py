@@ -151,3 +151,17 @@ def test_host_names_and_defaults():
     assert default_hosts("127.0.0.1", " a.example, B.example ") == ["a.example", "b.example"]
     everywhere = default_hosts("0.0.0.0", "")
     assert socket.gethostname().lower() in everywhere and "localhost" in everywhere
+
+
+def test_every_limit_is_a_setting_with_a_checked_value():
+    from emolens.web.settings import Settings
+
+    s = Settings.from_env({"EMOLENS_MAX_JSON_KB": "8", "EMOLENS_MAX_DECODE_MB": "128", "EMOLENS_MAX_DECODES": "1",
+                           "EMOLENS_BODY_TIMEOUT_S": "5", "EMOLENS_TOKEN_DAYS": "7", "EMOLENS_MAX_HASHES": "1",
+                           "EMOLENS_TRUSTED_HOSTS": "a.example", "EMOLENS_LOGIN_USER_FAILURES": "3"})
+    assert (s.max_json_bytes, s.max_decode_bytes, s.token_ttl_s) == (8192, 128 * 2**20, 7 * 86400)
+    for name in ("max_json_kb", "max_decode_mb", "max_decodes", "max_video_pixels", "body_timeout_s",
+                 "min_body_kbps", "token_days", "login_user_failures", "login_address_failures", "login_backoff_s",
+                 "login_backoff_max_s", "max_hashes"):
+        with pytest.raises(ValueError, match=name):
+            Settings(**{name: 0})

@@ -69,23 +69,38 @@ def test_backoff_doubles_and_is_capped_and_counts_are_forgotten():
                              clock=clock)
     waits = []
     for _ in range(7):
-        throttle.failed("dave", "10.0.0.1")
+        throttle.start("dave", "10.0.0.1")
+        throttle.finish("dave", "10.0.0.1", "failed")
         try:
-            throttle.check("dave", "10.0.0.1")
+            throttle.start("dave", "10.0.0.1")
+            throttle.finish("dave", "10.0.0.1", "error")  # admitted: not counted
             waits.append(0)
         except TooManyAttempts as exc:
             waits.append(exc.retry_after)
         clock.now += waits[-1] + 0.5  # wait out each lock, then fail again
     assert waits == [0, 1, 2, 4, 8, 8, 8]
     clock.now += 2 * 8 + 1  # quiet for twice the longest wait: forgotten
-    throttle.failed("dave", "10.0.0.1")
-    throttle.check("dave", "10.0.0.1")
+    throttle.start("dave", "10.0.0.1")
+    throttle.finish("dave", "10.0.0.1", "failed")
+    throttle.start("dave", "10.0.0.1")
+
+
+def test_parallel_attempts_count_before_they_finish():
+    throttle = LoginThrottle(ThrottlePolicy(user_failures=3, address_failures=100, backoff_s=5), clock=Clock())
+    for _ in range(3):
+        throttle.start("eve", "10.0.0.2")  # three guesses in flight at once
+    with pytest.raises(TooManyAttempts) as err:
+        throttle.start("eve", "10.0.0.2")
+    assert err.value.retry_after == 5
+    throttle.finish("eve", "10.0.0.2", "ok")
+    throttle.start("eve", "10.0.0.2")  # one finished: room again
 
 
 def test_random_usernames_cannot_fill_memory():
     throttle = LoginThrottle(max_keys=100)
     for i in range(1000):
-        throttle.failed(f"user{i}", f"10.0.{i // 250}.{i % 250}")
+        throttle.start(f"user{i}", f"10.0.{i // 250}.{i % 250}")
+        throttle.finish(f"user{i}", f"10.0.{i // 250}.{i % 250}", "failed")
     assert len(throttle._counts) <= 100
 
 

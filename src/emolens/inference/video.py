@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from emolens.inference.containers import SNIFF_BYTES, VideoFormatError, sniff_video
 from emolens.inference.draw import annotate
 from emolens.inference.stream import FrameResult, StreamAnalyzer
 from emolens.inference.summary import SummaryBuilder, VideoSummary
@@ -31,6 +32,21 @@ class VideoError(RuntimeError):
 
 class VideoTooLarge(VideoError):
     """Frames over the pixel limit given to VideoSource."""
+
+
+class UnsupportedVideo(VideoError):
+    """A local file that is a playlist, text or a still image: FFmpeg would open what it lists."""
+
+
+def refuse_playlists(path: Path) -> None:
+    """UnsupportedVideo for a local file that is a playlist, text or a still (unknown binary formats pass)."""
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    try:
+        sniff_video(head, str(path))
+    except VideoFormatError as exc:
+        if exc.unsupported:
+            raise UnsupportedVideo(str(exc)) from None
 
 
 def frame_limit(fps: float, max_seconds: float) -> int:
@@ -77,6 +93,8 @@ class VideoSource:
         self.camera = isinstance(source, int)
         if not self.camera and not Path(source).exists() and "://" not in str(source):
             raise VideoError(f"{source}: no such video file (for a camera give its index, e.g. 0)")
+        if not self.camera and Path(source).is_file():
+            refuse_playlists(Path(source))
         self.cap = cv2.VideoCapture(source) if api is None else cv2.VideoCapture(source, api)
         if not self.cap.isOpened():
             self.cap.release()

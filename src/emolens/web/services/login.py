@@ -3,9 +3,10 @@
 Failures are counted per username and per client address. Past `user_failures` (or
 `address_failures`) each further failure doubles the wait: backoff_s, 2 x backoff_s, ...
 up to backoff_max_s. While a key waits, sign-ins are refused with 429 and Retry-After
-before the password is looked at, so the right password is refused too. A success
-clears the username's count (not the address's); a key quiet for twice the longest
-wait is forgotten, and only `max_keys` keys are kept, oldest dropped first.
+before the password is looked at, so the right password is refused too. Attempts still
+being checked count toward the limit, so a burst of parallel guesses is cut at the same
+number. A success clears the username's count (not the address's); a key quiet for
+twice the longest wait is forgotten, and only `max_keys` keys are kept, oldest first.
 
 The gate runs at most `slots` argon2 computations at once (64 MiB each) and checks
 unknown usernames against one dummy hash per hasher, made at start-up for the
@@ -54,6 +55,7 @@ class ThrottlePolicy:
 @dataclass
 class _Count:
     failures: int = 0
+    pending: int = 0  # attempts being checked right now: they count toward the limit until they end
     until: float = 0.0  # refused before this time
     last: float = 0.0
 
@@ -65,33 +67,37 @@ class LoginThrottle:
         self._counts: OrderedDict[str, _Count] = OrderedDict()
         self._lock = threading.Lock()
 
-    def check(self, username: str, address: str) -> None:
-        """TooManyAttempts when the username or the address is waiting."""
+    def start(self, username: str, address: str) -> None:
+        """Admit one attempt, or TooManyAttempts while a key waits or has its free attempts in flight."""
         now = self.clock()
         with self._lock:
-            wait = max(self._get(key, now).until - now for key in self._keys(username, address))
-        if wait > 0:
-            raise TooManyAttempts(wait)
+            counts = [(self._get(key, now), free) for key, free in self._limits(username, address)]
+            wait = max(c.until - now if c.until > now else  # in flight: the free attempts left, or one
+                       (self.policy.backoff_s if c.pending >= max(1, free - c.failures) else 0.0) for c, free in counts)
+            if wait > 0:
+                raise TooManyAttempts(wait)
+            for key, (count, _) in zip(self._keys(username, address), counts):
+                count.pending += 1
+                self._store(key, count, now)
 
-    def failed(self, username: str, address: str) -> None:
+    def finish(self, username: str, address: str, outcome: str) -> None:
+        """outcome: 'failed' (a wrong password: counted, maybe a wait), 'ok' (clears the username) or 'error'."""
         now = self.clock()
         with self._lock:
-            for key, free in zip(self._keys(username, address),
-                                 (self.policy.user_failures, self.policy.address_failures)):
+            for key, free in self._limits(username, address):
                 count = self._get(key, now)
-                count.failures += 1
-                count.last = now
-                if count.failures >= free:
-                    delay = self.policy.backoff_s * 2 ** min(count.failures - free, 30)
-                    count.until = now + min(delay, self.policy.backoff_max_s)
-                self._counts[key] = count
-                self._counts.move_to_end(key)
-            while len(self._counts) > self.max_keys:
-                self._counts.popitem(last=False)
+                count.pending = max(0, count.pending - 1)
+                if outcome == "failed":
+                    count.failures += 1
+                    if count.failures >= free:
+                        delay = self.policy.backoff_s * 2 ** min(count.failures - free, 30)
+                        count.until = now + min(delay, self.policy.backoff_max_s)
+                elif outcome == "ok" and key.startswith("user:"):
+                    count.failures, count.until = 0, 0.0
+                self._store(key, count, now)
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._counts.pop(self._keys(username, "")[0], None)
+    def _limits(self, username: str, address: str) -> list[tuple[str, int]]:
+        return list(zip(self._keys(username, address), (self.policy.user_failures, self.policy.address_failures)))
 
     @staticmethod
     def _keys(username: str, address: str) -> tuple[str, str]:
@@ -99,9 +105,16 @@ class LoginThrottle:
 
     def _get(self, key: str, now: float) -> _Count:
         count = self._counts.get(key)
-        if count is None or now - count.last > 2 * self.policy.backoff_max_s:
+        if count is None or (count.pending == 0 and now - count.last > 2 * self.policy.backoff_max_s):
             return _Count()
         return count
+
+    def _store(self, key: str, count: _Count, now: float) -> None:
+        count.last = now
+        self._counts[key] = count
+        self._counts.move_to_end(key)
+        while len(self._counts) > self.max_keys:
+            self._counts.popitem(last=False)
 
 
 class HashGate:
@@ -140,12 +153,15 @@ class Login:
     async def sign_in(self, db: Database, hasher: PasswordHasher, username: str, password: str,
                       address: str) -> accounts.User:
         """The user, or TooManyAttempts / HashesBusy / accounts.InvalidCredentials."""
-        self.throttle.check(username, address)
+        self.throttle.start(username, address)
+        outcome = "error"
         try:
             user = await self.gate.run(accounts.authenticate, db, username, password, hasher=hasher,
                                        dummy=self.gate.dummy(hasher))
+            outcome = "ok"
+            return user
         except accounts.InvalidCredentials:
-            self.throttle.failed(username, address)
+            outcome = "failed"
             raise
-        self.throttle.succeeded(username)
-        return user
+        finally:
+            self.throttle.finish(username, address, outcome)

@@ -92,7 +92,8 @@ def multipart(field: str, filename: str, data: bytes, content_type: str) -> tupl
     boundary = uuid.uuid4().hex
     head = (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
             f"Content-Type: {content_type}\r\n\r\n").encode()
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    return head + data + tail, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
 def post_file(server: Server, path: str, field: str, filename: str, data: bytes, content_type: str,

@@ -72,9 +72,11 @@ def test_the_live_socket_refuses_a_bomb_frame_and_goes_on(client, astronaut_jpeg
 
 def test_journal_uploads_go_through_the_same_intake(client):
     alice = sign_up(client, "alice")
-    r = client.post("/api/v1/journal/checkins", headers=alice, files={"image": ("me.jpg", BOMBS["bmp.jpg"], "image/jpeg")})
+    r = client.post("/api/v1/journal/checkins", headers=alice,
+                    files={"image": ("me.jpg", BOMBS["bmp.jpg"], "image/jpeg")})
     assert r.status_code == 413 and "EMOLENS_MAX_PIXELS" in r.json()["detail"]
-    r = client.post("/api/v1/journal/baseline", headers=alice, files={"frames": ("f.jpg", BOMBS["webp.jpg"], "image/jpeg")})
+    r = client.post("/api/v1/journal/baseline", headers=alice,
+                    files={"frames": ("f.jpg", BOMBS["webp.jpg"], "image/jpeg")})
     assert r.status_code == 413
     assert client.get("/api/v1/journal/checkins", headers=alice).json() == []
 

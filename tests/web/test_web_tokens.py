@@ -100,7 +100,8 @@ def test_tokens_from_before_expiry_get_90_days_at_the_upgrade(tmp_path):
     path = tmp_path / "e.db"
     old = open_database(path, [accounts.MIGRATIONS[0]])
     with old.write() as conn:
-        conn.execute("INSERT INTO users (username, password_hash, created_at) VALUES ('fay', '!', '2025-01-01T00:00:00Z')")
+        conn.execute("INSERT INTO users (username, password_hash, created_at) "
+                     "VALUES ('fay', '!', '2025-01-01T00:00:00Z')")
         conn.execute("INSERT INTO api_tokens (user_id, token_sha256, name, created_at) VALUES (1, ?, 'old', "
                      "'2025-01-01T00:00:00Z')", (accounts._digest("emo_old"),))
     db = open_database(path, all_migrations())

@@ -19,7 +19,7 @@ import numpy as np
 
 from emolens.inference.decode_gate import DecodeGate
 from emolens.inference.imageformats import SUPPORTED, ImageHeader, read_header
-from emolens.inference.limits import (DEFAULT_MAX_PIXELS, MB, OPENCV_PIXELS_ENV, ImageError, ImageLimits,
+from emolens.inference.limits import (DEFAULT_MAX_PIXELS, OPENCV_PIXELS_ENV, ImageError, ImageLimits,
                                       ImageTooLarge, UnsupportedImage)
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "ImageError", "ImageInput", "ImageLimits", "ImageTooLarge",
@@ -168,8 +168,3 @@ def _composite_on_white(img: np.ndarray, *, rgb: bool, name: str) -> np.ndarray:
         out[y:y + BLOCK_ROWS] = mixed.astype(np.uint8)[:, :, ::-1] if rgb and block.shape[2] == 4 else mixed
     return out
 
-
-def describe_limits(limits: ImageLimits) -> str:
-    """One line for logs and --help: the limits in force."""
-    return (f"images up to {limits.max_pixels / 1e6:g} MP ({limits.pixels_setting}) and "
-            f"{limits.max_decode_bytes / MB:.0f} MB to decode ({limits.decode_setting})")

@@ -29,6 +29,11 @@ class Server:
     def port(self) -> int:
         return int(self.base.rsplit(":", 1)[1])
 
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used (user + system, every thread): load does not inflate it."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_mb(self) -> float:
         """The server process's peak resident memory (VmHWM) in MB."""
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():

@@ -39,10 +39,10 @@ def imdecode_calls(monkeypatch):
 
 @pytest.mark.parametrize("case", bombs() + budget_bombs() + [scan_bomb()], ids=lambda c: c.name)
 def test_bombs_are_refused_from_the_header_without_decoding(case, imdecode_calls):
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time of this thread: a loaded machine does not inflate it
     with pytest.raises(ImageTooLarge) as err:
         decode_bytes(case.data, name=case.name, limits=SERVER)
-    assert time.perf_counter() - started < 1.0  # a header read: microseconds, even on a loaded machine
+    assert time.thread_time() - started < 1.0  # a header read: microseconds
     assert imdecode_calls == [], "the decoder was reached"
     message = str(err.value)
     assert case.name in message

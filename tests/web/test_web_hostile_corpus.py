@@ -2,7 +2,9 @@
 
 Every file gets its expected answer, none a traceback or a 500, each within 10 s; the
 server's and the CLI's peak memory stay under 1 GB; bombs are refused in under a second
-with under 100 MB of extra memory. Generous budgets: a loaded machine must not fail this.
+with under 100 MB of extra memory. Times are CPU seconds of the process that answers (the
+CLI's, or the server's from /proc), which a loaded machine does not inflate; wall-clock
+time is only checked against a generous ceiling that catches hangs.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from serving import post_file, request, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")]
 
-PER_FILE_S = 10.0
+PER_FILE_S = 10.0  # CPU seconds to answer one file
+HANG_S = 120.0  # wall-clock seconds: only a hang takes this long, even on a loaded machine
 PEAK_MB = 1024.0
 IMAGE_ERRORS = {413: ("limit", "budget", "scans", "side over"), 415: ("not a supported image format",), 400: ("",)}
 
@@ -33,14 +36,14 @@ results = []
 for line in open(sys.argv[1]):
     args = json.loads(line)
     out, err = io.StringIO(), io.StringIO()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = main(args)
     except BaseException:
         rc, err = "raised", io.StringIO(traceback.format_exc())
     results.append({"args": args, "rc": rc, "out": out.getvalue(), "err": err.getvalue(),
-                    "seconds": time.perf_counter() - started})
+                    "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu})
 print(json.dumps({"results": results, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -94,7 +97,7 @@ def test_the_cli_answers_every_image_right(cli_run, corpus):
     results = cli_run["results"][:len(images)]
     for case, res in zip(images, results):
         assert "Traceback" not in res["err"] and res["rc"] != "raised", (case.name, res["err"][-2000:])
-        assert res["seconds"] < PER_FILE_S, (case.name, res["seconds"])
+        assert res["cpu"] < PER_FILE_S and res["seconds"] < HANG_S, (case.name, res["cpu"], res["seconds"])
         (record,) = json.loads(res["out"])
         if "error" in record:
             assert res["rc"] == 1
@@ -102,14 +105,14 @@ def test_the_cli_answers_every_image_right(cli_run, corpus):
             assert fits, (case.name, case.status, record["error"])
         else:
             assert 200 in case.statuses and res["rc"] == 0 and isinstance(record["faces"], list), (case.name, record)
-    assert cli_run["peak_mb"] < PEAK_MB
+    assert cli_run["peak_mb"] < PEAK_MB, cli_run["peak_mb"]
 
 
 def test_the_cli_answers_every_video_right(cli_run, corpus):
     _, images, videos = corpus
     for case, res in zip(videos, cli_run["results"][len(images):]):
         assert "Traceback" not in res["err"] and res["rc"] != "raised", (case.name, res["err"][-2000:])
-        assert res["seconds"] < PER_FILE_S * 3, (case.name, res["seconds"])
+        assert res["cpu"] < PER_FILE_S and res["seconds"] < HANG_S, (case.name, res["cpu"], res["seconds"])
         if case.status == 202:
             assert res["rc"] == 0, (case.name, res["err"])
             if case.frames is not None:
@@ -124,32 +127,32 @@ def test_bombs_are_refused_fast_and_without_memory(server, corpus, astronaut_jpe
     before = server.peak_mb()
     bombs = [c for c in images if c.kind in ("bomb", "budget")]
     for case in bombs:
-        times = []
-        for _ in range(3):  # the best of three: the server's own time, not the machine's hiccups
-            status, doc, seconds = post_file(server, "/api/v1/analyze", "image", case.name, case.data,
-                                             case.content_type)
-            assert status == 413 and any(w in doc["detail"] for w in IMAGE_ERRORS[413]), (case.name, doc)
-            times.append(seconds)
-        assert min(times) < 1.0, (case.name, times)
+        cpu = server.cpu_s()
+        status, doc, seconds = post_file(server, "/api/v1/analyze", "image", case.name, case.data, case.content_type)
+        cpu = server.cpu_s() - cpu
+        assert status == 413 and any(w in doc["detail"] for w in IMAGE_ERRORS[413]), (case.name, doc)
+        assert cpu < 1.0 and seconds < HANG_S, (case.name, cpu, seconds)
     assert server.peak_mb() - before < 100, (before, server.peak_mb())
 
 
 def test_the_api_answers_every_file_right(server, corpus):
     _, images, videos = corpus
     for case in images:
+        cpu = server.cpu_s()
         status, doc, seconds = post_file(server, "/api/v1/analyze", "image", case.name, case.data, case.content_type)
+        cpu = server.cpu_s() - cpu
         assert status in case.statuses, (case.name, status, doc)
-        assert seconds < PER_FILE_S, (case.name, seconds)
+        assert cpu < PER_FILE_S and seconds < HANG_S, (case.name, cpu, seconds)
         assert ("faces" in doc) if status == 200 else isinstance(doc.get("detail"), str), (case.name, doc)
     for case in videos:
         status, doc, seconds = post_file(server, "/api/v1/analyze/video", "video", case.name, case.data,
                                          case.content_type)
-        assert status == case.status and seconds < PER_FILE_S, (case.name, status, doc, seconds)
+        assert status == case.status and seconds < HANG_S, (case.name, status, doc, seconds)
         if status == 202:
             job = wait_job(server, doc["url"])
             assert job["status"] == "done", (case.name, job)
             assert case.frames is None or job["frames_done"] == case.frames, (case.name, job["frames_done"])
-    assert server.peak_mb() < PEAK_MB
+    assert server.peak_mb() < PEAK_MB, server.peak_mb()
     assert "Traceback" not in server.log.read_text()
 
 
@@ -217,3 +220,19 @@ def test_a_password_flood_is_capped_and_health_keeps_answering(server):
         t.join()
     assert health == [200, 200, 200] and set(statuses) <= {401, 429, 503} and 429 in statuses
     assert server.peak_mb() - before < 3 * 64 + 100  # two hashes at a time, not forty
+
+
+def test_websocket_messages_over_the_upload_limit_and_foreign_origins_are_refused(server):
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import connect
+
+    url = f"ws://127.0.0.1:{server.port}/api/v1/live"
+    with connect(url, max_size=None) as ws:
+        assert json.loads(ws.recv(timeout=30))["type"] == "ready"
+        ws.send(b"\xff\xd8\xff" + bytes(11 * 2**20))  # over EMOLENS_MAX_UPLOAD_MB (10)
+        with pytest.raises(ConnectionClosed) as err:
+            ws.recv(timeout=30)
+        assert err.value.rcvd is not None and err.value.rcvd.code == 1009  # "message too big"
+    with pytest.raises(InvalidStatus) as err:
+        connect(url, origin="http://attacker.example", open_timeout=30)
+    assert err.value.response.status_code == 403

@@ -38,9 +38,9 @@ def videos(tmp_path_factory):
 
 @pytest.mark.parametrize("name", BOMBS)
 def test_bombs_named_jpg_are_refused_naming_the_servers_limit(client, name):
-    started = time.perf_counter()
+    started = time.process_time()  # CPU seconds of client and server together (a busy machine adds none)
     r = client.post("/api/v1/analyze", files={"image": (name, BOMBS[name], "image/jpeg")})
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert r.status_code == 413 and "over the 40 MP limit (EMOLENS_MAX_PIXELS)" in r.json()["detail"]
     assert "100 MP" not in r.json()["detail"]
 

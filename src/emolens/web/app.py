@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -20,7 +21,7 @@ from emolens.apps.accounts import password_hasher
 from emolens.apps.db import open_database
 from emolens.apps.journal.suggestions import load_rules
 from emolens.apps.schema import all_migrations
-from emolens.inference.limits import limit_opencv
+from emolens.inference.limits import OPENCV_PIXELS_ENV
 from emolens.web.errors import install_error_handlers
 from emolens.web.guards import MULTIPART_SLACK, BodyLimit, BodyRule, HostGuard, default_hosts
 from emolens.web.routers import account, analyze, auth, docs, jobs, live, pages, system
@@ -64,6 +65,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         user_failures=settings.login_user_failures, address_failures=settings.login_address_failures,
         backoff_s=settings.login_backoff_s, backoff_max_s=settings.login_backoff_max_s)), HashGate(settings.max_hashes))
     await run_in_threadpool(app.state.login.gate.dummy, app.state.hasher)  # unknown users cost a real check
+    log.info("photos: headers checked against %d pixels; OpenCV's own limit (%s, set by `emolens serve` before "
+             "OpenCV loads): %s", settings.max_pixels, OPENCV_PIXELS_ENV,
+             os.environ.get(OPENCV_PIXELS_ENV, "its default"))
     retention = start_retention(app.state.db, settings.satisfaction_retention_days)
     try:
         yield
@@ -75,9 +79,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app; settings default to Settings.from_env()."""
     settings = settings or Settings.from_env()
-    if not limit_opencv(settings.max_pixels):  # emolens serve sets it before OpenCV loads
-        log.debug("OpenCV's own pixel limit is its default here; photo headers are checked against %d pixels",
-                  settings.max_pixels)
     app = FastAPI(title="emolens", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.settings = settings

@@ -52,13 +52,13 @@ def login_page(request: Request, auth: OptionalAuth, templates: TemplatesDep, en
 
 
 @router.post("/login")
-async def login(request: Request, db: DbDep, hasher: HasherDep, gate: LoginDep, templates: TemplatesDep,
+async def login(request: Request, db: DbDep, hasher: HasherDep, signin: LoginDep, templates: TemplatesDep,
                 engine: EngineDep, settings: SettingsDep, username: FormStr = "", password: FormStr = "",
                 csrf_token: FormStr = "", next: FormStr = "/") -> Response:
     next_url = safe_next(next)
     try:
         check_prelogin(request, csrf_token)
-        user = await gate.sign_in(db, hasher, username, password, client_address(request))
+        user = await signin.sign_in(db, hasher, username, password, client_address(request))
     except HTTPException as exc:
         return _form(request, templates, engine, "login", next_url=next_url, error=exc.detail, username=username,
                      status_code=exc.status_code)
@@ -82,7 +82,7 @@ def register_page(request: Request, auth: OptionalAuth, templates: TemplatesDep,
 
 
 @router.post("/register")
-async def register(request: Request, db: DbDep, hasher: HasherDep, gate: LoginDep, templates: TemplatesDep,
+async def register(request: Request, db: DbDep, hasher: HasherDep, signin: LoginDep, templates: TemplatesDep,
                    engine: EngineDep, settings: SettingsDep, username: FormStr = "", password: FormStr = "",
                    confirm: FormStr = "", csrf_token: FormStr = "", next: FormStr = "/") -> Response:
     next_url = safe_next(next)
@@ -90,7 +90,7 @@ async def register(request: Request, db: DbDep, hasher: HasherDep, gate: LoginDe
         check_prelogin(request, csrf_token)
         if password != confirm:
             raise accounts.WeakPassword("the two passwords differ: type the same password twice")
-        user = await gate.gate.run(accounts.create_user, db, username, password, hasher=hasher)
+        user = await signin.gate.run(accounts.create_user, db, username, password, hasher=hasher)
     except HTTPException as exc:
         return _form(request, templates, engine, "register", next_url=next_url, error=exc.detail,
                      username=username, status_code=exc.status_code)

@@ -165,3 +165,18 @@ def test_every_limit_is_a_setting_with_a_checked_value():
                  "login_backoff_max_s", "max_hashes"):
         with pytest.raises(ValueError, match=name):
             Settings(**{name: 0})
+
+
+BAD_FORMS = [(b"\xff\xfe=\xff&a=%ZZ", "application/x-www-form-urlencoded"), (b"--x\r\nbroken", "multipart/form-data; "
+             "boundary=x"), (b"garbage", "multipart/form-data"), (b"", "multipart/form-data; boundary=x"),
+             (b'--x\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n\xff\xd8\r\n--x--\r\n',
+              "multipart/form-data; boundary=x")]
+
+
+@pytest.mark.parametrize("path", ["/login", "/register", "/api/v1/analyze", "/api/v1/analyze/video",
+                                  "/api/v1/journal/checkins", "/api/v1/journal/baseline", "/api/v1/sessions/x/video"])
+def test_malformed_forms_are_answered_never_500(client, path):
+    headers = sign_up(client, "alice")
+    for body, kind in BAD_FORMS:
+        r = client.post(path, content=body, headers={"content-type": kind, **headers})
+        assert 400 <= r.status_code < 500, (path, body[:20], r.status_code, r.text[:300])

@@ -30,7 +30,7 @@ PEAK_MB = 1024.0
 IMAGE_ERRORS = {413: ("limit", "budget", "scans", "side over"), 415: ("not a supported image format",), 400: ("",)}
 
 CLI_DRIVER = """
-import contextlib, io, json, resource, sys, time, traceback
+import contextlib, io, json, sys, time, traceback
 from emolens.cli import main
 results = []
 for line in open(sys.argv[1]):
@@ -44,7 +44,9 @@ for line in open(sys.argv[1]):
         rc, err = "raised", io.StringIO(traceback.format_exc())
     results.append({"args": args, "rc": rc, "out": out.getvalue(), "err": err.getvalue(),
                     "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu})
-print(json.dumps({"results": results, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork + exec (the parent's size would count)
+peak = next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM:")) / 1024
+print(json.dumps({"results": results, "peak_mb": peak}))
 """
 
 

@@ -82,11 +82,14 @@ def test_detect_every_n_frames_tracks_in_between(tiny_model, clip, tmp_path):
 
 def test_bad_video_sources_are_clear_errors(tiny_model, tmp_path, capsys):
     (tmp_path / "notes.mp4").write_text("not a video")
+    (tmp_path / "noise.mp4").write_bytes(bytes(range(256)) * 8)
     assert main(["video", str(tmp_path / "notes.mp4"), "--model", str(tiny_model)]) == 2
+    assert main(["video", str(tmp_path / "noise.mp4"), "--model", str(tiny_model)]) == 2
     assert main(["video", str(tmp_path / "missing.mp4"), "--model", str(tiny_model)]) == 2
     assert main(["video", str(tmp_path / "notes.mp4"), "--model", str(tiny_model), "--every", "0"]) == 2
     err = capsys.readouterr().err
-    assert "notes.mp4" in err and "could not be opened" in err and "no such video file" in err
+    assert "notes.mp4: a text file, not a video" in err and "no such video file" in err
+    assert "noise.mp4 could not be opened" in err
     assert "--every must be at least 1" in err and "Traceback" not in err
 
 

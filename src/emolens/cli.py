@@ -133,6 +133,20 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-map", help="names | rafdb | YAML file mapping folder names to emotions")
 
 
+def _limit_opencv(args: argparse.Namespace) -> None:
+    """OpenCV reads its own pixel limit once, when it loads: set it from this command's limit first."""
+    from emolens.inference.limits import DEFAULT_MAX_PIXELS, limit_opencv
+    megapixels = getattr(args, "max_megapixels", None)
+    pixels = int(megapixels * 1e6) if megapixels and megapixels > 0 else DEFAULT_MAX_PIXELS
+    if args.command == "serve":
+        from emolens.web.settings import Settings
+        try:
+            pixels = Settings.from_env().max_pixels
+        except ValueError:
+            pass  # `serve` reports a bad setting itself, in one line
+    limit_opencv(pixels)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -146,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    _limit_opencv(args)  # before anything below imports OpenCV
     from emolens.datasets import DataError
     from emolens.core.card import CardError
     from emolens.cli_infer import HANDLERS as infer_handlers

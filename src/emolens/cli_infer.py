@@ -45,7 +45,11 @@ def add_parsers(sub: argparse._SubParsersAction, fmt: type[argparse.HelpFormatte
     out.add_argument("--csv", metavar="FILE", help="write one row per face to FILE (the table still prints)")
     a.add_argument("--annotate", metavar="OUT_DIR", help="save copies with boxes and labels drawn into OUT_DIR")
     _engine_args(a, detect_size=1024)
-    a.add_argument("--max-megapixels", type=float, default=100.0, help="refuse larger images (default: %(default)s)")
+    a.add_argument("--max-megapixels", type=positive, default=100.0,
+                   help="refuse images with more pixels, read from the header before decoding (default: %(default)s)")
+    a.add_argument("--max-decode-mb", type=positive, default=1024.0,
+                   help="refuse images whose decoding needs more memory (16-bit, alpha, progressive JPEG) "
+                        "(default: %(default)s)")
 
     for name, help_ in (("video", "track faces and emotions through a video file or camera"),
                         ("webcam", "live camera window with emotions")):
@@ -79,6 +83,24 @@ def _engine_args(p: argparse.ArgumentParser, detect_size: int, model: str = "def
     p.add_argument("--tta", type=tta_arg, default="card",
                    help="test-time augmentation: card (as the model card says), none or a comma list of flip, zoom, shift "
                         "(default: %(default)s)")
+
+
+def positive(value: str) -> float:
+    """argparse type: a number above 0."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    return number
+
+
+def image_limits(args: argparse.Namespace):
+    """The analyze command's decode limits, named after their flags in every refusal."""
+    from emolens.inference.limits import MB, ImageLimits
+    return ImageLimits(max_pixels=int(args.max_megapixels * 1e6), max_decode_bytes=int(args.max_decode_mb * MB),
+                       pixels_setting="--max-megapixels", decode_setting="--max-decode-mb")
 
 
 def tta_arg(value: str) -> str:
@@ -140,7 +162,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"emolens analyze: {src}: {err}", file=sys.stderr)
     if not images:
         raise CliError("nothing to analyse: give image files or folders of images")
-    analyzer = _analyzer(args, max_pixels=int(args.max_megapixels * 1e6))
+    analyzer = _analyzer(args, limits=image_limits(args))
     records: list[dict[str, Any]] = [{"image": src, "error": err} for src, err in failed]
     written: list[Path] = []
     for path, name in tqdm(images, desc="analyze", unit="img", disable=None, file=sys.stderr):

@@ -115,7 +115,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from emolens.apps.satisfaction.recording import SessionRecorder
     from emolens.apps.satisfaction.store import SessionError, time_bound
     from emolens.inference.stream import StreamAnalyzer, StreamOptions
-    from emolens.inference.video import VideoSource, run_video
+    from emolens.inference.video import VideoSource, frame_limit, run_video
 
     settings = _settings(args, satisfaction_rule=args.rule, satisfaction_roi=args.roi,
                          satisfaction_staff_seconds=args.staff_seconds)
@@ -131,7 +131,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     analyzer = _analyzer(args)
     recorder = SessionRecorder(analyzer.labels)
     with VideoSource(args.video) as source:
-        max_frames = int(settings.max_video_seconds * source.info.fps)
+        max_frames = frame_limit(source.info.fps, settings.max_video_seconds)  # as the web's session jobs
         total = min(source.info.frame_count or max_frames, max_frames)
         stream = StreamAnalyzer(analyzer, options)
         progress = VideoProgress(Path(args.video).name, total, stream, options.every,

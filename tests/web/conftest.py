@@ -43,7 +43,8 @@ def astronaut_jpeg() -> bytes:
 
 @pytest.fixture
 def settings(tiny_model, tmp_path) -> Settings:
-    return Settings(model=str(tiny_model), data_dir=tmp_path / "data")
+    # TestClient calls the server "testserver" (its WebSockets always do); test_web_guards checks the default hosts
+    return Settings(model=str(tiny_model), data_dir=tmp_path / "data", trusted_hosts="testserver,127.0.0.1,localhost")
 
 
 @pytest.fixture

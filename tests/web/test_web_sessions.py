@@ -36,10 +36,11 @@ def empty_clip(tmp_path_factory) -> bytes:
                          passer=(0, 0)).read_bytes()
 
 
-def wait_job(client, url: str, timeout: float = 600.0) -> dict:
+def wait_job(client, url: str, timeout: float = 600.0, headers=None) -> dict:
+    """Poll a job; a session's job answers only its account (headers, or the client's cookie)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = client.get(url).json()
+        job = client.get(url, headers=headers).json()
         if job["status"] not in ("queued", "running"):
             return job
         time.sleep(0.1)
@@ -77,7 +78,8 @@ def test_video_session_end_to_end(client, counter_clip):
     assert r.status_code == 202, r.text
     created = r.json()
     assert created["url"] == f"/api/v1/jobs/{created['job']}" and created["session_url"] == f"/api/v1/sessions/{sid}"
-    job = wait_job(client, created["url"])
+    assert client.get(created["url"]).status_code == 404  # the session's job is not anyone's to read
+    job = wait_job(client, created["url"], headers=shop)
     assert job["status"] == "done", job["error"]
     assert job["progress"] == 1.0 and job["summary"]["session"] == sid
     s = client.get(f"/api/v1/sessions/{sid}", headers=shop).json()
@@ -104,7 +106,7 @@ def test_video_session_end_to_end(client, counter_clip):
 def test_too_little_signal_is_null_with_a_reason(client, empty_clip):
     shop = sign_up(client, "shop")
     sid = client.post("/api/v1/sessions", json=NEW, headers=shop).json()["id"]
-    job = wait_job(client, upload(client, shop, sid, empty_clip).json()["url"])
+    job = wait_job(client, upload(client, shop, sid, empty_clip).json()["url"], headers=shop)
     assert job["status"] == "done"
     s = client.get(f"/api/v1/sessions/{sid}", headers=shop).json()
     assert s["score"] is None and s["reason"] == "no face was seen during the session" and s["confidence"] == 0

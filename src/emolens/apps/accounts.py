@@ -8,7 +8,9 @@
 Passwords are hashed with argon2id (argon2-cffi, salted, parameters stored in the hash,
 rehashed on login when the parameters change). API tokens and session ids are 256-bit
 random secrets; only their SHA-256 is stored, so a copy of the database cannot be used
-to log in. Deleting a user deletes every row that references it (ON DELETE CASCADE);
+to log in. API tokens expire (`ttl_s`, 90 days by default) and are revoked with every
+session when the password changes. Passwords follow apps/passwords.py (length, not common,
+not the username). Deleting a user deletes every row that references it (ON DELETE CASCADE);
 apps that keep files delete those themselves before calling `delete_user`.
 """
 from __future__ import annotations
@@ -26,6 +28,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from emolens.apps.db import Database, Migration, utc_now
+from emolens.apps.passwords import PasswordRefused, dummy_hash
+from emolens.apps.passwords import check_password as _policy
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("accounts", 1, "users, api tokens, sessions", sql="""
@@ -53,10 +57,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         CREATE INDEX sessions_user ON sessions(user_id);
     """),
+    Migration("accounts", 2, "api tokens expire", sql="""
+        ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;   -- UTC; tokens from before this version: 90 days on
+        UPDATE api_tokens SET expires_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+90 days') WHERE expires_at IS NULL;
+    """),
 )
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,31}")
-MIN_PASSWORD, MAX_PASSWORD = 8, 1024
+TOKEN_TTL_S = 90 * 86400
 NO_PASSWORD = "!"  # password_hash of accounts made by the CLI: no password matches it
 TOKEN_PREFIX = "emo_"
 
@@ -99,9 +107,10 @@ class ApiToken:
     user_id: int
     name: str
     created_at: str
+    expires_at: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "created_at": self.created_at}
+        return {"id": self.id, "name": self.name, "created_at": self.created_at, "expires_at": self.expires_at}
 
 
 @dataclass(frozen=True)
@@ -161,19 +170,18 @@ def check_username(username: str) -> str:
     return username
 
 
-def check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise WeakPassword(f"the password is too short: use at least {MIN_PASSWORD} characters "
-                           "(a few words are easy to remember)")
-    if len(password) > MAX_PASSWORD:
-        raise WeakPassword(f"the password is longer than {MAX_PASSWORD} characters")
-    return password
+def check_password(password: str, username: str | None = None) -> str:
+    """The password policy (apps/passwords.py) as WeakPassword."""
+    try:
+        return _policy(password, username)
+    except PasswordRefused as exc:
+        raise WeakPassword(str(exc)) from None
 
 
 def create_user(db: Database, username: str, password: str | None, *, hasher: PasswordHasher) -> User:
     """A new account; password None makes one without a password (the CLI's local user)."""
     username = check_username(username)
-    hashed = NO_PASSWORD if password is None else hasher.hash(check_password(password))
+    hashed = NO_PASSWORD if password is None else hasher.hash(check_password(password, username))
     try:
         with db.write() as conn:
             cur = conn.execute("INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
@@ -207,15 +215,20 @@ def local_user(db: Database, username: str, *, hasher: PasswordHasher) -> User:
         return find_user(db, username)  # type: ignore[return-value]
 
 
-def authenticate(db: Database, username: str, password: str, *, hasher: PasswordHasher) -> User:
-    """The user whose password this is, else InvalidCredentials (same message and cost for unknown users)."""
+def authenticate(db: Database, username: str, password: str, *, hasher: PasswordHasher,
+                 dummy: str | None = None) -> User:
+    """The user whose password this is, else InvalidCredentials (same message and cost for unknown users).
+
+    Unknown users are checked against `dummy` (passwords.dummy_hash(hasher), made once at start-up),
+    so that they cost one verification exactly like known ones and timing does not tell usernames.
+    """
     with db.read() as conn:
         row = conn.execute("SELECT * FROM users WHERE username = ?", (username.strip(),)).fetchone()
     wrong = InvalidCredentials("wrong username or password")
     if row is None or row["password_hash"] == NO_PASSWORD:
-        try:  # spend the same time as a real check, so timing does not tell which usernames exist
-            hasher.verify(hasher.hash("not the password"), password + "x")
-        except VerificationError:
+        try:
+            hasher.verify(dummy or dummy_hash(hasher), password)
+        except (VerificationError, InvalidHashError):
             pass
         raise wrong
     try:
@@ -229,10 +242,13 @@ def authenticate(db: Database, username: str, password: str, *, hasher: Password
 
 
 def set_password(db: Database, user_id: int, password: str, *, hasher: PasswordHasher) -> None:
-    hashed = hasher.hash(check_password(password))
+    """A new password; every API token and browser session of the user is revoked with the old one."""
+    user = get_user(db, user_id)
+    hashed = hasher.hash(check_password(password, user.username if user else None))
     with db.write() as conn:
         conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (hashed, user_id))
         conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))  # log out other browsers
+        conn.execute("DELETE FROM api_tokens WHERE user_id = ?", (user_id,))
 
 
 def delete_user(db: Database, user_id: int) -> bool:
@@ -243,28 +259,49 @@ def delete_user(db: Database, user_id: int) -> bool:
     return deleted
 
 
-def issue_token(db: Database, user_id: int, name: str = "") -> IssuedToken:
+def _later(seconds: float) -> str:
+    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _token(row: sqlite3.Row) -> ApiToken:
+    return ApiToken(row["id"], row["user_id"], row["name"], row["created_at"], row["expires_at"])
+
+
+def issue_token(db: Database, user_id: int, name: str = "", *, ttl_s: float = TOKEN_TTL_S) -> IssuedToken:
+    """A new API token, valid for ttl_s seconds (expired ones of every user are deleted meanwhile)."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.write() as conn:
-        cur = conn.execute("INSERT INTO api_tokens (user_id, token_sha256, name, created_at) VALUES (?, ?, ?, ?)",
-                           (user_id, _digest(secret), name.strip()[:100], utc_now()))
+        conn.execute("DELETE FROM api_tokens WHERE expires_at <= ?", (utc_now(),))
+        cur = conn.execute("INSERT INTO api_tokens (user_id, token_sha256, name, created_at, expires_at) "
+                           "VALUES (?, ?, ?, ?, ?)", (user_id, _digest(secret), name.strip()[:100], utc_now(),
+                                                      _later(ttl_s)))
         row = conn.execute("SELECT * FROM api_tokens WHERE id = ?", (cur.lastrowid,)).fetchone()
-    return IssuedToken(token=ApiToken(row["id"], row["user_id"], row["name"], row["created_at"]), secret=secret)
+    return IssuedToken(token=_token(row), secret=secret)
 
 
 def user_for_token(db: Database, secret: str) -> User | None:
+    """The user of a live token; None when it is unknown, revoked or expired."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
     with db.read() as conn:
-        row = conn.execute("SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?",
-                           (_digest(secret),)).fetchone()
+        row = conn.execute("SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                           "WHERE t.token_sha256 = ? AND t.expires_at > ?", (_digest(secret), utc_now())).fetchone()
     return None if row is None else _user(row)
 
 
-def list_tokens(db: Database, user_id: int) -> list[ApiToken]:
+def token_expiry(db: Database, secret: str) -> str | None:
+    """When a stored token expired or expires (None when unknown or revoked): for a precise 401 message."""
     with db.read() as conn:
-        rows = conn.execute("SELECT * FROM api_tokens WHERE user_id = ? ORDER BY id", (user_id,)).fetchall()
-    return [ApiToken(r["id"], r["user_id"], r["name"], r["created_at"]) for r in rows]
+        row = conn.execute("SELECT expires_at FROM api_tokens WHERE token_sha256 = ?", (_digest(secret),)).fetchone()
+    return None if row is None else row["expires_at"]
+
+
+def list_tokens(db: Database, user_id: int) -> list[ApiToken]:
+    """The user's live tokens (names and dates, never secrets), oldest first."""
+    with db.read() as conn:
+        rows = conn.execute("SELECT * FROM api_tokens WHERE user_id = ? AND expires_at > ? ORDER BY id",
+                            (user_id, utc_now())).fetchall()
+    return [_token(r) for r in rows]
 
 
 def revoke_token(db: Database, user_id: int, token_id: int) -> bool:
@@ -275,7 +312,7 @@ def revoke_token(db: Database, user_id: int, token_id: int) -> bool:
 
 def start_session(db: Database, user_id: int, *, ttl_s: int = 14 * 86400) -> IssuedSession:
     secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    expires = (datetime.now(timezone.utc) + timedelta(seconds=ttl_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    expires = _later(ttl_s)
     with db.write() as conn:
         conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (utc_now(),))
         conn.execute("INSERT INTO sessions (user_id, session_sha256, csrf_token, created_at, expires_at) "

@@ -21,6 +21,7 @@ from emolens.inference.align import crop_face
 from emolens.inference.classifier import Classifier
 from emolens.inference.detectors import Detection, Detector, create_detector
 from emolens.inference.images import MAX_PIXELS, ImageInput, load_image
+from emolens.inference.limits import ImageLimits
 from emolens.inference.order import reading_order
 from emolens.inference.quality import assess
 
@@ -33,19 +34,21 @@ class Analyzer:
     model: 'default', a model folder or .onnx next to card.json. detector: a name
     ('centerface') or a built Detector. threshold / min_face / max_side
     go to the detector (max_side 1024 suits photos; 640 is enough and 4x faster for
-    video); tta overrides the card's test-time augmentation.
+    video); tta overrides the card's test-time augmentation. `limits` bound what
+    decoding a path or bytes may cost (default: max_pixels and a 1 GB decode budget).
     """
 
     def __init__(self, model: str | Path = "default", detector: str | Detector = "centerface", *,
                  threads: int = 1, tta: str | Sequence[str] | None = None, threshold: float | None = None,
                  min_face: int = 20, max_side: int = 1024, max_pixels: int = MAX_PIXELS,
-                 classifier: Classifier | None = None):
+                 classifier: Classifier | None = None, limits: ImageLimits | None = None):
         self.classifier = classifier or Classifier(model, threads=threads, tta=tta)
         if isinstance(detector, str):
             detector = create_detector(detector, threshold=threshold, min_face=min_face, max_side=max_side,
                                        threads=threads)
         self.detector: Detector = detector
-        self.max_pixels = max_pixels
+        self.limits = limits or ImageLimits(max_pixels=max_pixels)
+        self.max_pixels = self.limits.max_pixels
 
     @property
     def card(self):
@@ -75,7 +78,7 @@ class Analyzer:
         return [found[i] for i in reading_order([d.box for d in found])]
 
     def load(self, image: ImageInput, *, rgb: bool = False) -> np.ndarray:
-        return load_image(image, rgb=rgb, max_pixels=self.max_pixels)
+        return load_image(image, rgb=rgb, limits=self.limits)
 
     def classify(self, images: Sequence[np.ndarray], detections: Sequence[Sequence[Detection]],
                  track_ids: Sequence[Sequence[int]] | None = None) -> list[list[Face]]:

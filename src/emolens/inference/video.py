@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from emolens.inference.containers import SNIFF_BYTES, VideoFormatError, sniff_video
 from emolens.inference.draw import annotate
 from emolens.inference.stream import FrameResult, StreamAnalyzer
 from emolens.inference.summary import SummaryBuilder, VideoSummary
@@ -26,6 +28,34 @@ log = logging.getLogger(__name__)
 
 class VideoError(RuntimeError):
     """A video or camera that cannot be opened or written."""
+
+
+class VideoTooLarge(VideoError):
+    """Frames over the pixel limit given to VideoSource."""
+
+
+class UnsupportedVideo(VideoError):
+    """A local file that is a playlist, text or a still image: FFmpeg would open what it lists."""
+
+
+def refuse_playlists(path: Path) -> None:
+    """UnsupportedVideo for a local file that is a playlist, text or a still (unknown binary formats pass)."""
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    try:
+        sniff_video(head, str(path))
+    except VideoFormatError as exc:
+        if exc.unsupported:
+            raise UnsupportedVideo(str(exc)) from None
+
+
+def frame_limit(fps: float, max_seconds: float) -> int:
+    """Frames analysed of a video cut at max_seconds: those that start before it, at least one.
+
+    Below 1 fps (slide shows, broken headers such as 0.001 fps) the budget is max_seconds
+    frames instead, so a three-frame video is read whole, as the CLI does.
+    """
+    return max(1, math.ceil(max_seconds * max(fps, 1.0)))
 
 
 @dataclass(frozen=True)
@@ -50,14 +80,22 @@ def parse_source(source: str | int) -> str | int:
 
 
 class VideoSource:
-    """An opened video file or camera; iterate for (index, time_s, BGR frame)."""
+    """An opened video file or camera; iterate for (index, time_s, BGR frame).
 
-    def __init__(self, source: str | int):
+    Uploads pass api=cv2.CAP_FFMPEG (no other backend guesses at the file) and max_pixels,
+    checked on the header's frame size and again on every frame read.
+    """
+
+    def __init__(self, source: str | int, *, api: int | None = None, max_pixels: int | None = None,
+                 limit_name: str = "max_pixels"):
         source = parse_source(source)
+        self.max_pixels, self.limit_name = max_pixels, limit_name
         self.camera = isinstance(source, int)
         if not self.camera and not Path(source).exists() and "://" not in str(source):
             raise VideoError(f"{source}: no such video file (for a camera give its index, e.g. 0)")
-        self.cap = cv2.VideoCapture(source)
+        if not self.camera and Path(source).is_file():
+            refuse_playlists(Path(source))
+        self.cap = cv2.VideoCapture(source) if api is None else cv2.VideoCapture(source, api)
         if not self.cap.isOpened():
             self.cap.release()
             what = f"camera {source}" if self.camera else str(source)
@@ -69,6 +107,14 @@ class VideoSource:
                               max(0, int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT))) if not self.camera else 0,
                               int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
                               self.camera)
+        self._check_size(self.info.width, self.info.height, "its frames are")
+
+    def _check_size(self, width: int, height: int, what: str) -> None:
+        if self.max_pixels is not None and width * height > self.max_pixels:
+            self.cap.release()
+            raise VideoTooLarge(f"{self.info.source}: {what} {width}x{height}, over the limit of "
+                                f"{self.max_pixels / 1e6:.1f} MP per frame ({self.limit_name}): "
+                                "send a smaller video, e.g. 1920x1080")
 
     def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
         start, index = time.monotonic(), 0
@@ -78,6 +124,8 @@ class VideoSource:
                 if index == 0:
                     raise VideoError(f"{self.info.source}: no frame could be read (empty or unsupported video)")
                 return
+            if self.max_pixels is not None and frame.shape[0] * frame.shape[1] > self.max_pixels:
+                self._check_size(frame.shape[1], frame.shape[0], f"frame {index} is")
             # Cameras: wall-clock time; files: frame index over fps (steady even if we fall behind).
             t = time.monotonic() - start if self.camera else index / self.info.fps
             yield index, t, frame

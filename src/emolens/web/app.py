@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -19,12 +21,16 @@ from emolens.apps.accounts import password_hasher
 from emolens.apps.db import open_database
 from emolens.apps.journal.suggestions import load_rules
 from emolens.apps.schema import all_migrations
-from emolens.web.errors import MULTIPART_SLACK, BodyLimit, install_error_handlers
+from emolens.inference.limits import OPENCV_PIXELS_ENV
+from emolens.web.errors import install_error_handlers
+from emolens.web.guards import MULTIPART_SLACK, BodyLimit, BodyRule, HostGuard, default_hosts
 from emolens.web.routers import account, analyze, auth, docs, jobs, live, pages, system
 from emolens.web.routers import journal, journal_data, journal_pages
 from emolens.web.routers import session_live, session_pages, sessions
 from emolens.web.services.engine import Engine, build_engine
 from emolens.web.services.jobs import JobStore
+from emolens.web.services.login import HashGate, Login, LoginThrottle, ThrottlePolicy
+from emolens.web.services.photo import PhotoIntake
 from emolens.web.services.sessions import Scoring, start_retention
 from emolens.web.settings import Settings
 
@@ -32,7 +38,6 @@ log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent
 API_PREFIX = "/api/v1"
-FORM_LIMIT = 64 * 1024  # sign-in forms and JSON credentials
 DESCRIPTION = """Facial emotion recognition for photos, videos and live cameras.
 
 The analysis endpoints store nothing you send: photos and live frames are analysed in memory;
@@ -57,6 +62,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.journal_rules = await run_in_threadpool(load_rules)  # rules.yaml, checked at start
     app.state.jobs = JobStore.for_process(settings.data_dir / "jobs", max_jobs=settings.max_jobs,
                                           ttl_s=settings.job_ttl_s)
+    app.state.login = Login(LoginThrottle(ThrottlePolicy(
+        user_failures=settings.login_user_failures, address_failures=settings.login_address_failures,
+        backoff_s=settings.login_backoff_s, backoff_max_s=settings.login_backoff_max_s)), HashGate(settings.max_hashes))
+    await run_in_threadpool(app.state.login.gate.dummy, app.state.hasher)  # unknown users cost a real check
+    log.info("photos: headers checked against %d pixels; OpenCV's own limit (%s, set by `emolens serve` before "
+             "OpenCV loads): %s", settings.max_pixels, OPENCV_PIXELS_ENV,
+             os.environ.get(OPENCV_PIXELS_ENV, "its default"))
     retention = start_retention(app.state.db, settings.satisfaction_retention_days)
     try:
         yield
@@ -78,16 +90,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.vendor = docs.vendor_files()
     app.state.hasher = password_hasher()  # tests swap a fast one in with dependency_overrides[get_hasher]
     app.state.scoring = Scoring.from_settings(settings)  # the customer rule: a malformed one fails here
+    app.state.intake = PhotoIntake.from_settings(settings)  # every photo and frame is decoded through it
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, limits={
-        f"{API_PREFIX}/analyze": settings.max_upload_bytes + MULTIPART_SLACK,
-        f"{API_PREFIX}/journal/checkins": settings.max_upload_bytes + MULTIPART_SLACK,  # all frames together
-        f"{API_PREFIX}/journal/baseline": settings.max_upload_bytes + MULTIPART_SLACK,
-        f"{API_PREFIX}/analyze/video": settings.max_video_bytes + MULTIPART_SLACK,
-        f"{API_PREFIX}/sessions/*/video": settings.max_video_bytes + MULTIPART_SLACK,
-        **{path: FORM_LIMIT for path in (f"{API_PREFIX}/auth/register", f"{API_PREFIX}/auth/token", "/login",
-                                         "/register", "/logout")},
-    })
+    add_guards(app, settings)
     api = APIRouter(prefix=API_PREFIX)
     for module in (analyze, jobs, live, system, auth, sessions, session_live):
         api.include_router(module.router)
@@ -101,3 +106,22 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app
+
+
+def add_guards(app: FastAPI, settings: Settings) -> None:
+    """Body limits on every route (uploads: the media limits; everything else: max_json_kb), then the
+    trusted-host and WebSocket Origin check in front of everything."""
+    photo = BodyRule(settings.max_upload_bytes + MULTIPART_SLACK, setting="EMOLENS_MAX_UPLOAD_MB",
+                     slack=MULTIPART_SLACK)
+    video = BodyRule(settings.max_video_bytes + MULTIPART_SLACK, setting="EMOLENS_MAX_VIDEO_MB", slack=MULTIPART_SLACK)
+    app.add_middleware(BodyLimit, default=BodyRule(settings.max_json_bytes), timeout_s=settings.body_timeout_s,
+                       min_rate=settings.min_body_kbps * 1024, rules={
+                           f"{API_PREFIX}/analyze": photo,
+                           f"{API_PREFIX}/analyze/video": video,
+                           f"{API_PREFIX}/journal/checkins": replace(photo, signed_in=True),  # all frames
+                           f"{API_PREFIX}/journal/baseline": replace(photo, signed_in=True),
+                           f"{API_PREFIX}/sessions/*/video": replace(video, signed_in=True),
+                       })
+    hosts = default_hosts(settings.host, settings.trusted_hosts)
+    log.info("answering requests for the hosts %s (EMOLENS_TRUSTED_HOSTS)", ", ".join(hosts))
+    app.add_middleware(HostGuard, hosts=hosts)

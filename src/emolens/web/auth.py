@@ -23,8 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from emolens.apps.accounts import Session, User, same_secret, session_for, user_for_token
+from emolens.apps.accounts import Session, User, same_secret, session_for, token_expiry, user_for_token
 from emolens.apps.db import Database
+from emolens.web.services.login import Login
 
 SESSION_COOKIE = "emolens_session"
 PRELOGIN_COOKIE = "emolens_csrf"  # double-submit token for the login and register forms
@@ -42,8 +43,18 @@ def get_hasher(conn: HTTPConnection) -> PasswordHasher:
     return conn.app.state.hasher
 
 
+def get_login(conn: HTTPConnection) -> Login:
+    return conn.app.state.login
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The peer's address (behind a reverse proxy: the proxy's, so all clients share one)."""
+    return conn.client.host if conn.client else "unknown"
+
+
 DbDep = Annotated[Database, Depends(get_db)]
 HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+LoginDep = Annotated[Login, Depends(get_login)]
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,9 @@ def _identify(db: Database, authorization: str | None, cookie: str | None) -> Au
             raise _unauthorized("send the API token as 'Authorization: Bearer <token>'")
         user = user_for_token(db, value.strip())
         if user is None:
-            raise _unauthorized("this API token is unknown or revoked: get a new one from POST /api/v1/auth/token")
+            expired = token_expiry(db, value.strip())
+            what = f"expired at {expired}" if expired else "unknown or revoked"
+            raise _unauthorized(f"this API token is {what}: get a new one from POST /api/v1/auth/token")
         return Auth(user)
     if cookie:
         session = session_for(db, cookie)

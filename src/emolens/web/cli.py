@@ -53,7 +53,9 @@ def serve(args: argparse.Namespace) -> int:
         app = create_app(settings, engine=engine)
         log.info("serving model %s on http://%s:%d (API docs at /docs)", engine.analyzer.card.name, settings.host,
                  settings.port)
-        uvicorn.Server(uvicorn.Config(app, log_level=settings.log_level)).run(sockets=[sock])
+        config = uvicorn.Config(app, log_level=settings.log_level,
+                                ws_max_size=settings.max_upload_bytes + 4096)  # a live frame: the photo limit
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
     return 0

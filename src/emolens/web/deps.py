@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from emolens.web.services.engine import Engine
 from emolens.web.services.jobs import JobStore
+from emolens.web.services.photo import PhotoIntake
 from emolens.web.settings import Settings
 
 
@@ -24,6 +25,10 @@ def get_jobs(conn: HTTPConnection) -> JobStore:
     return conn.app.state.jobs
 
 
+def get_intake(conn: HTTPConnection) -> PhotoIntake:
+    return conn.app.state.intake
+
+
 def get_templates(conn: HTTPConnection) -> Jinja2Templates:
     return conn.app.state.templates
 
@@ -32,3 +37,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+IntakeDep = Annotated[PhotoIntake, Depends(get_intake)]

@@ -1,27 +1,28 @@
-"""Every API error is JSON {"detail": "<what went wrong and what to do>"}; a body size guard.
+"""Every API error is JSON {"detail": "<what went wrong and what to do>"}, never a traceback.
 
 InvalidMedia 400, MediaTooLarge 413, UnsupportedMedia 415, missing/invalid fields 422,
-JobsBusy 503. The guard refuses oversized uploads from Content-Length before
-they are read, and stops counting bodies sent without one at the limit.
+JobsBusy, DecoderBusy and HashesBusy 503, TooManyAttempts 429 (all with Retry-After).
+`json_body` reads a JSON body and answers every way it can be malformed (empty, not
+UTF-8, invalid, nested too deep, a number too long) with 400. Body size and pace are
+guarded before routes run (web/guards.py).
 """
 from __future__ import annotations
 
+import json
 import logging
-import re
-from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from emolens.inference.limits import DecoderBusy
 from emolens.web.services.jobs import JobsBusy
+from emolens.web.services.login import HashesBusy, TooManyAttempts
 from emolens.web.services.media import MediaError, MediaTooLarge, UnsupportedMedia
 
 log = logging.getLogger(__name__)
-
-MULTIPART_SLACK = 64 * 1024  # multipart boundaries and headers around the file
 
 
 def media_status(exc: MediaError) -> int:
@@ -32,12 +33,15 @@ def media_status(exc: MediaError) -> int:
     return 400  # InvalidMedia and any other refusal of the content
 
 
-def validation_message(errors: list[dict]) -> str:
-    """Pydantic errors -> one sentence: "missing field 'image' (send multipart/form-data ...)"."""
+def validation_message(errors: list[dict], *, form: bool = True) -> str:
+    """Pydantic errors -> one sentence: "missing field 'image' (send multipart/form-data ...)".
+
+    The multipart hint is given for a missing body field of a request that was not JSON (form=True).
+    """
     parts, body = [], False
     for e in errors:
         loc = [str(x) for x in e.get("loc", ())]
-        body = body or (loc[:1] == ["body"])
+        body = body or (form and loc[:1] == ["body"] and e.get("type") == "missing")
         name = ".".join(x for x in loc if x not in ("body", "query", "path", "header")) or "request"
         parts.append(f"missing field '{name}'" if e.get("type") == "missing" else f"{name}: {e.get('msg')}")
     hint = " (send the file as multipart/form-data)" if body else ""
@@ -51,9 +55,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def busy(request: Request, exc: JobsBusy) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "30"})
 
+    async def decoders_busy(request: Request, exc: DecoderBusy | HashesBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    async def throttled(request: Request, exc: TooManyAttempts) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        return JSONResponse({"detail": validation_message(errors), "errors": jsonable_encoder(errors)},
+        errors = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]  # never echo a password back
+        form = "json" not in request.headers.get("content-type", "")
+        return JSONResponse({"detail": validation_message(errors, form=form), "errors": jsonable_encoder(errors)},
                             status_code=422)
 
     async def internal(request: Request, exc: Exception) -> JSONResponse:
@@ -62,52 +73,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(MediaError, media_error)
     app.add_exception_handler(JobsBusy, busy)
+    app.add_exception_handler(DecoderBusy, decoders_busy)
+    app.add_exception_handler(HashesBusy, decoders_busy)
+    app.add_exception_handler(TooManyAttempts, throttled)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(Exception, internal)
 
 
-class BodyLimit:
-    """Pure ASGI middleware: per-path upper bounds on HTTP request bodies (413 beyond).
-
-    limits maps paths to bytes; a path may hold '*' for one segment ("/api/v1/sessions/*/video");
-    other paths pass through untouched.
-    """
-
-    def __init__(self, app: ASGIApp, limits: Mapping[str, int]):
-        self.app = app
-        self.limits = {k: v for k, v in limits.items() if "*" not in k}
-        self.patterns = [(re.compile("^" + re.escape(k).replace(r"\*", "[^/]+") + "$"), v)
-                         for k, v in limits.items() if "*" in k]
-
-    def limit_for(self, path: str) -> int | None:
-        if path in self.limits:
-            return self.limits[path]
-        return next((v for pattern, v in self.patterns if pattern.match(path)), None)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.limit_for(scope.get("path", "")) if scope["type"] == "http" else None
-        if limit is None:
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            await JSONResponse({"detail": too_large(int(length), limit)}, status_code=413,
-                               headers={"Connection": "close"})(scope, receive, send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise HTTPException(413, too_large(seen, limit, so_far=True))
-            return message
-
-        await self.app(scope, counted, send)
-
-
-def too_large(size: int, limit: int, *, so_far: bool = False) -> str:
-    size_text = f"{'more than ' if so_far else ''}{size / 2**20:.1f} MB"
-    return (f"the upload ({size_text}) is over this server's limit of "
-            f"{(limit - MULTIPART_SLACK) / 2**20:.0f} MB: send a smaller file")
+async def json_body(request: Request) -> Any:
+    """The request's JSON document; HTTPException 400 naming what is wrong with it."""
+    raw = await request.body()
+    if not raw.strip():
+        raise HTTPException(400, "the request body is empty: send a JSON document")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise HTTPException(400, "the request body is not UTF-8 text: send JSON encoded as UTF-8") from None
+    except RecursionError:
+        raise HTTPException(400, "the JSON document is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and integers longer than Python's 4300-digit limit
+        raise HTTPException(400, f"invalid JSON: {str(exc)[:200]}") from None

@@ -11,6 +11,13 @@ class Credentials(BaseModel):
 
 class TokenRequest(Credentials):
     name: str = Field("", max_length=100, description="a label to recognise the token by", examples=["laptop"])
+    expires_in_days: float | None = Field(None, gt=0, le=36500, description="at most the server's token_days "
+                                          "(90 by default), which is also the default")
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024, examples=["another few words I remember"])
 
 
 class UserOut(BaseModel):
@@ -26,6 +33,7 @@ class TokenOut(BaseModel):
     id: int
     name: str
     created_at: str
+    expires_at: str
     user: UserOut
 
 
@@ -33,3 +41,4 @@ class TokenInfo(BaseModel):
     id: int
     name: str
     created_at: str
+    expires_at: str

@@ -35,15 +35,28 @@ class Settings:
     detector: str = "centerface"
     threads: int = 1  # ONNX Runtime threads per session
     max_upload_mb: float = 10.0  # photos and live frames
-    max_pixels: int = 40_000_000  # width x height of a photo
+    max_pixels: int = 40_000_000  # width x height of a photo, read from its header before decoding
+    max_decode_mb: float = 512.0  # memory the photo decodes in progress may hold together (one may use it all)
+    max_decodes: int = 2  # photos decoded at the same time; more wait (503 after 30 s)
     max_video_mb: float = 200.0
-    max_video_seconds: float = 600.0  # longer videos are analysed up to this point
+    max_video_pixels: int = 8_847_360  # width x height of a video frame (4096 x 2160)
+    max_video_seconds: float = 600.0  # longer videos are analysed up to this point (slower than 1 fps: frames)
+    max_json_kb: float = 64.0  # body of every request that is not an upload (JSON, forms)
+    body_timeout_s: float = 30.0  # a request body may take this long, plus 1 s per min_body_kbps received
+    min_body_kbps: float = 16.0
+    trusted_hosts: str = ""  # Host names served (comma list; '*' any); empty: host, localhost, 127.0.0.1, ::1
     video_every: int = 2  # run the face detector on every Nth video frame (tracks move between)
     live_alpha: float = 0.4  # EMA weight of the newest probabilities on the live camera
     max_jobs: int = 20  # video jobs kept (finished ones are dropped oldest first)
     job_ttl_s: float = 3600.0  # finished job results are forgotten after this
     data_dir: Path = field(default_factory=default_data_dir)  # job files, the apps' database (emolens.db)
     session_days: float = 14.0  # a browser stays signed in this long
+    token_days: float = 90.0  # API tokens expire after this (a client may ask for less)
+    login_user_failures: int = 5  # failed sign-ins per username before the backoff starts
+    login_address_failures: int = 20  # failed sign-ins per client address before the backoff starts
+    login_backoff_s: float = 2.0  # first wait after too many failures; doubles with each failure after it
+    login_backoff_max_s: float = 900.0
+    max_hashes: int = 2  # password checks (argon2id, 64 MiB each) at the same time; more wait, 503 after 10 s
     # customer satisfaction (docs/satisfaction.md)
     satisfaction_retention_days: float = 90.0  # service sessions older than this are deleted; 0 keeps them
     satisfaction_rule: str = "presence"  # who is the customer: presence (longest on screen) or largest
@@ -57,7 +70,9 @@ class Settings:
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be 1..65535, got {self.port}")
         for name in ("max_upload_mb", "max_pixels", "max_video_mb", "max_video_seconds", "video_every",
-                     "max_jobs", "threads", "session_days"):
+                     "max_jobs", "threads", "session_days", "max_decode_mb", "max_decodes", "max_video_pixels",
+                     "max_json_kb", "body_timeout_s", "min_body_kbps", "token_days", "login_user_failures",
+                     "login_address_failures", "login_backoff_s", "login_backoff_max_s", "max_hashes"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if not 0 < self.live_alpha <= 1:
@@ -76,6 +91,18 @@ class Settings:
     @property
     def max_video_bytes(self) -> int:
         return int(self.max_video_mb * MB)
+
+    @property
+    def max_decode_bytes(self) -> int:
+        return int(self.max_decode_mb * MB)
+
+    @property
+    def max_json_bytes(self) -> int:
+        return int(self.max_json_kb * 1024)
+
+    @property
+    def token_ttl_s(self) -> int:
+        return int(self.token_days * 86400)
 
     @property
     def db_path(self) -> Path:

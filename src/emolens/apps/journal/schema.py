@@ -35,4 +35,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             created_at TEXT NOT NULL
         );
     """),
+    Migration("journal", 3, "idempotency keys of check-ins", sql="""
+        ALTER TABLE journal_checkins ADD COLUMN idempotency_key TEXT;  -- a client's retry key (Idempotency-Key)
+        CREATE UNIQUE INDEX journal_checkins_idempotency ON journal_checkins(user_id, idempotency_key)
+            WHERE idempotency_key IS NOT NULL;
+    """),
 )

@@ -171,11 +171,12 @@ def _baseline(conn: sqlite3.Connection, user_id: int) -> Baseline | None:
 def add_checkin(db: Database, user_id: int, reading: Reading, *, source: str, note: str = "",
                 tags: Iterable[str] | str | None = None, at: datetime | None = None,
                 tz_offset_minutes: int | None = None, image_jpeg: bytes | None = None,
-                data_dir: Path | None = None) -> CheckIn:
+                data_dir: Path | None = None, idempotency_key: str | None = None) -> CheckIn:
     """Store one check-in; camera and photo readings are adjusted by the user's baseline, if any.
 
     image_jpeg is kept only when given (the user opted in); it must be re-encoded pixels without
-    metadata (see journal.images.private_jpeg) and needs data_dir.
+    metadata (see journal.images.private_jpeg) and needs data_dir. With an idempotency_key the
+    user already stored a check-in under, that check-in is returned and nothing is written.
     """
     if source not in SOURCES:
         raise JournalError(f"unknown source {source!r}: one of {', '.join(SOURCES)}")
@@ -184,23 +185,50 @@ def add_checkin(db: Database, user_id: int, reading: Reading, *, source: str, no
     image_file = _write_image(data_dir, user_id, image_jpeg) if image_jpeg is not None else None
     try:
         with db.write() as conn:
+            earlier = _for_key(conn, user_id, idempotency_key)
+            if earlier is not None:  # a retry: the first request's check-in, stored once
+                raise _Replay(earlier)
             baseline = _baseline(conn, user_id) if source != "manual" else None
             adjusted = adjust(reading.shares, baseline.probabilities) if baseline else None
             emotion = top(adjusted) if adjusted else reading.emotion
             cur = conn.execute(
                 "INSERT INTO journal_checkins (user_id, created_at, local_time, source, shares, adjusted, emotion, "
-                "confidence, frames, note, image_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "confidence, frames, note, image_file, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (user_id, created, local, source, json.dumps(rounded(reading.shares, 6)),
                  None if adjusted is None else json.dumps(rounded(adjusted, 6)), emotion, reading.confidence,
-                 reading.frames, note, image_file))
+                 reading.frames, note, image_file, idempotency_key))
             conn.executemany("INSERT INTO journal_tags (checkin_id, tag) VALUES (?, ?)",
                              [(cur.lastrowid, t) for t in tags])
             row = conn.execute("SELECT * FROM journal_checkins WHERE id = ?", (cur.lastrowid,)).fetchone()
-    except BaseException:
+    except BaseException as exc:
         if image_file is not None and data_dir is not None:
             (data_dir / image_file).unlink(missing_ok=True)
+        if isinstance(exc, _Replay):
+            return exc.checkin
         raise
     return _checkin(row, tags)
+
+
+class _Replay(Exception):
+    """Rolls back add_checkin's transaction when its idempotency key was used before."""
+
+    def __init__(self, checkin: CheckIn):
+        super().__init__(checkin.id)
+        self.checkin = checkin
+
+
+def _for_key(conn: sqlite3.Connection, user_id: int, key: str | None) -> CheckIn | None:
+    if key is None:
+        return None
+    row = conn.execute("SELECT * FROM journal_checkins WHERE user_id = ? AND idempotency_key = ?",
+                       (user_id, key)).fetchone()
+    return None if row is None else _checkin(row, _tags_for(conn, [row["id"]])[row["id"]])
+
+
+def checkin_for_key(db: Database, user_id: int, key: str) -> CheckIn | None:
+    """The user's check-in stored under this idempotency key, if any (a client's retry)."""
+    with db.read() as conn:
+        return _for_key(conn, user_id, key)
 
 
 def get_checkin(db: Database, user_id: int, checkin_id: int) -> CheckIn | None:

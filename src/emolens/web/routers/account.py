@@ -1,4 +1,8 @@
-"""Sign-in pages: /login, /register (forms with a double-submit CSRF token) and POST /logout."""
+"""Sign-in pages: /login, /register (forms with a double-submit CSRF token) and POST /logout.
+
+Sign-ins are throttled like the API's (429 with Retry-After and the form again); password
+checks share the server's gate (web/services/login.py).
+"""
 from __future__ import annotations
 
 from typing import Annotated
@@ -8,11 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from emolens.apps import accounts
-from emolens.web.auth import (SESSION_COOKIE, CurrentAuth, DbDep, HasherDep, OptionalAuth, check_prelogin,
-                              clear_session_cookie, prelogin_token, safe_next, set_prelogin_cookie,
+from emolens.web.auth import (SESSION_COOKIE, CurrentAuth, DbDep, HasherDep, LoginDep, OptionalAuth, check_prelogin,
+                              clear_session_cookie, client_address, prelogin_token, safe_next, set_prelogin_cookie,
                               set_session_cookie)
 from emolens.web.deps import EngineDep, SettingsDep, TemplatesDep
 from emolens.web.render import render_page
+from emolens.web.services.login import HashesBusy, TooManyAttempts
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,19 +52,24 @@ def login_page(request: Request, auth: OptionalAuth, templates: TemplatesDep, en
 
 
 @router.post("/login")
-async def login(request: Request, db: DbDep, hasher: HasherDep, templates: TemplatesDep, engine: EngineDep,
-                settings: SettingsDep, username: FormStr = "", password: FormStr = "", csrf_token: FormStr = "",
-                next: FormStr = "/") -> Response:
+async def login(request: Request, db: DbDep, hasher: HasherDep, signin: LoginDep, templates: TemplatesDep,
+                engine: EngineDep, settings: SettingsDep, username: FormStr = "", password: FormStr = "",
+                csrf_token: FormStr = "", next: FormStr = "/") -> Response:
     next_url = safe_next(next)
     try:
         check_prelogin(request, csrf_token)
-        user = await run_in_threadpool(accounts.authenticate, db, username, password, hasher=hasher)
+        user = await signin.sign_in(db, hasher, username, password, client_address(request))
     except HTTPException as exc:
         return _form(request, templates, engine, "login", next_url=next_url, error=exc.detail, username=username,
                      status_code=exc.status_code)
-    except accounts.AccountError as exc:
+    except TooManyAttempts as exc:
+        response = _form(request, templates, engine, "login", next_url=next_url, error=str(exc), username=username,
+                         status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except (accounts.AccountError, HashesBusy) as exc:
         return _form(request, templates, engine, "login", next_url=next_url, error=str(exc), username=username,
-                     status_code=401)
+                     status_code=503 if isinstance(exc, HashesBusy) else 401)
     return await run_in_threadpool(_signed_in, request, db, user, next_url, settings)
 
 
@@ -72,20 +82,20 @@ def register_page(request: Request, auth: OptionalAuth, templates: TemplatesDep,
 
 
 @router.post("/register")
-async def register(request: Request, db: DbDep, hasher: HasherDep, templates: TemplatesDep, engine: EngineDep,
-                   settings: SettingsDep, username: FormStr = "", password: FormStr = "", confirm: FormStr = "",
-                   csrf_token: FormStr = "", next: FormStr = "/") -> Response:
+async def register(request: Request, db: DbDep, hasher: HasherDep, signin: LoginDep, templates: TemplatesDep,
+                   engine: EngineDep, settings: SettingsDep, username: FormStr = "", password: FormStr = "",
+                   confirm: FormStr = "", csrf_token: FormStr = "", next: FormStr = "/") -> Response:
     next_url = safe_next(next)
     try:
         check_prelogin(request, csrf_token)
         if password != confirm:
             raise accounts.WeakPassword("the two passwords differ: type the same password twice")
-        user = await run_in_threadpool(accounts.create_user, db, username, password, hasher=hasher)
+        user = await signin.gate.run(accounts.create_user, db, username, password, hasher=hasher)
     except HTTPException as exc:
         return _form(request, templates, engine, "register", next_url=next_url, error=exc.detail,
                      username=username, status_code=exc.status_code)
-    except accounts.AccountError as exc:
-        status = 409 if isinstance(exc, accounts.UsernameTaken) else 422
+    except (accounts.AccountError, HashesBusy) as exc:
+        status = 409 if isinstance(exc, accounts.UsernameTaken) else 503 if isinstance(exc, HashesBusy) else 422
         return _form(request, templates, engine, "register", next_url=next_url, error=str(exc), username=username,
                      status_code=status)
     return await run_in_threadpool(_signed_in, request, db, user, next_url, settings)

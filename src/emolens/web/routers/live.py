@@ -3,6 +3,9 @@
 Messages from the server: {"type": "ready", "labels", "model", "max_frame_bytes"} once,
 then per frame {"type": "result", "index", "width", "height", "ms", "faces": [...]}
 or {"type": "error", "message"}. Send the text "reset" to forget tracks.
+
+Frames are decoded through the server's PhotoIntake (limits and decode gate); browsers may
+connect only from pages of this server (the Origin check in web/guards.py).
 """
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ import logging
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from emolens.web.deps import EngineDep, SettingsDep
+from emolens.web.deps import EngineDep, IntakeDep, SettingsDep
 from emolens.web.schemas import FaceOut
 from emolens.web.services.live import LiveSession
+from emolens.inference.limits import DecoderBusy
 from emolens.web.services.media import MediaError
 
 log = logging.getLogger(__name__)
@@ -22,10 +26,9 @@ router = APIRouter(tags=["live"])
 
 
 @router.websocket("/live")
-async def live(ws: WebSocket, engine: EngineDep, settings: SettingsDep) -> None:
+async def live(ws: WebSocket, engine: EngineDep, intake: IntakeDep, settings: SettingsDep) -> None:
     await ws.accept()
-    session = LiveSession(engine, alpha=settings.live_alpha, max_bytes=settings.max_upload_bytes,
-                          max_pixels=settings.max_pixels)
+    session = LiveSession(engine, intake, alpha=settings.live_alpha, max_bytes=settings.max_upload_bytes)
     await ws.send_json({"type": "ready", "labels": list(engine.labels), "model": engine.model_ref(),
                         "max_frame_bytes": settings.max_upload_bytes})
     try:
@@ -42,7 +45,7 @@ async def live(ws: WebSocket, engine: EngineDep, settings: SettingsDep) -> None:
                 continue
             try:
                 out = await run_in_threadpool(session.process, message["bytes"])
-            except MediaError as exc:
+            except (MediaError, DecoderBusy) as exc:
                 await ws.send_json({"type": "error", "message": str(exc)})
                 continue
             await ws.send_json({"type": "result", "index": out.result.index, "width": out.width,

@@ -21,9 +21,10 @@ from emolens.apps import accounts
 from emolens.apps.db import Database
 from emolens.apps.satisfaction import store
 from emolens.web.auth import SESSION_COOKIE, DbDep
-from emolens.web.deps import EngineDep, SettingsDep
+from emolens.web.deps import EngineDep, IntakeDep, SettingsDep
 from emolens.web.routers.sessions import ScoringDep
 from emolens.web.schemas import FaceOut
+from emolens.inference.limits import DecoderBusy
 from emolens.web.services.media import MediaError
 from emolens.web.services.sessions import LiveRecording, Scoring
 
@@ -54,8 +55,8 @@ async def _refuse(ws: WebSocket, code: int, message: str) -> None:
 
 
 @router.websocket("/sessions/{session_id}/live")
-async def session_live(ws: WebSocket, session_id: str, engine: EngineDep, settings: SettingsDep, db: DbDep,
-                       scoring: ScoringDep) -> None:
+async def session_live(ws: WebSocket, session_id: str, engine: EngineDep, intake: IntakeDep, settings: SettingsDep,
+                       db: DbDep, scoring: ScoringDep) -> None:
     await ws.accept()
     user = await run_in_threadpool(ws_user, db, ws.headers, ws.cookies)
     if user is None:
@@ -67,7 +68,7 @@ async def session_live(ws: WebSocket, session_id: str, engine: EngineDep, settin
             return await _refuse(ws, CLOSE_NOT_FOUND, f"no session {session_id!r} in your account")
         return await _refuse(ws, CLOSE_BUSY, f"session {session_id} is {existing.status}: a session takes one "
                                              "camera or one video; create a new session")
-    recording = LiveRecording(engine, settings, session_id)
+    recording = LiveRecording(engine, intake, settings, session_id)
     await ws.send_json({"type": "ready", "labels": list(engine.labels), "model": engine.model_ref(),
                         "max_frame_bytes": settings.max_upload_bytes, "session": session_id})
     try:
@@ -95,7 +96,7 @@ async def _record(ws: WebSocket, recording: LiveRecording) -> None:
             continue
         try:
             out = await run_in_threadpool(recording.process, message["bytes"])
-        except MediaError as exc:
+        except (MediaError, DecoderBusy) as exc:
             await ws.send_json({"type": "error", "message": str(exc)})
             continue
         await ws.send_json({"type": "result", "index": out.result.index, "width": out.width, "height": out.height,

@@ -22,7 +22,7 @@ from emolens.web.deps import EngineDep, JobsDep, SettingsDep
 from emolens.web.schemas import ErrorOut
 from emolens.web.schemas_sessions import (AggregateOut, GroupOut, SessionCreate, SessionCreated, SessionJobCreated,
                                           SessionOut, SessionSummaryOut)
-from emolens.web.services.media import check_video_type, copy_limited
+from emolens.web.services.media import check_video_type, clean_filename, copy_limited
 from emolens.web.services.sessions import Scoring, analyze_session_video
 from emolens.web.services.video import probe_video
 
@@ -132,20 +132,20 @@ async def upload_video(session_id: str, video: Annotated[UploadFile, File(descri
         raise HTTPException(409, f"session {session_id} is {existing.status}: a session takes one video or one "
                                  "live recording; create a new session")
     try:
-        job = jobs.create(video.filename or f"video{suffix}")
+        job = jobs.create(clean_filename(video.filename, f"video{suffix}"), owner=user.id)
     except Exception as exc:
         await run_in_threadpool(store.set_status, db, session_id, "failed", error=str(exc))
         raise
     path = job.workdir / f"upload{suffix}"
     try:
         await run_in_threadpool(copy_limited, video.file, path, settings.max_video_bytes, "video")
-        await run_in_threadpool(probe_video, path, job.filename)
+        _, path = await run_in_threadpool(probe_video, path, job.filename, max_pixels=settings.max_video_pixels)
     except BaseException as exc:
         jobs.discard(job)
         await run_in_threadpool(store.set_status, db, session_id, "failed", error=str(exc) or type(exc).__name__)
         raise
     jobs.submit(job, partial(analyze_session_video, engine, video=path, db=db, session_id=session_id, scoring=scoring,
                              every=settings.video_every, alpha=settings.live_alpha,
-                             max_seconds=settings.max_video_seconds))
+                             max_seconds=settings.max_video_seconds, max_pixels=settings.max_video_pixels))
     return SessionJobCreated(job=job.id, status=job.status, url=str(request.url_for("get_job", job_id=job.id).path),
                              session_url=str(request.url_for("get_session", session_id=session_id).path))

@@ -11,8 +11,8 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/health", response_model=HealthOut)
-def health(engine: EngineDep, jobs: JobsDep) -> HealthOut:
-    """The server is up and its model is loaded."""
+async def health(engine: EngineDep, jobs: JobsDep) -> HealthOut:
+    """The server is up and its model is loaded (answered on the event loop: busy workers cannot stall it)."""
     return HealthOut(status="ok", version=__version__, model=ModelRef(**engine.model_ref()), detector=engine.detector,
                      jobs=jobs.counts())
 

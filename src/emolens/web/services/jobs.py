@@ -3,16 +3,19 @@
 Each job gets a private temporary folder under the data dir for its upload and
 timeline CSV; the upload is deleted as soon as it has been analysed, the folder
 when the job is forgotten (after job_ttl_s, when more than max_jobs exist, or at shutdown).
+
+A job id is 192 random bits (unguessable): an anonymous job (owner None) is reachable by
+whoever holds its id, a job of an account's data only by that account (`visible_to`).
 """
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +42,7 @@ class Job:
     id: str
     filename: str
     workdir: Path
+    owner: int | None = None  # the account whose data this job holds; None: anonymous
     created: float = field(default_factory=time.time)
     status: str = "queued"  # queued | running | done | failed | cancelled
     frames_done: int = 0
@@ -67,6 +71,9 @@ class Job:
             return None
         left = eta_seconds((time.time() if now is None else now) - self.started, self.frames_done, self.frame_count)
         return None if left is None else round(left, 1)
+
+    def visible_to(self, user_id: int | None) -> bool:
+        return self.owner is None or self.owner == user_id
 
     def check_cancelled(self) -> None:
         if self.cancel.is_set():
@@ -103,7 +110,7 @@ class JobStore:
                 shutil.rmtree(old, ignore_errors=True)
         return cls(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=parent), **kw)
 
-    def create(self, filename: str) -> Job:
+    def create(self, filename: str, *, owner: int | None = None) -> Job:
         """A new queued job with its own temporary folder; JobsBusy when max_jobs are active."""
         with self._lock:
             self._prune()
@@ -111,7 +118,7 @@ class JobStore:
                 raise JobsBusy(f"{self.max_jobs} video jobs are already waiting or running: try again later")
             self.root.mkdir(parents=True, exist_ok=True)
             workdir = Path(tempfile.mkdtemp(prefix="job-", dir=self.root))
-            job = Job(id=uuid.uuid4().hex, filename=filename, workdir=workdir)
+            job = Job(id=secrets.token_urlsafe(24), filename=filename, workdir=workdir, owner=owner)
             self._jobs[job.id] = job
         return job
 

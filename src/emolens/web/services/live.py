@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from emolens.inference.stream import FrameResult, StreamAnalyzer, StreamOptions
 from emolens.web.services.engine import Engine
 from emolens.web.services.media import check_size
-from emolens.web.services.photo import decode_photo
+from emolens.web.services.photo import PhotoIntake
 
 
 @dataclass(frozen=True)
@@ -24,11 +24,11 @@ class LiveFrame:
 
 
 class LiveSession:
-    def __init__(self, engine: Engine, *, alpha: float, max_bytes: int, max_pixels: int, every: int = 1):
+    def __init__(self, engine: Engine, intake: PhotoIntake, *, alpha: float, max_bytes: int, every: int = 1):
         self.engine = engine
+        self.intake = intake
         self.options = StreamOptions(every=every, alpha=alpha)
         self.max_bytes = max_bytes
-        self.max_pixels = max_pixels
         self.reset()
 
     def reset(self) -> None:
@@ -41,7 +41,7 @@ class LiveSession:
         """One encoded frame -> faces; raises MediaError for frames that are empty, too big or undecodable."""
         started = time.perf_counter()
         check_size(len(data), self.max_bytes, "frame")
-        frame = decode_photo(data, name=f"frame {self.index}", max_pixels=self.max_pixels)
+        frame = self.intake.decode(data, name=f"frame {self.index}")
         result = self.stream.process(frame, self.index, time.monotonic() - self.start)
         self.index += 1
         return LiveFrame(result, frame.shape[1], frame.shape[0], (time.perf_counter() - started) * 1000)

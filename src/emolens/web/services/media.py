@@ -1,17 +1,21 @@
 """Checks on uploaded media, as plain exceptions the web layer maps to HTTP statuses.
 
-InvalidMedia -> 400, MediaTooLarge -> 413, UnsupportedMedia -> 415.
+InvalidMedia -> 400, MediaTooLarge -> 413, UnsupportedMedia -> 415. The declared type
+is a first filter only: the format is then sniffed from the bytes (photo.py, video.py).
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePath
 from typing import BinaryIO
 
+from emolens.inference.imageformats import supported_names
 from emolens.inference.images import IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".ogv")
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/bmp", "image/x-ms-bmp", "image/webp", "image/tiff", "image/jp2",
-               "image/x-portable-graymap", "image/x-portable-pixmap", "image/x-portable-anymap")
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/x-ms-bmp", "image/webp", "image/tiff",
+               "image/jp2", "image/x-portable-graymap", "image/x-portable-pixmap", "image/x-portable-anymap",
+               "image/x-portable-bitmap")
 GENERIC_TYPES = ("", "application/octet-stream")
 
 
@@ -41,7 +45,7 @@ def check_image_type(content_type: str | None, filename: str | None) -> None:
     if kind in IMAGE_TYPES or (kind in GENERIC_TYPES and suffix in IMAGE_SUFFIXES):
         return
     raise UnsupportedMedia(f"unsupported image type {kind or 'none'!r} for {filename or 'the upload'}: "
-                           f"send JPEG, PNG, BMP, WebP or TIFF (suffixes {', '.join(IMAGE_SUFFIXES)})")
+                           f"send {supported_names()} (suffixes {', '.join(IMAGE_SUFFIXES)})")
 
 
 def check_video_type(content_type: str | None, filename: str | None) -> str:
@@ -51,6 +55,14 @@ def check_video_type(content_type: str | None, filename: str | None) -> str:
         return suffix if suffix in VIDEO_SUFFIXES else ".mp4"
     raise UnsupportedMedia(f"unsupported video type {kind or 'none'!r} for {filename or 'the upload'}: "
                            f"send a video file ({', '.join(VIDEO_SUFFIXES)}); photos go to /api/v1/analyze")
+
+
+def clean_filename(name: str | None, default: str) -> str:
+    """An uploaded name safe to show and to send back in Content-Disposition: its last path part,
+    letters, digits, '.', '_', '-' and spaces only, at most 100 characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")[:100]
+    return base or default
 
 
 def check_size(size: int, limit: int, what: str) -> None:

@@ -1,4 +1,10 @@
-"""Photo analysis for the API: bytes -> decoded image -> faces, with the pixel limit as its own error."""
+"""Photos on the server: every uploaded photo and live frame is decoded through one PhotoIntake.
+
+The intake holds the server's image limits (max_pixels, max_decode_mb, named after their
+EMOLENS_* variables in every refusal) and its decode gate (max_decodes at once, their
+memory within max_decode_mb together). The runtime's errors become the web's MediaErrors:
+over a limit 413, a refused format 415, anything else undecodable 400.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,9 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from emolens.core.results import Face
-from emolens.inference.images import MAX_PIXELS, ImageError, decode_bytes, header_size
+from emolens.inference.decode_gate import DecodeGate
+from emolens.inference.images import decode_bytes
+from emolens.inference.limits import ImageError, ImageLimits, ImageTooLarge, UnsupportedImage
 from emolens.web.services.engine import Engine
-from emolens.web.services.media import InvalidMedia, MediaTooLarge
+from emolens.web.services.media import InvalidMedia, MediaError, MediaTooLarge, UnsupportedMedia
+from emolens.web.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -18,30 +27,34 @@ class PhotoResult:
     height: int
 
 
-def _too_many_pixels(width: int, height: int, max_pixels: int, name: str) -> MediaTooLarge:
-    return MediaTooLarge(f"{name}: {width}x{height} is {width * height / 1e6:.1f} megapixels, over the "
-                         f"{max_pixels / 1e6:.1f} MP limit: downscale it first")
+@dataclass(frozen=True)
+class PhotoIntake:
+    limits: ImageLimits
+    gate: DecodeGate
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PhotoIntake:
+        limits = ImageLimits(max_pixels=settings.max_pixels, max_decode_bytes=settings.max_decode_bytes,
+                             pixels_setting="EMOLENS_MAX_PIXELS", decode_setting="EMOLENS_MAX_DECODE_MB")
+        return cls(limits, DecodeGate(settings.max_decodes, settings.max_decode_bytes))
+
+    def decode(self, data: bytes, *, name: str) -> np.ndarray:
+        """Bytes -> BGR array, or a MediaError (413 / 415 / 400) whose message names the limit in force."""
+        try:
+            return decode_bytes(data, name=name, limits=self.limits, gate=self.gate)
+        except ImageError as exc:
+            raise media_error(exc) from None
 
 
-def decode_photo(data: bytes, *, name: str, max_pixels: int) -> np.ndarray:
-    """Bytes -> BGR array; MediaTooLarge above max_pixels, InvalidMedia when undecodable.
-
-    PNG/JPEG sizes are checked from the header before decoding; other formats after.
-    """
-    size = header_size(data)
-    if size is not None and size[0] * size[1] > max_pixels:
-        raise _too_many_pixels(size[0], size[1], max_pixels, name)
-    try:
-        image = decode_bytes(data, name=name, max_pixels=max(max_pixels, MAX_PIXELS))
-    except ImageError as exc:
-        raise InvalidMedia(str(exc)) from None
-    h, w = image.shape[:2]
-    if w * h > max_pixels:
-        raise _too_many_pixels(w, h, max_pixels, name)
-    return image
+def media_error(exc: ImageError) -> MediaError:
+    if isinstance(exc, ImageTooLarge):
+        return MediaTooLarge(str(exc))
+    if isinstance(exc, UnsupportedImage):
+        return UnsupportedMedia(str(exc))
+    return InvalidMedia(str(exc))
 
 
-def analyze_photo(engine: Engine, data: bytes, *, name: str, max_pixels: int) -> PhotoResult:
-    image = decode_photo(data, name=name, max_pixels=max_pixels)
+def analyze_photo(engine: Engine, intake: PhotoIntake, data: bytes, *, name: str) -> PhotoResult:
+    image = intake.decode(data, name=name)
     faces = engine.analyzer.analyze(image)
     return PhotoResult(faces=faces, width=image.shape[1], height=image.shape[0])

@@ -14,12 +14,12 @@ from emolens.apps.satisfaction.analysis import SessionAnalysis, analyze_recordin
 from emolens.apps.satisfaction.customer import CustomerRule
 from emolens.apps.satisfaction.recording import SessionRecorder
 from emolens.apps.satisfaction.score import ScoreParams
-from emolens.inference.video import VideoError, VideoSource
+from emolens.inference.video import VideoError
 from emolens.web.services.engine import Engine
 from emolens.web.services.jobs import Job
 from emolens.web.services.live import LiveFrame, LiveSession
-from emolens.web.services.media import InvalidMedia
-from emolens.web.services.video import run_video_job
+from emolens.web.services.photo import PhotoIntake
+from emolens.web.services.video import open_upload, run_video_job, video_error
 from emolens.web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,9 @@ class Scoring:
 class LiveRecording:
     """One counter camera connection for one session: frames -> tracked faces -> per-frame numbers."""
 
-    def __init__(self, engine: Engine, settings: Settings, session_id: str):
+    def __init__(self, engine: Engine, intake: PhotoIntake, settings: Settings, session_id: str):
         self.session_id = session_id
-        self.live = LiveSession(engine, alpha=settings.live_alpha, max_bytes=settings.max_upload_bytes,
-                                max_pixels=settings.max_pixels)
+        self.live = LiveSession(engine, intake, alpha=settings.live_alpha, max_bytes=settings.max_upload_bytes)
         self.recorder = SessionRecorder(engine.labels)
 
     def process(self, data: bytes) -> LiveFrame:
@@ -77,18 +76,18 @@ class LiveRecording:
 
 
 def analyze_session_video(engine: Engine, job: Job, video: Path, *, db: Database, session_id: str, scoring: Scoring,
-                          every: int, alpha: float, max_seconds: float) -> None:
+                          every: int, alpha: float, max_seconds: float, max_pixels: int) -> None:
     """The job body for a session's uploaded video; always deletes the video; the session ends done or failed."""
     try:
-        with VideoSource(str(video)) as source:
+        with open_upload(video, job.filename, max_pixels=max_pixels) as source:
             recorder = SessionRecorder(engine.labels)
             summary = run_video_job(engine, job, source, [recorder], every=every, alpha=alpha, max_seconds=max_seconds)
         analysis = scoring.analyze(recorder)
         store.save_analysis(db, session_id, analysis)
     except VideoError as exc:
-        message = str(exc).replace(str(video), job.filename)
-        store.set_status(db, session_id, "failed", error=message)
-        raise InvalidMedia(message) from None
+        error = video_error(exc, video, job.filename)
+        store.set_status(db, session_id, "failed", error=str(error))
+        raise error from None
     except BaseException as exc:
         store.set_status(db, session_id, "failed", error=str(exc) or type(exc).__name__)
         raise

@@ -1,7 +1,10 @@
 """Video jobs: an uploaded file -> tracked, smoothed faces per frame -> summary, timeline, CSV.
 
-Frames are never kept: the timeline is binned on the fly and the per-face rows
-go to the job's CSV (the engine's TimelineCsv format, same as `emolens video`).
+Uploads go through one intake (`open_upload`): the container is sniffed from the bytes
+(playlists, text and stills are refused before FFmpeg sees them), the file is opened
+with FFmpeg only, and frames over max_video_pixels are refused. Frames are never kept:
+the timeline is binned on the fly and the per-face rows go to the job's CSV (the
+engine's TimelineCsv format, same as `emolens video`).
 """
 from __future__ import annotations
 
@@ -11,27 +14,61 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from emolens.core.labels import VALENCE
+from emolens.inference.containers import CONTAINERS, SNIFF_BYTES, VideoFormatError, sniff_video
 from emolens.inference.stream import FrameResult, StreamAnalyzer, StreamOptions
-from emolens.inference.video import TimelineCsv, VideoError, VideoInfo, VideoSource, run_video
+from emolens.inference.video import (TimelineCsv, VideoError, VideoInfo, VideoSource, VideoTooLarge, frame_limit,
+                                     run_video)
 from emolens.web.services.engine import Engine
 from emolens.web.services.jobs import Job
-from emolens.web.services.media import InvalidMedia
+from emolens.web.services.media import InvalidMedia, MediaError, MediaTooLarge, UnsupportedMedia
 
 log = logging.getLogger(__name__)
 
 MAX_POINTS = 300  # timeline bins sent to the browser
 
 
-def probe_video(path: Path, name: str) -> VideoInfo:
-    """Open the file once to reject what OpenCV cannot read before a job is queued."""
+def _sniff(path: Path, name: str) -> str:
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
     try:
-        with VideoSource(str(path)) as source:
-            return source.info
+        return sniff_video(head, name)
+    except VideoFormatError as exc:
+        raise (UnsupportedMedia if exc.unsupported else InvalidMedia)(str(exc)) from None
+
+
+def video_error(exc: VideoError, path: Path, name: str) -> MediaError:
+    message = str(exc).replace(str(path), name)
+    return MediaTooLarge(message) if isinstance(exc, VideoTooLarge) else InvalidMedia(message)
+
+
+def open_upload(path: Path, name: str, *, max_pixels: int) -> VideoSource:
+    """An uploaded video opened with FFmpeg alone, after its container was sniffed (MediaError if refused)."""
+    _sniff(path, name)
+    try:
+        return VideoSource(str(path), api=cv2.CAP_FFMPEG, max_pixels=max_pixels, limit_name="EMOLENS_MAX_VIDEO_PIXELS")
     except VideoError as exc:
-        raise InvalidMedia(str(exc).replace(str(path), name)) from None  # the message starts with the name
+        raise video_error(exc, path, name) from None  # the message starts with the name
+
+
+def probe_video(path: Path, name: str, *, max_pixels: int) -> tuple[VideoInfo, Path]:
+    """Refuse before a job is queued what cannot be analysed: the container, the frame size, no first frame.
+
+    Returns the video's info and its path, renamed to the sniffed container's suffix.
+    """
+    target = path.with_suffix(CONTAINERS[_sniff(path, name)])
+    path.rename(target)
+    source = open_upload(target, name, max_pixels=max_pixels)
+    try:
+        next(iter(source))
+    except VideoError as exc:
+        raise video_error(exc, target, name) from None
+    finally:
+        source.close()
+    return source.info, target
 
 
 class TimelineBins:
@@ -75,7 +112,7 @@ def timeline_step(info: VideoInfo, max_seconds: float) -> float:
     """Bin width so that a video gives at most MAX_POINTS points (0.5 s when the length is unknown)."""
     if not info.frame_count:
         return 0.5
-    duration = min(info.frame_count / info.fps, max_seconds)
+    duration = min(info.frame_count, frame_limit(info.fps, max_seconds)) / info.fps
     return max(1.0 / info.fps, math.ceil(duration / MAX_POINTS * 10) / 10)
 
 
@@ -83,7 +120,7 @@ def run_video_job(engine: Engine, job: Job, source: VideoSource, sinks: Sequence
                   max_seconds: float):
     """Stream an opened video through the engine for `job`: fills job.video, frame_count and progress."""
     info = source.info
-    max_frames = int(max_seconds * info.fps)
+    max_frames = frame_limit(info.fps, max_seconds)
     job.video = {**info.to_dict(), "source": job.filename}
     job.frame_count = min(info.frame_count, max_frames) if info.frame_count else 0
 
@@ -96,15 +133,15 @@ def run_video_job(engine: Engine, job: Job, source: VideoSource, sinks: Sequence
 
 
 def analyze_video_job(engine: Engine, job: Job, video: Path, *, every: int, alpha: float,
-                      max_seconds: float) -> None:
+                      max_seconds: float, max_pixels: int) -> None:
     """The job body: fills job.video, progress, summary, timeline and the CSV; always deletes the video."""
     try:
-        with VideoSource(str(video)) as source:
+        with open_upload(video, job.filename, max_pixels=max_pixels) as source:
             bins = TimelineBins(engine.labels, timeline_step(source.info, max_seconds))
             summary = run_video_job(engine, job, source, [bins, TimelineCsv(job.csv_path, engine.labels)],
                                     every=every, alpha=alpha, max_seconds=max_seconds)
     except VideoError as exc:
-        raise InvalidMedia(str(exc).replace(str(video), job.filename)) from None
+        raise video_error(exc, video, job.filename) from None
     finally:
         video.unlink(missing_ok=True)
     job.frame_count = job.frames_done

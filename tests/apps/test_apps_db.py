@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from emolens.apps.db import Database, Migration, SchemaError, open_database, split_sql
-from emolens.apps.schema import all_migrations
+from emolens.apps.registry import all_migrations
 
 NOTES_V1 = Migration("notes", 1, "notes", sql="CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
 NOTES_V2 = Migration("notes", 2, "note titles", sql="""

@@ -17,7 +17,7 @@ import pytest
 from emolens.apps.db import open_database
 from emolens.apps.journal import store as journal
 from emolens.apps.satisfaction import store as satisfaction
-from emolens.apps.schema import all_migrations
+from emolens.apps.registry import all_migrations
 from serving import request, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")]

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from emolens.apps import accounts
 from emolens.apps.db import open_database
 from emolens.apps.passwords import PasswordRefused, check_password
-from emolens.apps.schema import all_migrations
+from emolens.apps.registry import all_migrations
 from emolens.web.services.login import HashesBusy, HashGate, LoginThrottle, ThrottlePolicy, TooManyAttempts
 from helpers import sign_up
 

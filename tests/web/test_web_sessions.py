@@ -16,10 +16,10 @@ from emolens.apps.db import open_database
 from emolens.apps.satisfaction import store
 from emolens.apps.satisfaction.customer import CustomerRule
 from emolens.apps.satisfaction.score import ScoreParams
-from emolens.apps.schema import all_migrations
+from emolens.apps.registry import all_migrations
 from emolens.core.labels import EMOTIONS
-from emolens.web.routers.sessions import get_scoring
-from emolens.web.services.sessions import Scoring
+from emolens.web.routers.satisfaction.api import get_scoring
+from emolens.apps.satisfaction.video import Scoring
 from helpers import service_video, sign_up
 
 NEW = {"location": "Main St", "agent": "ana"}

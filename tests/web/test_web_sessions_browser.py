@@ -22,7 +22,7 @@ from emolens.apps.db import open_database
 from emolens.apps.satisfaction import store
 from emolens.apps.satisfaction.analysis import analyze_recording
 from emolens.apps.satisfaction.recording import FaceSample, Recording
-from emolens.apps.schema import all_migrations
+from emolens.apps.registry import all_migrations
 from emolens.core.labels import EMOTIONS
 from helpers import astronaut_head
 from test_web_browser import DOCS_SHOTS, FLAGS, ensure_chromium, free_port, save_small_png, served_model, write_y4m

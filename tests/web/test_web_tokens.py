@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from emolens.apps import accounts
 from emolens.apps.db import open_database
-from emolens.apps.schema import all_migrations
+from emolens.apps.registry import all_migrations
 
 GOOD = "a long enough password"
 

@@ -82,20 +82,27 @@ class Analyzer:
 
     def classify(self, images: Sequence[np.ndarray], detections: Sequence[Sequence[Detection]],
                  track_ids: Sequence[Sequence[int]] | None = None) -> list[list[Face]]:
-        """Known detections in decoded BGR images -> Face results (used by video too)."""
-        card = self.card
-        crops = [crop_face(img, d, margin=card.crop_margin, align=card.align)
-                 for img, dets in zip(images, detections) for d in dets]
-        probs = self.classifier.predict(crops) if crops else np.zeros((0, len(self.labels)), np.float32)
+        """Known detections in decoded BGR images -> Face results."""
+        crops, probs = self.crops_and_probs(images, detections)
         out, k = [], 0
         for i, dets in enumerate(detections):
             faces = []
             for j, det in enumerate(dets):
                 tid = None if track_ids is None else track_ids[i][j]
-                faces.append(make_face(det, probs[k], crops[k], self.labels, card.uncertain_below, tid))
+                faces.append(make_face(det, probs[k], crops[k], self.labels, self.card.uncertain_below, tid))
                 k += 1
             out.append(faces)
         return out
+
+    def crops_and_probs(self, images: Sequence[np.ndarray],
+                        detections: Sequence[Sequence[Detection]]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Every detection's face crop (the card's margin and alignment) and its calibrated probabilities,
+        (N, K) in card label order, in one classifier call: the step photos and video frames share."""
+        card = self.card
+        crops = [crop_face(img, d, margin=card.crop_margin, align=card.align)
+                 for img, dets in zip(images, detections) for d in dets]
+        probs = self.classifier.predict(crops) if crops else np.zeros((0, len(self.labels)), np.float32)
+        return crops, probs
 
     def describe(self) -> dict[str, Any]:
         return {"model": str(self.classifier.model_dir), "model_name": self.card.name,

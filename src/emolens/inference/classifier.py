@@ -23,11 +23,18 @@ log = logging.getLogger(__name__)
 class Classifier:
     """Face crops -> probabilities over `card.labels`."""
 
-    def __init__(self, model: str | Path = "default", *, threads: int = 1, tta: str | Sequence[str] | None = None):
-        import onnxruntime as ort
+    def __init__(self, model: str | Path = "default", *, threads: int = 1, tta: str | Sequence[str] | None = None,
+                 card: ModelCard | None = None):
+        """model: a shipped name, a folder with model.onnx + card.json, or a .onnx file beside its card; with
+        `card`, a folder or .onnx file that card describes (no card.json needed: export calibrates with it)."""
+        import onnxruntime as ort  # loads with the first model, not with `import emolens`
 
-        self.model_dir = resolve_model_dir(model)
-        self.card: ModelCard = load_card(self.model_dir)
+        if card is None:
+            self.model_dir = resolve_model_dir(model)
+            self.card: ModelCard = load_card(self.model_dir)
+        else:
+            self.model_dir = Path(model).parent if Path(model).suffix == ".onnx" else Path(model)
+            self.card = card
         self.tta = parse_tta(self.card.tta if tta is None else tta)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, int(threads))

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from emolens.core.results import Face
-from emolens.inference.align import crop_face
 from emolens.inference.analyzer import Analyzer, make_face
 from emolens.inference.detectors.base import clip_detection
 from emolens.inference.eta import StreamCosts
@@ -86,14 +85,11 @@ class StreamAnalyzer:
                     dets.append(d)
         if not dets:
             return FrameResult(index, time, (), detect)
-        card = self.analyzer.card
         t0 = perf_counter()
-        crops = [crop_face(frame, d, margin=card.crop_margin, align=card.align) for d in dets]
-        probs = self.analyzer.classifier.predict(crops)
+        crops, probs = self.analyzer.crops_and_probs([frame], [dets])
         self.costs.classify_s += perf_counter() - t0
         self.costs.faces += len(crops)
-        faces = tuple(
-            make_face(d, self.tracker.smooth(t, p), c, self.analyzer.labels, card.uncertain_below, t.id)
-            for d, t, p, c in zip(dets, tracks, probs, crops)
-        )
+        labels, below = self.analyzer.labels, self.analyzer.card.uncertain_below
+        faces = tuple(make_face(d, self.tracker.smooth(t, p), c, labels, below, t.id)  # smoothed along the track
+                      for d, t, p, c in zip(dets, tracks, probs, crops))
         return FrameResult(index, time, faces, detect)

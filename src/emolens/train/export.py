@@ -5,8 +5,10 @@ FER2013) with the TTA the runtime applies, and sets the card's `uncertain_below`
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,8 @@ from emolens.core.card import ModelCard, sha256_file
 from emolens.core.metrics import classification_metrics, fit_temperature, softmax
 from emolens.core.preprocess import preprocess
 from emolens.core.tta import parse_tta
-from emolens.train.data import card_for
+from emolens.evaluation.evaluate import model_logits, onnx_logits, split_for_eval
+from emolens.train.inputs import card_for
 from emolens.train.runs import load_run, member_runs
 
 log = logging.getLogger(__name__)
@@ -178,22 +181,20 @@ def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None 
         metrics["weights"] = "float16"
     histories = [r / "history.json" for r in run_dirs if (r / "history.json").is_file()]
     if histories:
-        import json
         rows = [row for h in histories for row in json.loads(h.read_text())]
         metrics["train_minutes"] = round(sum(r["train_seconds"] for r in rows) / 60, 1)
         metrics["epochs_run"] = len(rows)
     card = card.with_(onnx_sha256=sha256_file(onnx_path), metrics=metrics)
-    card.save(out / "card.json")
     if calibrate and cfg.data:
-        card = _calibrate(out, card, cfg)
+        card = _calibrate(onnx_path, card, cfg)
+    card.save(out / "card.json")  # once, complete: a folder with a card is a finished model
     return card
 
 
-def _calibrate(out: Path, card: ModelCard, cfg) -> ModelCard:
-    from emolens.evaluation.evaluate import model_logits, split_for_eval
-
+def _calibrate(onnx_path: Path, card: ModelCard, cfg) -> ModelCard:
+    """The card with a temperature fitted on the validation split, and the metrics it gives there."""
     split, train_digests = split_for_eval(cfg.data, cfg.val_split, cfg.layout, cfg.label_map)
-    logits, info = model_logits(out, split, "card")
+    logits, info = model_logits(onnx_path, split, "card", logits=partial(onnx_logits, onnx_path, card=card))
     names = tuple(info["labels"])  # the dataset's labels, then the model's extra ones (contempt)
     before = classification_metrics(softmax(logits), split.labels, names)
     objective = "brier"  # see fit_temperature: it keeps ECE lower than NLL on FER2013's noisy labels
@@ -209,7 +210,6 @@ def _calibrate(out: Path, card: ModelCard, cfg) -> ModelCard:
         metrics["without_train_duplicates"] = {"n": sub["n"], "accuracy": round(sub["accuracy"], 4),
                                                "macro_f1": round(sub["macro_f1"], 4)}
     card = card.with_(temperature=round(t, 4), uncertain_below=uncertain_threshold(probs, split.labels), metrics=metrics)
-    card.save(out / "card.json")
     log.info("calibrated on %s: T=%.3f, ECE %.4f -> %.4f, uncertain below %.2f", cfg.val_split, t,
              before["ece"], after["ece"], card.uncertain_below)
     return card

@@ -26,6 +26,7 @@ from emolens.train.augment import BatchAugment
 from emolens.train.config import TrainConfig
 from emolens.train.data import Data, batches, load_data
 from emolens.train.models import create_model
+from emolens.train.runs import predict_logits
 from emolens.train.targets import sample_onehot
 
 log = logging.getLogger(__name__)
@@ -116,27 +117,6 @@ def train_one_epoch(model, data: Data, cfg: TrainConfig, opt, sched, augment: Ba
         if i % 20 == 0 or i == n_batches - 1:
             bar.set_postfix(loss=f"{total.item() / seen:.3f}", img_s=f"{seen / (time.perf_counter() - t0):.0f}")
     return total.item() / max(seen, 1)
-
-
-@torch.no_grad()
-def predict_logits(model, x: torch.Tensor | None, split: Split, cfg: TrainConfig, tta: str = "none") -> np.ndarray:
-    """(N, K) logits, averaged over the test-time views of `tta` ('none', 'flip', 'flip,zoom,shift')."""
-    model.eval()
-    device = next(model.parameters()).device
-    names = parse_tta(tta)
-    bf16 = cfg.bf16 if isinstance(cfg.bf16, bool) else precision.resolve(cfg.bf16, cfg.channels_last, device).bf16
-    out = []
-    for xb, _, _ in batches(x, split, cfg, False, torch.Generator()):
-        # the views are made by the runtime's own numpy code (core.tta), so they are the views it uses
-        views = [torch.from_numpy(v).to(device) for v in tta_views(xb.cpu().numpy(), names)] if names else [xb]
-        acc = 0
-        for v in views:
-            if cfg.channels_last:
-                v = v.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                acc = acc + model(v).float()
-        out.append((acc / len(views)).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, len(label_set(cfg.classes))), np.float32)
 
 
 def build(cfg: TrainConfig, steps_per_epoch: int, device: torch.device = torch.device("cpu")):

@@ -20,6 +20,7 @@ from emolens.core.metrics import softmax
 from emolens.datasets import DataError, Split
 from emolens.datasets.ferplus import FerPlusOptions, apply_ferplus, process_votes, read_votes, votes_path
 from emolens.train.config import TrainConfig
+from emolens.train.runs import logits_of
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,6 @@ def teacher_mix(cfg: TrainConfig, train: Split, out: Path) -> np.ndarray:
 
 def cached_teacher_logits(teachers: list[str], split: Split, out: Path) -> np.ndarray:
     """Mean teacher logits over `split` in its label order, cached in `out` (keyed by teachers and labels)."""
-    from emolens.evaluation.evaluate import model_logits
-
     cache, meta_path = out / f"teacher_logits-{split.name}.npy", out / f"teacher_logits-{split.name}.json"
     meta = {"teachers": list(teachers), "n": len(split), "digest": labels_digest(split)}
     if cache.is_file() and meta_path.is_file() and json.loads(meta_path.read_text()) == meta:
@@ -101,7 +100,7 @@ def cached_teacher_logits(teachers: list[str], split: Split, out: Path) -> np.nd
         log.info("teacher %d/%d: labelling %d %s images with %s", i + 1, len(teachers), len(split), split.name, teacher)
         t0 = time.perf_counter()
         try:
-            lg, info = model_logits(teacher, split)
+            lg, info = logits_of(teacher, split)
         except (FileNotFoundError, ValueError) as e:
             raise DataError(f"teacher {teacher!r} could not be loaded: {e}") from e
         lg = lg[:, :len(split.label_names)]  # a teacher's labels beyond the student's are dropped

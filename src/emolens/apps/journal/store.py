@@ -11,7 +11,6 @@ import json
 import logging
 import re
 import secrets
-import shutil
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from emolens.apps import accounts
 from emolens.apps.db import Database, utc_now
 from emolens.apps.journal.readings import Reading, adjust, one_hot, resting_warning, rounded, top
 from emolens.core.labels import EMOTIONS
@@ -314,15 +312,6 @@ def get_baseline(db: Database, user_id: int) -> Baseline | None:
 def delete_baseline(db: Database, user_id: int) -> bool:
     with db.write() as conn:
         return conn.execute("DELETE FROM journal_baselines WHERE user_id = ?", (user_id,)).rowcount > 0
-
-
-def delete_account(db: Database, user_id: int, *, data_dir: Path | None = None) -> bool:
-    """The account and everything in it: rows of every app (cascade), kept photos, the WAL's copies."""
-    if data_dir is not None:
-        shutil.rmtree(user_images_dir(data_dir, user_id), ignore_errors=True)
-    deleted = accounts.delete_user(db, user_id)
-    log.info("deleted account %d and all its data", user_id)
-    return deleted
 
 
 def user_images_dir(data_dir: Path, user_id: int) -> Path:

@@ -6,7 +6,7 @@ What is stored per session: location, agent, an optional customer reference,
 times, the score, confidence, reason and, as JSON, the explanation, the binned
 customer timeline and the numbers about each tracked face. Never an image.
 
-    db = open_database(path, [*accounts.MIGRATIONS, *store.MIGRATIONS])
+    db = open_database(path, all_migrations())   # apps/registry.py
     s = create_session(db, user.id, location="Main St", agent="ana")
     save_analysis(db, s.id, analyze_recording(recording))
 """
@@ -19,34 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from emolens.apps.db import Database, Migration, utc_now
+from emolens.apps.db import Database, utc_now
 from emolens.apps.satisfaction.analysis import SessionAnalysis
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration("satisfaction", 1, "service sessions", sql="""
-        CREATE TABLE service_sessions (
-            id TEXT PRIMARY KEY,                  -- random, 32 hex digits
-            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            location TEXT NOT NULL,
-            agent TEXT NOT NULL,
-            customer_ref TEXT,                    -- the business's own reference (a ticket number), optional
-            source TEXT NOT NULL,                 -- live | video | cli
-            status TEXT NOT NULL,                 -- open | recording | processing | done | failed
-            created_at TEXT NOT NULL,
-            started_at TEXT NOT NULL,             -- UTC; the live recording's start, else the creation time
-            ended_at TEXT,
-            frames INTEGER NOT NULL DEFAULT 0,
-            duration REAL,
-            score REAL,                           -- 0..100, NULL when the signal was too thin (see reason)
-            confidence REAL,
-            reason TEXT,
-            error TEXT,
-            analysis TEXT                         -- JSON: explanation, timeline, customer, details
-        );
-        CREATE INDEX service_sessions_user_started ON service_sessions(user_id, started_at);
-        CREATE INDEX service_sessions_started ON service_sessions(started_at);
-    """),
-)
 
 SOURCES = ("live", "video", "cli")
 STATUSES = ("open", "recording", "processing", "done", "failed")

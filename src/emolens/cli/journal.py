@@ -65,10 +65,15 @@ LEAF_EXAMPLES = {
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
-    fmt = FORMATTER
-    j = sub.add_parser(name, help=help, epilog=EXAMPLES, formatter_class=fmt)
+    j = sub.add_parser(name, help=help, epilog=EXAMPLES, formatter_class=FORMATTER)
     verbs = j.add_subparsers(dest="journal_command", metavar="VERB", required=True)
+    _reading_verbs(verbs)
+    _record_verbs(verbs)
 
+
+def _reading_verbs(verbs: argparse._SubParsersAction) -> None:
+    """The verbs that read faces or show readings: checkin, calibrate, summary, list."""
+    fmt = FORMATTER
     c = verbs.add_parser("checkin", help="check in with a photo, or --mood", epilog=EXAMPLES, formatter_class=fmt)
     c.add_argument("photo", metavar="PHOTO", nargs="?", help="a photo of your face (omit with --mood)")
     c.add_argument("--mood", help="pick a mood instead of a photo: angry, disgust, fear, happy, sad, surprise, neutral")
@@ -100,6 +105,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
     _common(ls)
     ls.set_defaults(handler=cmd_list)
 
+
+def _record_verbs(verbs: argparse._SubParsersAction) -> None:
+    """The verbs that change or hand out what is stored: correct, delete, export, password, delete-account."""
+    fmt = FORMATTER
     k = verbs.add_parser("correct", help="correct a check-in's emotion (or --clear the correction)",
                          epilog=LEAF_EXAMPLES["correct"], formatter_class=fmt)
     k.add_argument("id", type=int, help="the check-in's number (#42 in `emolens journal list`)")

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from emolens.core.card import ModelCard
 from emolens.core.results import Face
 from emolens.inference.align import crop_face
 from emolens.inference.classifier import Classifier
@@ -51,7 +52,7 @@ class Analyzer:
         self.max_pixels = self.limits.max_pixels
 
     @property
-    def card(self):
+    def card(self) -> ModelCard:
         return self.classifier.card
 
     @property

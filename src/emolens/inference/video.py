@@ -91,9 +91,9 @@ class VideoSource:
         source = parse_source(source)
         self.max_pixels, self.limit_name = max_pixels, limit_name
         self.camera = isinstance(source, int)
-        if not self.camera and not Path(source).exists() and "://" not in str(source):
+        if not isinstance(source, int) and not Path(source).exists() and "://" not in source:
             raise VideoError(f"{source}: no such video file (for a camera give its index, e.g. 0)")
-        if not self.camera and Path(source).is_file():
+        if not isinstance(source, int) and Path(source).is_file():
             refuse_playlists(Path(source))
         self.cap = cv2.VideoCapture(source) if api is None else cv2.VideoCapture(source, api)
         if not self.cap.isOpened():
@@ -155,7 +155,7 @@ class AnnotatedVideo:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fourcc = "MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"
-        self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+        self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*fourcc), fps, size)
         if not self.writer.isOpened():
             raise VideoError(f"cannot write {self.path}: use a .mp4 or .avi name in a writable folder")
 

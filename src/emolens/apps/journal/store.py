@@ -129,14 +129,14 @@ def clock(at: datetime | None = None, tz_offset_minutes: int | None = None) -> t
     if tz_offset_minutes is not None and not -14 * 60 <= tz_offset_minutes <= 14 * 60:
         raise JournalError(f"tz_offset_minutes={tz_offset_minutes} is not a UTC offset (-840..840)")
     aware = at is not None and at.tzinfo is not None
-    at = (at or datetime.now(timezone.utc)).astimezone() if not aware else at
-    if at > datetime.now(timezone.utc) + timedelta(days=1):
-        raise JournalError(f"the check-in time {at.isoformat()} is in the future: leave it out for now")
+    when = at if at is not None and aware else (at or datetime.now(timezone.utc)).astimezone()
+    if when > datetime.now(timezone.utc) + timedelta(days=1):
+        raise JournalError(f"the check-in time {when.isoformat()} is in the future: leave it out for now")
     if tz_offset_minutes is not None:
-        local = at.astimezone(timezone(timedelta(minutes=tz_offset_minutes)))
+        local = when.astimezone(timezone(timedelta(minutes=tz_offset_minutes)))
     else:
-        local = at if aware else at.astimezone()
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), local.strftime("%Y-%m-%dT%H:%M:%S")
+        local = when if aware else when.astimezone()
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), local.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _loads(text: str | None) -> dict[str, float] | None:
@@ -239,7 +239,8 @@ def get_checkin(db: Database, user_id: int, checkin_id: int) -> CheckIn | None:
 def list_checkins(db: Database, user_id: int, *, since: date | None = None, until: date | None = None,
                   limit: int | None = None, newest_first: bool = False) -> list[CheckIn]:
     """The user's check-ins whose local day is within [since, until], oldest first by default."""
-    where, args = ["user_id = ?"], [user_id]
+    where: list[str] = ["user_id = ?"]
+    args: list[int | str] = [user_id]
     if since is not None:
         where.append("local_time >= ?")
         args.append(since.isoformat())

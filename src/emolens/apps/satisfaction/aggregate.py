@@ -24,11 +24,22 @@ GROUPINGS = ("day", "week", "location", "agent")
 
 
 class Scored(Protocol):
-    started_at: str  # ISO 8601 UTC, e.g. 2026-05-01T08:30:00Z
-    location: str
-    agent: str
-    score: float | None
-    confidence: float | None
+    """What aggregation reads of a session (read-only: a frozen ServiceSession is one)."""
+
+    @property
+    def started_at(self) -> str: ...  # ISO 8601 UTC, e.g. 2026-05-01T08:30:00Z
+
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def agent(self) -> str: ...
+
+    @property
+    def score(self) -> float | None: ...
+
+    @property
+    def confidence(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -97,7 +108,7 @@ def _group(key: str, members: Sequence[Scored], by: str) -> Group:
     starts = sorted(s.started_at for s in members)
     slope = None
     if by in ("location", "agent"):
-        slope = slope_per_week(sorted((parse_time(s.started_at), float(s.score)) for s in scored))
+        slope = slope_per_week(sorted((parse_time(s.started_at), float(s.score or 0.0)) for s in scored))
     return Group(
         key=key, sessions=len(members), scored=len(scored),
         mean_score=float(scores.mean()) if len(scores) else None,

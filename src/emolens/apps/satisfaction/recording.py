@@ -64,7 +64,7 @@ class Recording:
 MAX_GAP_S = 1.0  # a frame never stands for more than this (a stalled live connection is not face time)
 
 
-def frame_durations(times: Sequence[float], max_gap: float = MAX_GAP_S) -> np.ndarray:
+def frame_durations(times: Sequence[float] | np.ndarray, max_gap: float = MAX_GAP_S) -> np.ndarray:
     """Seconds each frame stands for: the gap to the next frame, capped at max_gap; the
     last frame gets the median gap (a single frame stands for 0 s: no rate to judge by)."""
     t = np.asarray(times, dtype=float)

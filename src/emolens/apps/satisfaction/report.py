@@ -13,6 +13,7 @@ import importlib.util
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -65,7 +66,7 @@ def build_report(sessions: Sequence[ServiceSession], *, by: str = "location", st
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 
-def write_report(path: str | Path, sessions: Sequence[ServiceSession], **kw) -> Path:
+def write_report(path: str | Path, sessions: Sequence[ServiceSession], **kw: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(build_report(sessions, **kw), encoding="utf-8")

@@ -116,7 +116,8 @@ class Episode:
 
 def negative_episodes(tl: CustomerTimeline, params: ScoreParams) -> list[Episode]:
     """Runs of usable frames with valence <= negative_below lasting at least min_episode_s."""
-    v, out, run = tl.valence, [], []
+    v, out = tl.valence, []
+    run: list[int] = []  # the frames of the episode being followed
     for i in range(len(tl.t)):
         gap = bool(run) and tl.t[i] - (tl.t[run[-1]] + tl.d[run[-1]]) > EPISODE_GAP_S
         if v[i] > params.negative_below or gap:
@@ -198,4 +199,4 @@ def mood_word(valence: float | None) -> str:
 
 
 def dominant(shares: Mapping[str, float]) -> str | None:
-    return max(shares, key=shares.get) if shares and max(shares.values()) > 0 else None
+    return max(shares, key=lambda k: shares[k]) if shares and max(shares.values()) > 0 else None

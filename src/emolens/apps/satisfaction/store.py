@@ -76,7 +76,8 @@ class SessionFilter:
     limit: int | None = None
 
     def where(self, user_id: int | None) -> tuple[str, list[Any]]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[Any] = []
         if user_id is not None:
             clauses.append("user_id = ?")
             args.append(user_id)

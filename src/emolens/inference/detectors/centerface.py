@@ -12,6 +12,7 @@ import hashlib
 import logging
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,7 +35,7 @@ class CenterFaceDetector(Detector):
     name = "centerface"
     default_threshold = 0.5
 
-    def __init__(self, *, model_path: str | Path | None = None, threads: int = 1, **kw):
+    def __init__(self, *, model_path: str | Path | None = None, threads: int = 1, **kw: Any):
         super().__init__(**kw)
         import onnxruntime as ort
 

@@ -4,6 +4,7 @@ Imports are read from the source (every `import` statement, also those inside fu
 still make one module depend on another), so a cycle cannot hide behind a lazy import. The layer
 rules themselves are import-linter contracts (pyproject.toml) run by `make test`.
 """
+
 from __future__ import annotations
 
 import ast
@@ -35,7 +36,7 @@ def imported(tree: ast.AST, name: str, is_package: bool, known: set[str]) -> Ite
             base = node.module or ""
             if node.level:  # relative: from the module's package, up level - 1 more
                 parts = name.split(".") if is_package else name.split(".")[:-1]
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
         else:
             continue
@@ -49,8 +50,10 @@ def imported(tree: ast.AST, name: str, is_package: bool, known: set[str]) -> Ite
 def import_graph() -> dict[str, set[str]]:
     files = module_files()
     known = set(files)
-    return {name: set(imported(ast.parse(path.read_text()), name, path.name == "__init__.py", known))
-            for name, path in files.items()}
+    return {
+        name: set(imported(ast.parse(path.read_text()), name, path.name == "__init__.py", known))
+        for name, path in files.items()
+    }
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:

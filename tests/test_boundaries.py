@@ -4,6 +4,7 @@ import-linter (pyproject.toml, run by `make test`) checks the import statements;
 modules that end up loaded, a dependency's own imports included. The modules come from walking
 src/emolens, so a new module is covered the day it is added: no list to keep.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,13 @@ def all_modules() -> list[str]:
 
 def runtime_modules(prefix: str) -> list[str]:
     """The modules under `prefix`, leaving out the training package (the only place torch may be)."""
-    return [m for m in all_modules() if (m == prefix or m.startswith(prefix + "."))
-            and not m.startswith("emolens.train") and m != "emolens.cli.__main__"]
+    return [
+        m
+        for m in all_modules()
+        if (m == prefix or m.startswith(prefix + "."))
+        and not m.startswith("emolens.train")
+        and m != "emolens.cli.__main__"
+    ]
 
 
 def loaded_after(code: str) -> list[str]:
@@ -69,18 +75,28 @@ def test_the_command_loads_only_the_verb_it_runs():
     """`import emolens.cli` loads no verb; a verb's --help loads its own module only, and no non-training verb
     loads torch (nor OpenCV before the command has set its pixel limit: see test_intake)."""
     assert not set(loaded_after("import emolens.cli")) & {"torch", "fastapi", "uvicorn", "onnxruntime", "cv2"}
-    code = "\n".join([
-        "import contextlib, io, sys", "from emolens.cli import main",
-        *[f"with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit): main([{v!r}, '--help'])"
-          for v in VERBS if v not in TRAINING_VERBS]])
+    code = "\n".join(
+        [
+            "import contextlib, io, sys",
+            "quiet = lambda: contextlib.redirect_stdout(io.StringIO())",
+            "from emolens.cli import main",
+            *[
+                f"with quiet(), contextlib.suppress(SystemExit): main([{v!r}, '--help'])"
+                for v in VERBS
+                if v not in TRAINING_VERBS
+            ],
+        ]
+    )
     assert "torch" not in loaded_after(code)
     assert not set(loaded_after("import emolens.cli.journal, emolens.cli.session")) & {"torch", "fastapi", "uvicorn"}
 
 
 def test_data_command_does_not_import_torch(kaggle_dir, tmp_path):
-    code = ("import sys; from emolens.cli import main; "
-            f"rc = main(['data', {str(kaggle_dir)!r}, '--out', {str(tmp_path / 'r')!r}]); "
-            "print(rc, 'torch' in sys.modules)")
+    code = (
+        "import sys; from emolens.cli import main; "
+        f"rc = main(['data', {str(kaggle_dir)!r}, '--out', {str(tmp_path / 'r')!r}]); "
+        "print(rc, 'torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[-2:] == ["0", "False"]
 

@@ -2,6 +2,7 @@
 
 Importing the package is cheap and torch-free; heavy parts load on first use.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,13 +1,15 @@
 """CLI details a new user hits: which split `evaluate` takes, where its reports go, progress bars in pipes,
 error lines that name a file once. Runs on generated data and a tiny ONNX model (no torch needed)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from datagen import write_class_tree
 from emolens.cli import main
+
+from datagen import write_class_tree
 from helpers import make_tiny_model
 
 
@@ -62,6 +64,7 @@ def test_evaluate_writes_reports_only_when_asked(model, tmp_path, capsys, monkey
 
 def test_data_draws_no_progress_bars_into_files_and_pipes(tmp_path, capsys, monkeypatch):
     from emolens.datasets import readers
+
     monkeypatch.setattr(readers, "PROGRESS_MIN", 1)  # a bar for every split, on a terminal
     data = write_class_tree(tmp_path / "kaggle", per_class=3)
     assert main(["data", str(data), "--out", str(tmp_path / "grids")]) == 0
@@ -77,7 +80,23 @@ def test_video_errors_name_the_file_once(tmp_path, capsys, model):
     err = capsys.readouterr().err
     line = next(x for x in err.splitlines() if x.startswith("emolens video: error:"))
     assert line.count("x.mp4") == 1 and "could not be opened" in line
-    assert main(["session", "analyze", str(bad), "--location", "a", "--agent", "b", "--model", str(model),
-                 "--data-dir", str(tmp_path / "d")]) == 2
+    assert (
+        main(
+            [
+                "session",
+                "analyze",
+                str(bad),
+                "--location",
+                "a",
+                "--agent",
+                "b",
+                "--model",
+                str(model),
+                "--data-dir",
+                str(tmp_path / "d"),
+            ]
+        )
+        == 2
+    )
     line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("emolens session: error:"))
     assert line.count("x.mp4") == 1

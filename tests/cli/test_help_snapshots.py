@@ -3,6 +3,7 @@
 The snapshots were taken before the CLI moved into the emolens.cli package; a change in any help
 text shows up here. After a deliberate change: EMOLENS_UPDATE_HELP=1 pytest tests/cli/test_help_snapshots.py
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,9 +17,21 @@ from emolens.cli import main
 
 HELP_DIR = Path(__file__).with_name("help")
 JOURNAL = ("checkin", "calibrate", "summary", "list", "correct", "delete", "export", "password", "delete-account")
-VERBS = [(), ("data",), ("train",), ("evaluate",), ("export",), ("analyze",), ("video",), ("webcam",), ("serve",),
-         ("session",), *(("session", v) for v in ("analyze", "list", "report", "purge")),
-         ("journal",), *(("journal", v) for v in JOURNAL)]
+VERBS = [
+    (),
+    ("data",),
+    ("train",),
+    ("evaluate",),
+    ("export",),
+    ("analyze",),
+    ("video",),
+    ("webcam",),
+    ("serve",),
+    ("session",),
+    *(("session", v) for v in ("analyze", "list", "report", "purge")),
+    ("journal",),
+    *(("journal", v) for v in JOURNAL),
+]
 
 
 def help_text(argv: tuple[str, ...]) -> str:

@@ -1,17 +1,17 @@
 """`emolens journal ...` on a tiny generated model: check in, calibrate, summary, list, correct, export, delete."""
+
 from __future__ import annotations
 
 import csv
 import io
 import json
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
 from emolens.cli import main
+
 from helpers import astronaut_bgr, crowded_group_photo, make_tiny_model
 
 
@@ -36,8 +36,18 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 
 
 def test_checkin_summary_correct_export_delete(env, model, capsys):
-    rc, out, _ = run(capsys, "checkin", str(env / "me.jpg"), "--model", str(model), "--note", "first",
-                     "--tags", "work,sleep", "--json")
+    rc, out, _ = run(
+        capsys,
+        "checkin",
+        str(env / "me.jpg"),
+        "--model",
+        str(model),
+        "--note",
+        "first",
+        "--tags",
+        "work,sleep",
+        "--json",
+    )
     assert rc == 0
     photo = json.loads(out)
     assert photo["source"] == "photo" and photo["has_image"] is False and photo["tags"] == ["sleep", "work"]
@@ -96,13 +106,16 @@ def test_every_leaf_verb_has_examples(verb, capsys):
         assert "newest N check-ins" in out and "JSON list" in out  # --limit and --json say what they do
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["checkin"], "give a PHOTO or --mood"),
-    (["checkin", "--mood", "elated"], "unknown mood"),
-    (["checkin", "nope.jpg"], "no such file"),
-    (["correct", "99", "happy"], "no check-in 99 for dana"),
-    (["correct", "1", "meh"], "no check-in 1"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["checkin"], "give a PHOTO or --mood"),
+        (["checkin", "--mood", "elated"], "unknown mood"),
+        (["checkin", "nope.jpg"], "no such file"),
+        (["correct", "99", "happy"], "no check-in 99 for dana"),
+        (["correct", "1", "meh"], "no check-in 1"),
+    ],
+)
 def test_errors_are_one_line(env, capsys, argv, needle):
     rc, _, err = run(capsys, *argv)
     assert rc == 2 and needle in err and "Traceback" not in err

@@ -1,4 +1,5 @@
 """`emolens session analyze | report | purge` on a generated counter clip and a temporary database."""
+
 from __future__ import annotations
 
 import csv
@@ -11,9 +12,10 @@ import pytest
 
 from emolens.apps import accounts
 from emolens.apps.db import open_database
-from emolens.apps.satisfaction import store
 from emolens.apps.registry import all_migrations
+from emolens.apps.satisfaction import store
 from emolens.cli import main
+
 from helpers import make_tiny_model, service_video
 
 
@@ -31,31 +33,104 @@ def clip(tmp_path_factory):
 def test_analyze_stores_a_scored_session_and_report_writes_html_and_csv(model, clip, tmp_path, capsys):
     data = tmp_path / "data"
     common = ["--data-dir", str(data), "--user", "shop"]
-    assert main(["session", "analyze", str(clip), "--location", "Main St", "--agent", "ana", "--model", str(model),
-                 "--started", "2026-03-02T10:00:00Z", "--json", *common]) == 0
+    assert (
+        main(
+            [
+                "session",
+                "analyze",
+                str(clip),
+                "--location",
+                "Main St",
+                "--agent",
+                "ana",
+                "--model",
+                str(model),
+                "--started",
+                "2026-03-02T10:00:00Z",
+                "--json",
+                *common,
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["source"] == "cli" and doc["user"] == "shop" and doc["started_at"] == "2026-03-02T10:00:00Z"
     assert 0 <= doc["score"] <= 100 and doc["frames"] == 60 and doc["explanation"]["summary"]
     assert doc["ended_at"] == "2026-03-02T10:00:06Z"  # 60 frames at 10 fps after the start, not the start again
     assert sorted(t["role"] for t in doc["customer"]["tracks"]) == ["customer", "other"]
-    assert main(["session", "analyze", str(clip), "--location", "Airport", "--agent", "ben", "--model", str(model),
-                 "--rule", "largest", "--started", "2026-03-03T10:00:00Z", *common]) == 0
+    assert (
+        main(
+            [
+                "session",
+                "analyze",
+                str(clip),
+                "--location",
+                "Airport",
+                "--agent",
+                "ben",
+                "--model",
+                str(model),
+                "--rule",
+                "largest",
+                "--started",
+                "2026-03-03T10:00:00Z",
+                *common,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out  # the largest face is the passer-by: 3 s on screen, too little for a score
     assert "Airport / ben: no score, confidence" in out and "too little usable customer face time: 3.0 s" in out
     assert "stored as session" in out
-    assert main(["session", "analyze", str(clip), "--location", "Main St", "--agent", "ana", "--model", str(model),
-                 "--no-save"]) == 0
+    assert (
+        main(
+            [
+                "session",
+                "analyze",
+                str(clip),
+                "--location",
+                "Main St",
+                "--agent",
+                "ana",
+                "--model",
+                str(model),
+                "--no-save",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out  # the moments README promises
     best = next(line for line in out.splitlines() if line.startswith("best moments: "))
     worst = next(line for line in out.splitlines() if line.startswith("worst moments: "))
     moment = r"\d+:\d\d \w+ \([+-]\d\.\d\d\)"
-    for line, key in ((best, "positive_moments"), (worst, "negative_moments")):
+    for line in (best, worst):
         assert re.fullmatch(rf"\w+ moments: ({moment}(, {moment})*|none at or [a-z]+ [+-]0\.15 \(.*\))", line), line
-    doc = json.loads(subprocess.run([sys.executable, "-m", "emolens.cli", "session", "analyze", str(clip), "--location",
-                                     "x", "--agent", "y", "--model", str(model), "--no-save", "--json"],
-                                    capture_output=True, text=True, timeout=600).stdout)
-    assert len(doc["explanation"]["positive_moments"]) == (0 if "none" in best else best.count("(")) and \
-        len(doc["explanation"]["negative_moments"]) == (0 if "none" in worst else worst.count("("))
+    doc = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "emolens.cli",
+                "session",
+                "analyze",
+                str(clip),
+                "--location",
+                "x",
+                "--agent",
+                "y",
+                "--model",
+                str(model),
+                "--no-save",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        ).stdout
+    )
+    assert len(doc["explanation"]["positive_moments"]) == (0 if "none" in best else best.count("(")) and len(
+        doc["explanation"]["negative_moments"]
+    ) == (0 if "none" in worst else worst.count("("))
 
     assert main(["session", "list", *common]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -70,8 +145,26 @@ def test_analyze_stores_a_scored_session_and_report_writes_html_and_csv(model, c
     assert len(store.list_sessions(db, user.id)) == 2 and not user.has_password  # a local, password-less account
 
     html, table = tmp_path / "out" / "report.html", tmp_path / "out" / "sessions.csv"
-    assert main(["session", "report", "--from", "2026-03-01", "--to", "2026-03-31", "--by", "agent",
-                 "--html", str(html), "--csv", str(table), *common]) == 0
+    assert (
+        main(
+            [
+                "session",
+                "report",
+                "--from",
+                "2026-03-01",
+                "--to",
+                "2026-03-31",
+                "--by",
+                "agent",
+                "--html",
+                str(html),
+                "--csv",
+                str(table),
+                *common,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["agent", "sessions", "scored", "mean", "weighted", "trend/week"]
     assert [line.split()[:3] for line in out.splitlines()[1:]] == [["ana", "1", "1"], ["ben", "1", "0"]]
@@ -102,8 +195,23 @@ def test_report_errors_and_purge(model, tmp_path, capsys):
     assert main(["session", "purge", "--older-than", "30", *data]) == 0
     assert "deleted 1 session(s)" in capsys.readouterr().out
     assert store.get_session(db, user.id, old.id) is None and store.get_session(db, user.id, new.id) is not None
-    assert main(["session", "analyze", str(tmp_path / "missing.mp4"), "--location", "x", "--agent", "y",
-                 "--model", str(model), *data]) == 2
+    assert (
+        main(
+            [
+                "session",
+                "analyze",
+                str(tmp_path / "missing.mp4"),
+                "--location",
+                "x",
+                "--agent",
+                "y",
+                "--model",
+                str(model),
+                *data,
+            ]
+        )
+        == 2
+    )
     assert "no such video file" in capsys.readouterr().err
     assert main(["session", "analyze", "x.mp4", "--location", "x", "--agent", "y", "--roi", "1,2", *data]) == 2
     assert "x0,y0,x1,y1" in capsys.readouterr().err

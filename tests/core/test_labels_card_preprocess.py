@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 
@@ -11,15 +10,26 @@ def test_labels_are_fer2013_csv_order():
     assert EMOTIONS == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
-@pytest.mark.parametrize("name,expected", [("anger", "angry"), ("Sadness", "sad"), ("happiness", "happy"),
-                                           ("surprised", "surprise"), ("contempt", None), ("fearful", "fear")])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("anger", "angry"),
+        ("Sadness", "sad"),
+        ("happiness", "happy"),
+        ("surprised", "surprise"),
+        ("contempt", None),
+        ("fearful", "fear"),
+    ],
+)
 def test_aliases(name, expected):
     assert canonical(name) == expected
 
 
 def test_rafdb_numbers_map_by_name():
     table = LABEL_MAPS["rafdb"]
-    assert canonical("1", table) == "surprise" and canonical("6", table) == "angry" and canonical("7", table) == "neutral"
+    assert (
+        canonical("1", table) == "surprise" and canonical("6", table) == "angry" and canonical("7", table) == "neutral"
+    )
 
 
 def test_unknown_class_name_raises_with_fix():

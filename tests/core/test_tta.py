@@ -1,10 +1,12 @@
 """Test-time augmentation: one definition of the views, used by the runtime and by run evaluation."""
+
 import numpy as np
 import pytest
 
 from emolens.core.card import CardError, ModelCard
 from emolens.core.tta import parse_tta, shift, tta_views, zoom
 from emolens.inference.classifier import Classifier
+
 from helpers import make_tiny_model
 
 
@@ -47,7 +49,7 @@ def test_zoom_enlarges_the_centre():
     x[..., 20:28, 20:28] = 1.0  # an 8 px square in the middle
     z = zoom(x, 1.1)
     assert z.shape == x.shape
-    assert 0.95 * 1.1 ** 2 < z.sum() / x.sum() < 1.05 * 1.1 ** 2  # area grows by the factor squared
+    assert 0.95 * 1.1**2 < z.sum() / x.sum() < 1.05 * 1.1**2  # area grows by the factor squared
     assert z[0, 0, 0, 0] == 0 and z[0, 0, 24, 24] == pytest.approx(1.0)
     flat = np.full((2, 1, 48, 48), 0.3, np.float32)
     np.testing.assert_allclose(zoom(flat), flat, atol=1e-6)

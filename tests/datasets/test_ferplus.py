@@ -1,4 +1,5 @@
 """FER+ votes -> training targets (majority, soft, sampled, mixed), unknown / not-a-face, ties, contempt."""
+
 import csv
 
 import numpy as np
@@ -10,7 +11,7 @@ from emolens.datasets.ferplus import VOTE_COLUMNS, FerPlusOptions, apply_ferplus
 
 # vote columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF
 N, HAP, SUR, SAD, ANG, DIS, FEA, CON, UNK, NF = range(10)
-I = {name: EMOTIONS.index(name) for name in EMOTIONS}
+I = {name: EMOTIONS.index(name) for name in EMOTIONS}  # noqa: E741 - the index of a label, as in the paper
 
 
 def votes(**kw) -> np.ndarray:
@@ -68,6 +69,7 @@ def test_contempt_is_dropped_with_7_classes_and_kept_as_the_8th():
 @pytest.fixture
 def kaggle_with_votes(tmp_path):
     from datagen import write_class_tree
+
     root = write_class_tree(tmp_path / "fer", per_class=2)
     rows = []
     for p in sorted(root.rglob("*.png")):
@@ -75,13 +77,19 @@ def kaggle_with_votes(tmp_path):
         cls = rel.split("/")[1]
         v = np.zeros(10, int)
         if cls == "angry":
-            v[N] = 7; v[ANG] = 3  # FER+ says neutral
+            v[N] = 7
+            v[ANG] = 3  # FER+ says neutral
         elif cls == "disgust":
             v[NF] = 10  # not a face
         elif cls == "fear":
-            v[UNK] = 8; v[FEA] = 2
+            v[UNK] = 8
+            v[FEA] = 2
         else:
-            v[[N, HAP, SUR, SAD, ANG, DIS, FEA][["neutral", "happy", "surprise", "sad", "angry", "disgust", "fear"].index(cls)]] = 10
+            v[
+                [N, HAP, SUR, SAD, ANG, DIS, FEA][
+                    ["neutral", "happy", "surprise", "sad", "angry", "disgust", "fear"].index(cls)
+                ]
+            ] = 10
         rows.append([rel, *v, 0])
     rows.append([rows[0][0], *np.eye(10, dtype=int)[HAP] * 10, 1])  # a second row for the same file: averaged
     with open(tmp_path / "fer" / "ferplus.csv", "w", newline="") as fh:
@@ -128,6 +136,7 @@ def test_a_votes_file_that_matches_no_path_is_a_clear_error(kaggle_with_votes, t
 
 def test_bad_options_and_missing_votes_are_clear_errors(tmp_path):
     from emolens.datasets.ferplus import votes_path
+
     with pytest.raises(DataError, match="mode"):
         FerPlusOptions(mode="vote")
     with pytest.raises(DataError, match="classes"):
@@ -142,11 +151,15 @@ def test_bad_options_and_missing_votes_are_clear_errors(tmp_path):
 
 def test_emolens_data_reports_ferplus_agreement_per_class(kaggle_with_votes, tmp_path, capsys):
     from emolens.cli import main
+
     assert main(["data", str(kaggle_with_votes), "--out", str(tmp_path / "rep"), "--json"]) == 0
     import json
+
     report = json.loads(capsys.readouterr().out)
     train = report["ferplus"]["splits"]["train"]
-    assert train["happy"]["agree"] == 1.0 and train["angry"]["agree"] == 0.0 and train["angry"]["top_other"] == "neutral"
+    assert (
+        train["happy"]["agree"] == 1.0 and train["angry"]["agree"] == 0.0 and train["angry"]["top_other"] == "neutral"
+    )
     assert train["disgust"]["top_other"] == "not a face"
     assert main(["data", str(kaggle_with_votes), "--out", str(tmp_path / "rep")]) == 0
     assert "FER+ majority agreeing with the label" in capsys.readouterr().out

@@ -5,9 +5,10 @@ import cv2
 import numpy as np
 import pytest
 
-from datagen import FER_ZIP, face_like, write_class_tree, zip_tree
 from emolens.core.labels import EMOTIONS
 from emolens.datasets import DataError, detect_layout, read_dataset
+
+from datagen import FER_ZIP, face_like, write_class_tree, zip_tree
 
 
 def brightness_class(img: np.ndarray) -> int:
@@ -24,7 +25,7 @@ def test_kaggle_folder(kaggle_dir):
     assert detect_layout(kaggle_dir) == "kaggle"
     data = read_dataset(kaggle_dir)
     assert set(data) == {"train", "test"}
-    assert data["train"].counts() == {e: 4 for e in EMOTIONS}
+    assert data["train"].counts() == dict.fromkeys(EMOTIONS, 4)
     assert data["train"].images.shape == (28, 48, 48) and data["train"].in_memory
     assert_labels_match_pixels(data["train"])  # alphabetical folders land on FER2013 indexes by name
 
@@ -32,7 +33,7 @@ def test_kaggle_folder(kaggle_dir):
 def test_kaggle_zip_without_unpacking(kaggle_zip, tmp_path):
     assert detect_layout(kaggle_zip) == "kaggle"
     data = read_dataset(kaggle_zip)
-    assert data["test"].counts() == {e: 4 for e in EMOTIONS}
+    assert data["test"].counts() == dict.fromkeys(EMOTIONS, 4)
     assert_labels_match_pixels(data["test"])
     assert not any(p.suffix == ".png" for p in tmp_path.glob("*"))  # nothing extracted beside the zip
 
@@ -42,15 +43,18 @@ def test_csv_all_three_splits(fer_csv):
     data = read_dataset(fer_csv)
     assert set(data) == {"train", "test", "private"}
     for split in data.values():
-        assert split.counts() == {e: 3 for e in EMOTIONS}
+        assert split.counts() == dict.fromkeys(EMOTIONS, 3)
         assert_labels_match_pixels(split)  # CSV order (0 angry ... 6 neutral) lands on the same classes
 
 
 def test_folder_and_csv_orders_agree(kaggle_dir, fer_csv):
     a, b = read_dataset(kaggle_dir)["train"], read_dataset(fer_csv)["train"]
     for lab in range(len(EMOTIONS)):
-        assert {brightness_class(i) for i in a.images[a.labels == lab]} == \
-               {brightness_class(i) for i in b.images[b.labels == lab]} == {lab}
+        assert (
+            {brightness_class(i) for i in a.images[a.labels == lab]}
+            == {brightness_class(i) for i in b.images[b.labels == lab]}
+            == {lab}
+        )
 
 
 def test_generic_ck_plus_names_drop_contempt(tmp_path, caplog):
@@ -165,12 +169,14 @@ def test_large_dataset_streams(kaggle_dir):
     split = data["train"]
     assert not split.in_memory and len(split) == 28
     assert split.images[0].shape == (48, 48)
-    assert_labels_match_pixels(type("S", (), {"images": [split.images[i] for i in range(len(split))],
-                                              "labels": split.labels})())
+    assert_labels_match_pixels(
+        type("S", (), {"images": [split.images[i] for i in range(len(split))], "labels": split.labels})()
+    )
 
 
 def test_data_command_reports_duplicates_and_grids(kaggle_dir, tmp_path, capsys):
     from emolens.cli import main
+
     src = kaggle_dir / "train" / "happy"
     first = sorted(src.iterdir())[0]
     shutil.copy(first, kaggle_dir / "test" / "happy" / "PublicTest_dup.png")  # cross-split duplicate
@@ -187,9 +193,23 @@ def test_data_command_reports_duplicates_and_grids(kaggle_dir, tmp_path, capsys)
 @pytest.mark.skipif(not FER_ZIP.exists(), reason=f"FER2013 not found at {FER_ZIP}")
 def test_real_fer2013_counts_match_its_readme():
     data = read_dataset(FER_ZIP)
-    assert data["train"].counts() == {"angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215,
-                                      "sad": 4830, "surprise": 3171, "neutral": 4965}
-    assert data["test"].counts() == {"angry": 467, "disgust": 56, "fear": 496, "happy": 895,
-                                     "sad": 653, "surprise": 415, "neutral": 607}
+    assert data["train"].counts() == {
+        "angry": 3995,
+        "disgust": 436,
+        "fear": 4097,
+        "happy": 7215,
+        "sad": 4830,
+        "surprise": 3171,
+        "neutral": 4965,
+    }
+    assert data["test"].counts() == {
+        "angry": 467,
+        "disgust": 56,
+        "fear": 496,
+        "happy": 895,
+        "sad": 653,
+        "surprise": 415,
+        "neutral": 607,
+    }
     dups = set(data["train"].digests) & set(data["test"].digests)
     assert sum(d in dups for d in data["test"].digests) == 280

@@ -1,4 +1,5 @@
 """`emolens evaluate --pipeline`: whole photos in class folders through the runtime, no face = wrong."""
+
 from __future__ import annotations
 
 import json
@@ -7,9 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from datagen import zip_tree
 from emolens.cli import main
 from emolens.evaluation.pipeline import NO_FACE, evaluate_pipeline, pipeline_metrics
+
+from datagen import zip_tree
 from helpers import astronaut_bgr, make_tiny_model
 
 
@@ -45,8 +47,19 @@ def test_every_photo_counts_and_no_face_is_wrong(photos, happy_model):
 
 def test_a_zip_and_the_cli_give_the_same_figures(photos, happy_model, tmp_path, capsys):
     z = zip_tree(photos, tmp_path / "set.zip", wrapper="sfew/")
-    code = main(["evaluate", "--model", str(happy_model), "--data", str(z), "--pipeline", "--json",
-                 "--out", str(tmp_path / "rep")])
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(happy_model),
+            "--data",
+            str(z),
+            "--pipeline",
+            "--json",
+            "--out",
+            str(tmp_path / "rep"),
+        ]
+    )
     assert code == 0
     r = json.loads(capsys.readouterr().out)
     assert r["accuracy"] == pytest.approx(3 / 7) and r["n"] == 7

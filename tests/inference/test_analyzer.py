@@ -1,4 +1,5 @@
 """The Analyzer API and `emolens analyze`, on a tiny generated model."""
+
 from __future__ import annotations
 
 import csv
@@ -13,6 +14,7 @@ from emolens.cli import main
 from emolens.core.labels import EMOTIONS
 from emolens.core.results import Face
 from emolens.inference.images import ImageError
+
 from helpers import astronaut_bgr, group_photo, make_tiny_model
 
 
@@ -83,8 +85,19 @@ def test_cli_analyze_json_csv_annotate(tiny_model, tmp_path, capsys):
     assert len(by_name["group.jpg"]["faces"]) == 4 and len(by_name["one.png"]["faces"]) == 1
     assert by_name["blank.png"]["faces"] == [] and "empty" in by_name["broken.jpg"]["error"]
 
-    rc = main(["analyze", str(folder / "group.jpg"), str(folder / "sub"), "--model", str(tiny_model),
-               "--csv", str(tmp_path / "f.csv"), "--annotate", str(tmp_path / "ann")])
+    rc = main(
+        [
+            "analyze",
+            str(folder / "group.jpg"),
+            str(folder / "sub"),
+            "--model",
+            str(tiny_model),
+            "--csv",
+            str(tmp_path / "f.csv"),
+            "--annotate",
+            str(tmp_path / "ann"),
+        ]
+    )
     out, _ = capsys.readouterr()
     assert rc == 0 and "group.jpg" in out and "emotion" in out
     rows = list(csv.DictReader(open(tmp_path / "f.csv")))

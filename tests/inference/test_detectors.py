@@ -1,4 +1,5 @@
 """Face detectors: registry contract, recall on a synthetic group photo, alignment."""
+
 from __future__ import annotations
 
 import cv2
@@ -7,6 +8,7 @@ import pytest
 
 from emolens.inference.align import crop_face, eye_angle
 from emolens.inference.detectors import Detection, DetectorError, available_detectors, create_detector
+
 from helpers import ASTRONAUT_FACE, astronaut_bgr, group_photo, iou
 
 

@@ -2,6 +2,7 @@
 
 Everything here counts or uses fixed numbers: nothing depends on how fast this machine is.
 """
+
 from __future__ import annotations
 
 import io
@@ -10,9 +11,9 @@ import math
 import pytest
 
 from emolens.cli import main
-from emolens.inference.eta import (CostModel, StreamCosts, cheaper_settings, eta_seconds, format_duration,
-                                   plan_note)
+from emolens.inference.eta import CostModel, StreamCosts, cheaper_settings, eta_seconds, format_duration, plan_note
 from emolens.web.services.jobs import Job
+
 from helpers import make_tiny_model, moving_faces_video
 
 
@@ -34,14 +35,27 @@ def test_a_ten_second_clip_with_the_default_model_and_what_cheaper_settings_woul
     assert options["--every 3"] == pytest.approx(300 * (0.1 + 2.0 + 0.05))
     assert options["both"] == pytest.approx(300 * (0.1 + 2 / 60 + 0.05))
     note = plan_note("clip.mp4", m, 300, 1, fast_face_s=1.0 / 60)
-    assert note == ("clip.mp4: 300 frames left, about 12 min at this speed; cheaper: --model fast about 1 min 55 s, "
-                    "--every 3 about 11 min, both about 55 s")
+    assert note == (
+        "clip.mp4: 300 frames left, about 12 min at this speed; cheaper: --model fast about 1 min 55 s, "
+        "--every 3 about 11 min, both about 55 s"
+    )
     assert cheaper_settings(m, 300, every=3, fast_face_s=None) == []  # already fast, already every 3rd frame
     assert "cheaper" not in plan_note("clip.mp4", m, 300, 3, fast_face_s=None)
 
 
-@pytest.mark.parametrize("seconds, text", [(0.4, "0 s"), (8.4, "8 s"), (60, "1 min"), (80, "1 min 20 s"),
-                                           (599, "9 min 59 s"), (731, "12 min"), (3600, "1 h"), (3900, "1 h 5 min")])
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (0.4, "0 s"),
+        (8.4, "8 s"),
+        (60, "1 min"),
+        (80, "1 min 20 s"),
+        (599, "9 min 59 s"),
+        (731, "12 min"),
+        (3600, "1 h"),
+        (3900, "1 h 5 min"),
+    ],
+)
 def test_durations_read_the_way_people_say_them(seconds, text):
     assert format_duration(seconds) == text
 
@@ -62,28 +76,35 @@ class _Result:
 
 def test_progress_in_a_pipe_says_the_plan_first_then_time_left_every_tenth():
     from emolens.cli.progress import VideoProgress
+
     now = [0.0]
     stream = _FakeStream()
     out = io.StringIO()
-    progress = VideoProgress("clip.mp4", 100, stream, 1, fast_face_s=lambda m: m.face_s / 10, file=out, tty=False,
-                             clock=lambda: now[0])
+    progress = VideoProgress(
+        "clip.mp4", 100, stream, 1, fast_face_s=lambda m: m.face_s / 10, file=out, tty=False, clock=lambda: now[0]
+    )
     for i in range(100):
         now[0] += 2.0  # 2 s per frame: 1 s detecting, one face at 0.8 s, 0.2 s the rest
-        stream.costs = StreamCosts(frames=i + 1, detect_calls=i + 1, detect_s=1.0 * (i + 1), faces=i + 1,
-                                   classify_s=0.8 * (i + 1))
+        stream.costs = StreamCosts(
+            frames=i + 1, detect_calls=i + 1, detect_s=1.0 * (i + 1), faces=i + 1, classify_s=0.8 * (i + 1)
+        )
         progress(_Result())
     progress.close()
     lines = out.getvalue().splitlines()
-    assert lines[0] == ("clip.mp4: 90 frames left, about 3 min at this speed; cheaper: --model fast about 1 min 55 s, "
-                        "--every 3 about 2 min, both about 55 s")
-    assert lines[1:] == [f"clip.mp4: {n}/100 frames ({n}%), about {format_duration(2.0 * (100 - n))} left"
-                         for n in range(20, 100, 10)]
+    assert lines[0] == (
+        "clip.mp4: 90 frames left, about 3 min at this speed; cheaper: --model fast about 1 min 55 s, "
+        "--every 3 about 2 min, both about 55 s"
+    )
+    assert lines[1:] == [
+        f"clip.mp4: {n}/100 frames ({n}%), about {format_duration(2.0 * (100 - n))} left" for n in range(20, 100, 10)
+    ]
 
 
 def test_stream_counts_detector_calls_and_faces(tmp_path):
     import emolens
     from emolens.inference.stream import StreamAnalyzer, StreamOptions
     from emolens.inference.video import VideoSource, run_video
+
     clip = moving_faces_video(tmp_path / "two.mp4", frames=10)
     stream = StreamAnalyzer(emolens.Analyzer(make_tiny_model(tmp_path / "m")), StreamOptions(every=3))
     with VideoSource(clip) as src:
@@ -105,8 +126,9 @@ def test_video_cli_says_up_front_what_cheaper_settings_cost_and_gives_time_left(
 
 
 def test_a_running_job_reports_seconds_left(tmp_path):
-    job = Job(id="x", filename="a.mp4", workdir=tmp_path, status="running", frames_done=30, frame_count=120,
-              started=1000.0)
+    job = Job(
+        id="x", filename="a.mp4", workdir=tmp_path, status="running", frames_done=30, frame_count=120, started=1000.0
+    )
     assert job.eta_s(now=1060.0) == pytest.approx(180.0)  # 60 s for 30 frames: 90 more take 180 s
     assert "eta_s" in job.to_dict()
     job.status = "done"

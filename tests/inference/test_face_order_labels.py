@@ -1,4 +1,5 @@
 """Faces numbered in reading order everywhere, and labels that never overlap (CLI table, --annotate, API)."""
+
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from emolens.cli import main
 from emolens.core.results import Face, Quality
 from emolens.inference.draw import COLOURS, annotate, face_label, place_labels
 from emolens.inference.order import reading_order
+
 from helpers import crowded_group_photo, iou, make_tiny_model
 
 
@@ -27,8 +29,14 @@ def tiny_model(tmp_path_factory):
 
 def test_reading_order_rows_then_columns():
     # a row with jittered heights, then a second row; given in a scrambled (score) order
-    boxes = [(300, 210, 60, 70), (10, 20, 50, 60), (150, 5, 55, 65), (20, 220, 60, 75), (290, 30, 50, 60),
-             (160, 200, 62, 80)]
+    boxes = [
+        (300, 210, 60, 70),
+        (10, 20, 50, 60),
+        (150, 5, 55, 65),
+        (20, 220, 60, 75),
+        (290, 30, 50, 60),
+        (160, 200, 62, 80),
+    ]
     order = reading_order(boxes)
     assert [boxes[i][:2] for i in order] == [(10, 20), (150, 5), (290, 30), (20, 220), (160, 200), (300, 210)]
     for _ in range(20):  # the numbering depends on where faces are, never on the order they came in
@@ -68,8 +76,16 @@ def test_cli_table_and_json_use_reading_order(tiny_model, tmp_path, capsys):
 
 def _face(box, emotion="happy", conf=0.88, uncertain=False) -> Face:
     q = Quality(tiny=False, blurry=False, dark=False, sharpness=100.0, brightness=120.0)
-    return Face(box=box, score=0.9, landmarks=None, probabilities={emotion: conf}, emotion=emotion, confidence=conf,
-                uncertain=uncertain, quality=q)
+    return Face(
+        box=box,
+        score=0.9,
+        landmarks=None,
+        probabilities={emotion: conf},
+        emotion=emotion,
+        confidence=conf,
+        uncertain=uncertain,
+        quality=q,
+    )
 
 
 def test_labels_never_overlap_on_the_group_photo():
@@ -78,9 +94,9 @@ def test_labels_never_overlap_on_the_group_photo():
     boxes = [tuple(round(v) for v in b) for b in truth]
     sizes = [(72, 17)] * 6  # "6 happy 88%": wider than the gaps between faces, "above each box" would collide
     naive = [(x, y - 17, 72, 17) for x, y, _, _ in boxes]
-    assert any(overlap(a, b) for i, a in enumerate(naive) for b in naive[i + 1:])
+    assert any(overlap(a, b) for i, a in enumerate(naive) for b in naive[i + 1 :])
     rects = place_labels(boxes, sizes, width, height)
-    assert not any(overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    assert not any(overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1 :])
     for x, y, w, h in rects:
         assert 0 <= x and x + w <= width and 0 <= y and y + h <= height
     for r, b in zip(rects, boxes):  # with room to spare, no label covers another face
@@ -92,7 +108,7 @@ def test_labels_never_overlap_in_a_crowd(seed):
     rng = np.random.default_rng(seed)
     boxes = [(int(x), int(y), 40, 48) for x, y in rng.integers(0, [600, 430], size=(25, 2))]
     rects = place_labels(boxes, [(110, 16)] * len(boxes), 640, 480)
-    assert not any(overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    assert not any(overlap(a, b) for i, a in enumerate(rects) for b in rects[i + 1 :])
 
 
 def test_annotate_draws_each_numbered_label_where_it_was_placed():
@@ -115,12 +131,36 @@ def test_annotate_draws_each_numbered_label_where_it_was_placed():
 def test_cli_annotate_says_where_it_wrote(tiny_model, tmp_path, capsys):
     img, _ = crowded_group_photo()
     cv2.imwrite(str(tmp_path / "group.jpg"), img)
-    assert main(["analyze", str(tmp_path / "group.jpg"), "--model", str(tiny_model), "--json",
-                 "--annotate", str(tmp_path / "ann")]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(tmp_path / "group.jpg"),
+                "--model",
+                str(tiny_model),
+                "--json",
+                "--annotate",
+                str(tmp_path / "ann"),
+            ]
+        )
+        == 0
+    )
     out, err = capsys.readouterr()
     json.loads(out)  # stdout stays one JSON document
     assert f"wrote {tmp_path / 'ann' / 'group.jpg'}" in err and (tmp_path / "ann" / "group.jpg").is_file()
     cv2.imwrite(str(tmp_path / "b.png"), img[:, ::-1])
-    assert main(["analyze", str(tmp_path / "group.jpg"), str(tmp_path / "b.png"), "--model", str(tiny_model),
-                 "--annotate", str(tmp_path / "ann2")]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(tmp_path / "group.jpg"),
+                str(tmp_path / "b.png"),
+                "--model",
+                str(tiny_model),
+                "--annotate",
+                str(tmp_path / "ann2"),
+            ]
+        )
+        == 0
+    )
     assert f"wrote 2 annotated image(s) to {tmp_path / 'ann2'}" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """Image decoding: every bad input gives an ImageError naming the file, good odd ones decode."""
+
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from emolens.inference.images import ImageError, header_size, load_image
+
 from helpers import astronaut_bgr
 
 
@@ -99,6 +101,7 @@ def test_header_size_without_decoding():
 
 def test_cli_reports_each_bad_file_and_goes_on(bad_files, tmp_path, capsys):
     from emolens.cli import main
+
     from helpers import make_tiny_model
 
     model = make_tiny_model(tmp_path / "tiny")

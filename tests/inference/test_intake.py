@@ -1,4 +1,5 @@
 """The image intake: formats from bytes, limits from headers before any decode, OpenCV's own limit, the gate."""
+
 from __future__ import annotations
 
 import subprocess
@@ -14,13 +15,25 @@ from emolens.inference import images
 from emolens.inference.decode_gate import DecodeGate
 from emolens.inference.imageformats import read_header, sniff
 from emolens.inference.images import decode_bytes, load_image
-from emolens.inference.limits import (MB, DecoderBusy, ImageError, ImageLimits, ImageTooLarge, UnsupportedImage,
-                                      limit_opencv)
-from helpers import astronaut_bgr
-from hostile_images import (bombs, budget_bombs, corrupt, enc, png, scan_bomb, truncated, unsupported, valid)
+from emolens.inference.limits import (
+    MB,
+    DecoderBusy,
+    ImageError,
+    ImageLimits,
+    ImageTooLarge,
+    UnsupportedImage,
+    limit_opencv,
+)
 
-SERVER = ImageLimits(max_pixels=40_000_000, max_decode_bytes=512 * MB, pixels_setting="EMOLENS_MAX_PIXELS",
-                     decode_setting="EMOLENS_MAX_DECODE_MB")
+from helpers import astronaut_bgr
+from hostile_images import bombs, budget_bombs, corrupt, enc, png, scan_bomb, truncated, unsupported, valid
+
+SERVER = ImageLimits(
+    max_pixels=40_000_000,
+    max_decode_bytes=512 * MB,
+    pixels_setting="EMOLENS_MAX_PIXELS",
+    decode_setting="EMOLENS_MAX_DECODE_MB",
+)
 
 
 @pytest.fixture
@@ -46,16 +59,27 @@ def test_bombs_are_refused_from_the_header_without_decoding(case, imdecode_calls
     assert imdecode_calls == [], "the decoder was reached"
     message = str(err.value)
     assert case.name in message
-    assert any(limit in message for limit in ("40 MP limit (EMOLENS_MAX_PIXELS)", "512 MB decode budget "
-               "(EMOLENS_MAX_DECODE_MB)", "side over 65535", "more than 100 scans")), message
+    assert any(
+        limit in message
+        for limit in (
+            "40 MP limit (EMOLENS_MAX_PIXELS)",
+            "512 MB decode budget (EMOLENS_MAX_DECODE_MB)",
+            "side over 65535",
+            "more than 100 scans",
+        )
+    ), message
 
 
 def test_the_message_names_the_limit_in_force():
     bomb = png(12000, 12000)  # 144 MP
-    for limits, text in ((SERVER, "over the 40 MP limit (EMOLENS_MAX_PIXELS)"),
-                         (ImageLimits(max_pixels=2_500_000, pixels_setting="--max-megapixels"),
-                          "over the 2.5 MP limit (--max-megapixels)"),
-                         (ImageLimits(), "over the 100 MP limit")):
+    for limits, text in (
+        (SERVER, "over the 40 MP limit (EMOLENS_MAX_PIXELS)"),
+        (
+            ImageLimits(max_pixels=2_500_000, pixels_setting="--max-megapixels"),
+            "over the 2.5 MP limit (--max-megapixels)",
+        ),
+        (ImageLimits(), "over the 100 MP limit"),
+    ):
         with pytest.raises(ImageTooLarge, match=text.replace("(", r"\(").replace(")", r"\)")):
             decode_bytes(bomb, name="x.png", limits=limits)
 
@@ -146,6 +170,7 @@ def test_limit_opencv_after_opencv_loaded_changes_nothing(monkeypatch):
     monkeypatch.delenv("OPENCV_IO_MAX_IMAGE_PIXELS", raising=False)
     assert "cv2" in sys.modules and limit_opencv(1000) is False
     import os
+
     assert "OPENCV_IO_MAX_IMAGE_PIXELS" not in os.environ
 
 
@@ -212,7 +237,13 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
 print(os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"], "cv2" in sys.modules)
 """
     import os
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "EMOLENS_MAX_PIXELS": "3000000"})
+
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "EMOLENS_MAX_PIXELS": "3000000"},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "3000000 True"

@@ -1,4 +1,5 @@
 """`emolens video` / `webcam` end to end on a generated clip, plus tracker and summary units."""
+
 from __future__ import annotations
 
 import csv
@@ -12,6 +13,7 @@ import pytest
 from emolens.cli import main
 from emolens.inference.detectors.base import Detection
 from emolens.inference.tracking import Tracker
+
 from helpers import iou, make_tiny_model, moving_faces_video
 
 FRAMES = 24
@@ -36,8 +38,20 @@ def _timeline(path):
 
 def test_video_outputs_and_stable_ids(tiny_model, clip, tmp_path, capsys):
     out, tl, summ = tmp_path / "annotated.mp4", tmp_path / "timeline.csv", tmp_path / "summary.json"
-    rc = main(["video", str(clip), "--model", str(tiny_model), "--out", str(out), "--timeline", str(tl),
-               "--summary", str(summ)])
+    rc = main(
+        [
+            "video",
+            str(clip),
+            "--model",
+            str(tiny_model),
+            "--out",
+            str(out),
+            "--timeline",
+            str(tl),
+            "--summary",
+            str(summ),
+        ]
+    )
     assert rc == 0
     assert "2 face id(s)" in capsys.readouterr().out
 
@@ -67,8 +81,24 @@ def test_video_outputs_and_stable_ids(tiny_model, clip, tmp_path, capsys):
 
 def test_detect_every_n_frames_tracks_in_between(tiny_model, clip, tmp_path):
     assert main(["video", str(clip), "--model", str(tiny_model), "--timeline", str(tmp_path / "a.csv")]) == 0
-    assert main(["video", str(clip), "--model", str(tiny_model), "--timeline", str(tmp_path / "b.csv"),
-                 "--every", "3", "--smooth", "1", "--json"]) == 0
+    assert (
+        main(
+            [
+                "video",
+                str(clip),
+                "--model",
+                str(tiny_model),
+                "--timeline",
+                str(tmp_path / "b.csv"),
+                "--every",
+                "3",
+                "--smooth",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     full, sparse = _timeline(tmp_path / "a.csv"), _timeline(tmp_path / "b.csv")
     assert sorted(sparse) == [1, 2]
     for tid in (1, 2):

@@ -1,4 +1,5 @@
 """Video intake: containers sniffed before FFmpeg, frame-size limits, and slow videos read the same everywhere."""
+
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import pytest
 
 from emolens.inference.containers import VideoFormatError, sniff_video
 from emolens.inference.video import VideoSource, VideoTooLarge, frame_limit
+
 from helpers import make_tiny_model
 from hostile_videos import slow_avi, video_cases, write_video
 
@@ -26,8 +28,20 @@ def test_containers_are_sniffed_from_bytes(cases):
     assert sniff_video((b"\x47" + bytes(187)) * 4, "x") == "mpeg-ts"
 
 
-@pytest.mark.parametrize("name", ["playlist.m3u8", "hls.mp4", "concat.mp4", "stream.sdp.mp4", "list.pls.mp4",
-                                  "urls.mp4", "notes.mp4", "photo.mp4", "heic.mp4"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "playlist.m3u8",
+        "hls.mp4",
+        "concat.mp4",
+        "stream.sdp.mp4",
+        "list.pls.mp4",
+        "urls.mp4",
+        "notes.mp4",
+        "photo.mp4",
+        "heic.mp4",
+    ],
+)
 def test_playlists_text_and_stills_are_refused_as_unsupported(cases, name):
     with pytest.raises(VideoFormatError) as err:
         sniff_video(cases[name].data[:4096], name)

@@ -1,4 +1,5 @@
 """The scripts that move training to a lent GPU: the lossless dataset pack and the sweep planner."""
+
 import importlib.util
 import json
 import subprocess
@@ -31,15 +32,19 @@ def test_pack_round_trip_gives_the_same_pixels_labels_and_order(kaggle_zip, tmp_
     for split in ("train", "test"):
         assert np.array_equal(before[split].images, after[split].images)
         assert np.array_equal(before[split].labels, after[split].labels)
-        assert [Path(s).with_suffix("") for s in before[split].sources] == \
-               [Path(s).with_suffix("") for s in after[split].sources]
+        assert [Path(s).with_suffix("") for s in before[split].sources] == [
+            Path(s).with_suffix("") for s in after[split].sources
+        ]
 
 
 def test_unpack_refuses_a_file_that_is_not_a_pack(tmp_path):
     import io
     import lzma
+
     buf = io.BytesIO()
-    np.savez(buf, magic=np.array("something else"), delta=np.zeros((1, 48, 48), np.uint8), names=np.array(["a/b/c.jpg"]))
+    np.savez(
+        buf, magic=np.array("something else"), delta=np.zeros((1, 48, 48), np.uint8), names=np.array(["a/b/c.jpg"])
+    )
     (tmp_path / "x.xz").write_bytes(lzma.compress(buf.getvalue()))
     with pytest.raises(SystemExit, match="not an emolens FER pack"):
         _load("fer_pack").unpack(str(tmp_path / "x.xz"), str(tmp_path / "out"))
@@ -112,15 +117,39 @@ def test_sweep_on_the_cpu_trains_every_run_and_packs_run_folders(train_data, tmp
     cfg = _config(tmp_path)
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, str(SCRIPTS / "gpu_sweep.py"), "--data", str(train_data), "--out", str(out),
-         "--work", str(tmp_path / "work"), "--device", "cpu", "--budget", "86400", "--calib-timeout", "3600",
-         "--calib-steps", "2", "--run", f"s0={cfg}:seed=0:cap=2", "--run", f"s1={cfg}:seed=1:cap=2"],
-        capture_output=True, text=True, timeout=3600)
+        [
+            sys.executable,
+            str(SCRIPTS / "gpu_sweep.py"),
+            "--data",
+            str(train_data),
+            "--out",
+            str(out),
+            "--work",
+            str(tmp_path / "work"),
+            "--device",
+            "cpu",
+            "--budget",
+            "86400",
+            "--calib-timeout",
+            "3600",
+            "--calib-steps",
+            "2",
+            "--run",
+            f"s0={cfg}:seed=0:cap=2",
+            "--run",
+            f"s1={cfg}:seed=1:cap=2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "s0: 2 epochs" in proc.stdout
     for name in ("s0", "s1"):
         with tarfile.open(out / f"{name}.tar") as tar:
-            assert sorted(tar.getnames()) == sorted(f"{name}/{f}" for f in ("best.pt", "history.json", "config.yaml", "train.log"))
+            assert sorted(tar.getnames()) == sorted(
+                f"{name}/{f}" for f in ("best.pt", "history.json", "config.yaml", "train.log")
+            )
             hist = json.loads(tar.extractfile(f"{name}/history.json").read())
             config = tar.extractfile(f"{name}/config.yaml").read().decode()
         assert len(hist) == 2 and "epochs: 2" in config
@@ -128,4 +157,5 @@ def test_sweep_on_the_cpu_trains_every_run_and_packs_run_folders(train_data, tmp
     with tarfile.open(out / "s0.tar") as tar:
         tar.extractall(tmp_path / "runs")
     from emolens.cli import main
+
     assert main(["evaluate", "--model", str(tmp_path / "runs" / "s0"), "--data", str(train_data), "--json"]) == 0

@@ -1,4 +1,5 @@
 """Training through the CLI on ~100 generated images: smoke run, resume, evaluate, export."""
+
 import json
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from emolens.cli import main  # noqa: E402
+
 
 def small_config(tmp_path, epochs=1):
     cfg = tmp_path / "cfg.yaml"
@@ -18,6 +20,7 @@ def small_config(tmp_path, epochs=1):
 def train_data(tmp_path_factory):
     """Module-wide copy of the ~100-image dataset, so one trained run serves several tests."""
     from datagen import write_class_tree
+
     root = write_class_tree(tmp_path_factory.mktemp("data") / "small", per_class=15, splits=("train",))
     return write_class_tree(root, per_class=5, splits=("test",))
 
@@ -51,6 +54,7 @@ def test_train_without_data_is_a_clear_error(capsys):
 @pytest.mark.slow
 def test_resume_after_interruption_matches_uninterrupted(tmp_path, train_data, monkeypatch):
     import emolens.train.loop as loop
+
     cfg = small_config(tmp_path, epochs=3)
     full = tmp_path / "full"
     assert main(["train", "--config", str(cfg), "--data", str(train_data), "--out", str(full)]) == 0
@@ -107,7 +111,9 @@ def test_export_parity_and_onnx_evaluation(trained_run, train_data, capsys, tmp_
     batch = preprocess(read_dataset(train_data)["test"].images, card)
     assert check_parity(model, out / "model.onnx", batch) < 1e-4
     capsys.readouterr()
-    assert main(["evaluate", "--model", str(out), "--data", str(train_data), "--json", "--out", str(tmp_path / "e")]) == 0
+    assert (
+        main(["evaluate", "--model", str(out), "--data", str(train_data), "--json", "--out", str(tmp_path / "e")]) == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 35 and report["model"]["kind"] == "onnx" and report["model"]["sha256"] == card.onnx_sha256
 
@@ -149,6 +155,7 @@ def test_export_ensemble_of_two_runs(trained_run, tmp_path, capsys):
 
 def test_uncertain_threshold_is_where_predictions_become_right_half_the_time():
     from emolens.train.export import uncertain_threshold
+
     rng = np.random.default_rng(0)
     conf = rng.uniform(0.35, 1.0, 4000)  # above 1/3, so the top class is the one given conf
     y = np.zeros(4000, int)
@@ -170,8 +177,23 @@ def test_export_tta_and_run_vs_onnx_agree_with_zoom_and_shift(trained_run, train
     capsys.readouterr()
     reports = []
     for model in (trained_run, out):
-        assert main(["evaluate", "--model", str(model), "--data", str(train_data), "--tta", "flip,zoom,shift", "--json",
-                     "--out", str(tmp_path / f"e{len(reports)}")]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    "--model",
+                    str(model),
+                    "--data",
+                    str(train_data),
+                    "--tta",
+                    "flip,zoom,shift",
+                    "--json",
+                    "--out",
+                    str(tmp_path / f"e{len(reports)}"),
+                ]
+            )
+            == 0
+        )
         reports.append(json.loads(capsys.readouterr().out))
     assert [r["model"]["tta"] for r in reports] == ["flip,zoom,shift", "flip,zoom,shift"]
     # Same views on both paths: logits agree up to bf16 rounding, and differ from flip-only logits.
@@ -245,8 +267,21 @@ def test_multi_seed_recipe_trains_members_continues_and_exports_one_model(tmp_pa
     capsys.readouterr()
     reports = []
     for model in (out, exported):
-        assert main(["evaluate", "--model", str(model), "--data", str(train_data), "--json",
-                     "--out", str(tmp_path / f"e{len(reports)}")]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    "--model",
+                    str(model),
+                    "--data",
+                    str(train_data),
+                    "--json",
+                    "--out",
+                    str(tmp_path / f"e{len(reports)}"),
+                ]
+            )
+            == 0
+        )
         reports.append(json.loads(capsys.readouterr().out))
     assert reports[0]["model"]["arch"] == "ensemble of 2 x vgg" and reports[0]["model"]["tta"] == "flip,zoom"
     assert abs(reports[0]["accuracy"] - reports[1]["accuracy"]) <= 2 / 35  # bf16 run vs fp32 graph
@@ -284,8 +319,24 @@ def test_distillation_mixes_teacher_soft_labels_into_the_targets(trained_run, tr
     exported = tmp_path / "exported"
     assert main(["export", str(trained_run), "--out", str(exported)]) == 0
     student = tmp_path / "student"
-    assert main(["train", "--config", str(small_config(tmp_path)), "--data", str(train_data), "--out", str(student),
-                 "--teacher", str(trained_run), "--teacher", str(exported)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(small_config(tmp_path)),
+                "--data",
+                str(train_data),
+                "--out",
+                str(student),
+                "--teacher",
+                str(trained_run),
+                "--teacher",
+                str(exported),
+            ]
+        )
+        == 0
+    )
     cfg = TrainConfig.load(student / "config.yaml")
     assert cfg.teachers == [str(trained_run), str(exported)]
     log = (student / "train.log").read_text()
@@ -302,8 +353,22 @@ def test_distillation_mixes_teacher_soft_labels_into_the_targets(trained_run, tr
 
 
 def test_distillation_from_a_missing_teacher_is_a_clear_error(train_data, tmp_path, capsys):
-    assert main(["train", "--config", str(small_config(tmp_path)), "--data", str(train_data), "--out",
-                 str(tmp_path / "s"), "--teacher", str(tmp_path / "nope")]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(small_config(tmp_path)),
+                "--data",
+                str(train_data),
+                "--out",
+                str(tmp_path / "s"),
+                "--teacher",
+                str(tmp_path / "nope"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "nope" in err and "Traceback" not in err
 
@@ -319,6 +384,7 @@ def test_resize_matrix_is_opencvs_resize():
     import cv2
 
     from emolens.train.export import resize_matrix
+
     x = np.random.default_rng(1).random((48, 48)).astype(np.float32)
     for dst, interp, flag in ((40, "area", cv2.INTER_AREA), (36, "linear", cv2.INTER_LINEAR)):
         r = resize_matrix(48, dst, interp)

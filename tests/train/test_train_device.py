@@ -1,4 +1,5 @@
 """Training-device contracts: device choice, augmentation on the generator's device, calibration fit."""
+
 import numpy as np
 import pytest
 
@@ -16,8 +17,15 @@ def test_auto_device_is_the_cpu_without_a_gpu(monkeypatch):
     assert resolve_device("cpu") == torch.device("cpu")
 
 
-@pytest.mark.parametrize("name, message", [("cuda", "sees no CUDA GPU"), ("cuda:1", "sees no CUDA GPU"),
-                                           ("tpu", "auto, cpu or cuda"), ("meta", "auto, cpu or cuda")])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("cuda", "sees no CUDA GPU"),
+        ("cuda:1", "sees no CUDA GPU"),
+        ("tpu", "auto, cpu or cuda"),
+        ("meta", "auto, cpu or cuda"),
+    ],
+)
 def test_bad_or_missing_device_is_a_clear_error(monkeypatch, name, message):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match=message):
@@ -26,7 +34,9 @@ def test_bad_or_missing_device_is_a_clear_error(monkeypatch, name, message):
 
 def test_train_on_a_missing_gpu_exits_2_with_the_fix(train_data, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    code = main(["train", "--data", str(train_data), "--epochs", "1", "--device", "cuda", "--out", str(tmp_path / "run")])
+    code = main(
+        ["train", "--data", str(train_data), "--epochs", "1", "--device", "cuda", "--out", str(tmp_path / "run")]
+    )
     assert code == 2
     assert "use --device cpu" in capsys.readouterr().err
 
@@ -73,6 +83,7 @@ def test_no_draw_comes_from_another_device_than_the_generator(monkeypatch):
         def f(*args, **kwargs):
             calls.append(kwargs.get("device"))
             return real(*args, **kwargs)
+
         return f
 
     x, y = _batch()
@@ -108,6 +119,7 @@ def test_unknown_calibration_objective_is_an_error():
 
 def test_resume_with_another_devices_random_stream_reseeds_instead_of_failing(caplog):
     from emolens.train.loop import _restore_generator
+
     g = torch.Generator()
     _restore_generator(g, torch.zeros(16, dtype=torch.uint8), 7)  # a CUDA generator's state is 16 bytes
     assert "another device" in caplog.text

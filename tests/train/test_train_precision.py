@@ -1,4 +1,5 @@
 """Training precision: `bf16: auto` follows what the CPU (or GPU) runs natively, forced values win."""
+
 import logging
 
 import pytest
@@ -46,12 +47,14 @@ def test_forced_bf16_on_an_emulating_cpu_warns_once(caplog):
 def test_auto_on_a_gpu_follows_its_bf16_support(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda d: "Fake GPU")
     for supported in (True, False):
-        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: supported)
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda supported=supported: supported)
         p = precision.resolve("auto", True, torch.device("cuda:0"))
         assert p.bf16 is supported and "Fake GPU" in p.device
 
 
-@pytest.mark.parametrize("text, value", [("auto", "auto"), ("AUTO", "auto"), ("true", True), ("off", False), (True, True)])
+@pytest.mark.parametrize(
+    "text, value", [("auto", "auto"), ("AUTO", "auto"), ("true", True), ("off", False), (True, True)]
+)
 def test_config_values_parse(text, value):
     assert precision.parse_bf16(text) == value
     assert TrainConfig.from_dict({"bf16": text}).bf16 == value
@@ -64,6 +67,7 @@ def test_a_bad_bf16_value_is_a_clear_error():
 
 def test_defaults_and_every_shipped_config_say_auto():
     from pathlib import Path
+
     assert TrainConfig().bf16 == "auto"
     configs = sorted(Path(__file__).resolve().parents[2].glob("configs/**/*.yaml"))
     assert configs
@@ -87,6 +91,22 @@ def test_the_run_records_what_auto_chose_and_why(train_data, tmp_path, monkeypat
     # a flag forces it, and resuming re-resolves on the machine it resumes on
     monkeypatch.setattr(precision, "cpu_info", fake_cpu(True))
     run2 = tmp_path / "run2"
-    assert main(["train", "--config", str(cfg), "--data", str(train_data), "--out", str(run2), "--limit", "40",
-                 "--bf16", "false"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(cfg),
+                "--data",
+                str(train_data),
+                "--out",
+                str(run2),
+                "--limit",
+                "40",
+                "--bf16",
+                "false",
+            ]
+        )
+        == 0
+    )
     assert yaml.safe_load((run2 / "config.yaml").read_text())["precision"]["bf16"] is False

@@ -45,8 +45,9 @@ def tta_arg(value: str) -> str:
 
 def data_args(p: argparse.ArgumentParser) -> None:
     """How to read a dataset: --layout and --label-map (data, evaluate)."""
-    p.add_argument("--layout", default="auto", choices=["auto", "kaggle", "csv", "folder"],
-                   help="force a layout (default: detect)")
+    p.add_argument(
+        "--layout", default="auto", choices=["auto", "kaggle", "csv", "folder"], help="force a layout (default: detect)"
+    )
     p.add_argument("--label-map", help="names | rafdb | YAML file mapping folder names to emotions")
 
 

@@ -58,10 +58,19 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
     p.add_argument("--timeline", metavar="CSV", help="one row per (frame, face id) with time, box, probabilities")
     p.add_argument("--summary", metavar="JSON", help="per-face and whole-video summary")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
-    p.add_argument("--every", type=int, default=1 if name == "video" else 2,
-                   help="run the detector every N frames, track in between (default: %(default)s)")
-    p.add_argument("--smooth", type=float, default=0.4, metavar="ALPHA",
-                   help="EMA weight of the newest frame's probabilities, 1 = no smoothing (default: %(default)s)")
+    p.add_argument(
+        "--every",
+        type=int,
+        default=1 if name == "video" else 2,
+        help="run the detector every N frames, track in between (default: %(default)s)",
+    )
+    p.add_argument(
+        "--smooth",
+        type=float,
+        default=0.4,
+        metavar="ALPHA",
+        help="EMA weight of the newest frame's probabilities, 1 = no smoothing (default: %(default)s)",
+    )
     p.add_argument("--max-frames", type=int, help="stop after N frames")
     engine_args(p, detect_size=640, model="fast" if name == "webcam" else "default")
     p.set_defaults(handler=cmd_video if name == "video" else cmd_webcam)
@@ -74,18 +83,29 @@ def _analyze_args(a: argparse.ArgumentParser) -> None:
     out.add_argument("--csv", metavar="FILE", help="write one row per face to FILE (the table still prints)")
     a.add_argument("--annotate", metavar="OUT_DIR", help="save copies with boxes and labels drawn into OUT_DIR")
     engine_args(a, detect_size=1024)
-    a.add_argument("--max-megapixels", type=positive, default=100.0,
-                   help="refuse images with more pixels, read from the header before decoding (default: %(default)s)")
-    a.add_argument("--max-decode-mb", type=positive, default=1024.0,
-                   help="refuse images whose decoding needs more memory (16-bit, alpha, progressive JPEG) "
-                        "(default: %(default)s)")
+    a.add_argument(
+        "--max-megapixels",
+        type=positive,
+        default=100.0,
+        help="refuse images with more pixels, read from the header before decoding (default: %(default)s)",
+    )
+    a.add_argument(
+        "--max-decode-mb",
+        type=positive,
+        default=1024.0,
+        help="refuse images whose decoding needs more memory (16-bit, alpha, progressive JPEG) (default: %(default)s)",
+    )
     a.set_defaults(handler=cmd_analyze)
 
 
 def image_limits(args: argparse.Namespace) -> ImageLimits:
     """The analyze command's decode limits, named after their flags in every refusal."""
-    return ImageLimits(max_pixels=int(args.max_megapixels * 1e6), max_decode_bytes=int(args.max_decode_mb * MB),
-                       pixels_setting="--max-megapixels", decode_setting="--max-decode-mb")
+    return ImageLimits(
+        max_pixels=int(args.max_megapixels * 1e6),
+        max_decode_bytes=int(args.max_decode_mb * MB),
+        pixels_setting="--max-megapixels",
+        decode_setting="--max-decode-mb",
+    )
 
 
 def find_images(sources: list[str]) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
@@ -123,8 +143,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             tqdm.write(f"emolens analyze: {exc}", file=sys.stderr)
             records.append({"image": str(path), "error": str(exc)})
             continue
-        records.append({"image": str(path), "width": img.shape[1], "height": img.shape[0],
-                        "faces": [f.to_dict() for f in faces]})
+        records.append(
+            {"image": str(path), "width": img.shape[1], "height": img.shape[0], "faces": [f.to_dict() for f in faces]}
+        )
         if args.annotate:
             saved = _save_annotated(img, faces, Path(args.annotate) / name)
             written += [saved] if saved else []
@@ -135,12 +156,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if args.csv:
             write_csv(records, args.csv, analyzer.labels)
     if args.annotate:  # stderr: --json keeps stdout one JSON document
-        print(f"wrote {written[0]}" if len(written) == 1 else
-              f"wrote {len(written)} annotated image(s) to {args.annotate}", file=sys.stderr)
+        print(
+            f"wrote {written[0]}"
+            if len(written) == 1
+            else f"wrote {len(written)} annotated image(s) to {args.annotate}",
+            file=sys.stderr,
+        )
     empty = [r["image"] for r in records if r.get("faces") == []]
     if empty and not args.json:
-        print(f"no face found in {len(empty)} image(s), e.g. {empty[0]}: try --threshold 0.3 or a larger "
-              f"--detect-size", file=sys.stderr)
+        print(
+            f"no face found in {len(empty)} image(s), e.g. {empty[0]}: try --threshold 0.3 or a larger --detect-size",
+            file=sys.stderr,
+        )
     return 1 if any("error" in r for r in records) else 0
 
 
@@ -168,8 +195,16 @@ def format_table(records: list[dict[str, Any]]) -> str:
             notes = [k for k in ("tiny", "blurry", "dark") if f["quality"][k]]
             if f["uncertain"]:
                 notes.insert(0, "uncertain")
-            rows.append((r["image"], str(i), f"{b['x']},{b['y']},{b['w']},{b['h']}", f["emotion"],
-                         f"{f['confidence']:.0%}", ", ".join(notes)))
+            rows.append(
+                (
+                    r["image"],
+                    str(i),
+                    f"{b['x']},{b['y']},{b['w']},{b['h']}",
+                    f["emotion"],
+                    f"{f['confidence']:.0%}",
+                    ", ".join(notes),
+                )
+            )
     return table(rows)
 
 
@@ -177,16 +212,45 @@ def write_csv(records: list[dict[str, Any]], path: str, labels: tuple[str, ...])
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["image", "face", "x", "y", "w", "h", "score", "emotion", "confidence", "uncertain", "quality",
-                    *labels, "error"])
+        w.writerow(
+            [
+                "image",
+                "face",
+                "x",
+                "y",
+                "w",
+                "h",
+                "score",
+                "emotion",
+                "confidence",
+                "uncertain",
+                "quality",
+                *labels,
+                "error",
+            ]
+        )
         for r in records:
             if "error" in r or not r["faces"]:
                 w.writerow([r["image"], *[""] * (10 + len(labels)), r.get("error", "")])
             for i, f in enumerate(r.get("faces", []), 1):
                 b, q = f["box"], f["quality"]
-                w.writerow([r["image"], i, b["x"], b["y"], b["w"], b["h"], f["score"], f["emotion"], f["confidence"],
-                            int(f["uncertain"]), " ".join(k for k in ("tiny", "blurry", "dark") if q[k]),
-                            *(f["probabilities"][k] for k in labels), ""])
+                w.writerow(
+                    [
+                        r["image"],
+                        i,
+                        b["x"],
+                        b["y"],
+                        b["w"],
+                        b["h"],
+                        f["score"],
+                        f["emotion"],
+                        f["confidence"],
+                        int(f["uncertain"]),
+                        " ".join(k for k in ("tiny", "blurry", "dark") if q[k]),
+                        *(f["probabilities"][k] for k in labels),
+                        "",
+                    ]
+                )
 
 
 @friendly
@@ -219,8 +283,9 @@ def _run_stream(args: argparse.Namespace, source: str | int, window) -> int:
             raise
         total = min(info.frame_count or 0, args.max_frames or 1 << 62) or args.max_frames
         stream = StreamAnalyzer(analyzer, options)
-        progress = VideoProgress(Path(str(info.source)).name, total or 0, stream, options.every,
-                                 fast_face_s=fast_model_face_s(analyzer))
+        progress = VideoProgress(
+            Path(str(info.source)).name, total or 0, stream, options.every, fast_face_s=fast_model_face_s(analyzer)
+        )
         try:
             summary = run_video(src, stream, sinks, max_frames=args.max_frames, on_progress=progress)
         finally:
@@ -234,12 +299,16 @@ def _run_stream(args: argparse.Namespace, source: str | int, window) -> int:
 
 
 def format_summary(doc: dict[str, Any]) -> str:
-    lines = [f"{doc['frames']} frames, {doc['duration']:.1f} s, faces in {doc['frames_with_faces']} frames, "
-             f"{doc['face_count']} face id(s)"]
+    lines = [
+        f"{doc['frames']} frames, {doc['duration']:.1f} s, faces in {doc['frames_with_faces']} frames, "
+        f"{doc['face_count']} face id(s)"
+    ]
     if doc["dominant"]:
         share = ", ".join(f"{k} {v:.0%}" for k, v in sorted(doc["share"].items(), key=lambda kv: -kv[1]) if v > 0)
         lines.append(f"overall: {doc['dominant']} (valence {doc['mean_valence']:+.2f}); {share}")
     for f in doc["faces"]:
-        lines.append(f"  face #{f['id']}: {f['first_time']:.1f}-{f['last_time']:.1f} s, {f['frames']} frames, "
-                     f"mostly {f['dominant']} ({f['share'][f['dominant']]:.0%}), valence {f['mean_valence']:+.2f}")
+        lines.append(
+            f"  face #{f['id']}: {f['first_time']:.1f}-{f['last_time']:.1f} s, {f['frames']} frames, "
+            f"mostly {f['dominant']} ({f['share'][f['dominant']]:.0%}), valence {f['mean_valence']:+.2f}"
+        )
     return "\n".join(lines)

@@ -84,23 +84,33 @@ def _reading_verbs(verbs: argparse._SubParsersAction) -> None:
     _common(c, engine=True)
     c.set_defaults(handler=cmd_checkin)
 
-    b = verbs.add_parser("calibrate", help="your relaxed face in a few photos becomes your baseline",
-                         epilog=EXAMPLES, formatter_class=fmt)
+    b = verbs.add_parser(
+        "calibrate",
+        help="your relaxed face in a few photos becomes your baseline",
+        epilog=EXAMPLES,
+        formatter_class=fmt,
+    )
     b.add_argument("photos", metavar="PHOTO", nargs="+", help="photos of your relaxed, resting face")
     _common(b, engine=True)
     b.set_defaults(handler=cmd_calibrate)
 
-    s = verbs.add_parser("summary", help="indexes, streak, patterns and suggestions", epilog=EXAMPLES,
-                         formatter_class=fmt)
+    s = verbs.add_parser(
+        "summary", help="indexes, streak, patterns and suggestions", epilog=EXAMPLES, formatter_class=fmt
+    )
     s.add_argument("--days", type=int, default=30, help="the last N days, today included (default: %(default)s)")
-    s.add_argument("--by", choices=["day", "week", "month"], default="week", help="series buckets (default: %(default)s)")
+    s.add_argument(
+        "--by", choices=["day", "week", "month"], default="week", help="series buckets (default: %(default)s)"
+    )
     s.add_argument("--json", action="store_true", help="print the summary as JSON (the API's shape)")
     _common(s)
     s.set_defaults(handler=cmd_summary)
 
-    ls = verbs.add_parser("list", help="recent check-ins, newest first", epilog=LEAF_EXAMPLES["list"],
-                          formatter_class=fmt)
-    ls.add_argument("--limit", type=int, default=20, metavar="N", help="show the newest N check-ins (default: %(default)s)")
+    ls = verbs.add_parser(
+        "list", help="recent check-ins, newest first", epilog=LEAF_EXAMPLES["list"], formatter_class=fmt
+    )
+    ls.add_argument(
+        "--limit", type=int, default=20, metavar="N", help="show the newest N check-ins (default: %(default)s)"
+    )
     ls.add_argument("--json", action="store_true", help="print a JSON list (the API's check-in shape) instead of lines")
     _common(ls)
     ls.set_defaults(handler=cmd_list)
@@ -109,34 +119,48 @@ def _reading_verbs(verbs: argparse._SubParsersAction) -> None:
 def _record_verbs(verbs: argparse._SubParsersAction) -> None:
     """The verbs that change or hand out what is stored: correct, delete, export, password, delete-account."""
     fmt = FORMATTER
-    k = verbs.add_parser("correct", help="correct a check-in's emotion (or --clear the correction)",
-                         epilog=LEAF_EXAMPLES["correct"], formatter_class=fmt)
+    k = verbs.add_parser(
+        "correct",
+        help="correct a check-in's emotion (or --clear the correction)",
+        epilog=LEAF_EXAMPLES["correct"],
+        formatter_class=fmt,
+    )
     k.add_argument("id", type=int, help="the check-in's number (#42 in `emolens journal list`)")
     k.add_argument("emotion", nargs="?", help="the emotion it really was")
     k.add_argument("--clear", action="store_true", help="remove the correction")
     _common(k)
     k.set_defaults(handler=cmd_correct)
 
-    d = verbs.add_parser("delete", help="delete one check-in (and its kept photo)", epilog=LEAF_EXAMPLES["delete"],
-                         formatter_class=fmt)
+    d = verbs.add_parser(
+        "delete", help="delete one check-in (and its kept photo)", epilog=LEAF_EXAMPLES["delete"], formatter_class=fmt
+    )
     d.add_argument("id", type=int, help="the check-in's number (#42 in `emolens journal list`)")
     _common(d)
     d.set_defaults(handler=cmd_delete)
 
-    x = verbs.add_parser("export", help="everything as JSON or CSV", epilog=LEAF_EXAMPLES["export"],
-                         formatter_class=fmt)
+    x = verbs.add_parser(
+        "export", help="everything as JSON or CSV", epilog=LEAF_EXAMPLES["export"], formatter_class=fmt
+    )
     x.add_argument("--format", choices=["json", "csv"], default="json", help="(default: %(default)s)")
     x.add_argument("--out", metavar="FILE", help="write here, readable by you only (default: standard output)")
     _common(x)
     x.set_defaults(handler=cmd_export)
 
-    p = verbs.add_parser("password", help="set the account's password, to open the journal on the web pages",
-                         epilog=LEAF_EXAMPLES["password"], formatter_class=fmt)
+    p = verbs.add_parser(
+        "password",
+        help="set the account's password, to open the journal on the web pages",
+        epilog=LEAF_EXAMPLES["password"],
+        formatter_class=fmt,
+    )
     _common(p)
     p.set_defaults(handler=cmd_password)
 
-    z = verbs.add_parser("delete-account", help="delete the account and all its data (no undo)",
-                         epilog=LEAF_EXAMPLES["delete-account"], formatter_class=fmt)
+    z = verbs.add_parser(
+        "delete-account",
+        help="delete the account and all its data (no undo)",
+        epilog=LEAF_EXAMPLES["delete-account"],
+        formatter_class=fmt,
+    )
     z.add_argument("--yes", action="store_true", help="really delete")
     _common(z)
     z.set_defaults(handler=cmd_delete_account)
@@ -158,8 +182,11 @@ def _open(args: argparse.Namespace) -> tuple[Database, accounts.User, Path]:
 def format_checkin(c: dict[str, Any]) -> str:
     conf = "" if c["confidence"] is None else f", confidence {c['confidence']:.0%}"
     fixed = f" (corrected; read as {c['emotion']})" if c["corrected"] else ""
-    extras = [f"tags {', '.join(c['tags'])}" if c["tags"] else "", "photo kept" if c["has_image"] else "",
-              "relative to your baseline" if c["adjusted"] else ""]
+    extras = [
+        f"tags {', '.join(c['tags'])}" if c["tags"] else "",
+        "photo kept" if c["has_image"] else "",
+        "relative to your baseline" if c["adjusted"] else "",
+    ]
     line = f"#{c['id']} {c['local_time'].replace('T', ' ')[:16]} {c['source']}: {c['final_emotion']}{fixed}{conf}"
     tail = "; ".join(e for e in extras if e)
     return line + (f" [{tail}]" if tail else "") + (f"\n    {c['note']}" if c["note"] else "")
@@ -174,21 +201,40 @@ def cmd_checkin(args: argparse.Namespace) -> int:
     db, user, data_dir = _open(args)
     try:
         if args.mood:
-            checkin = store.add_checkin(db, user.id, manual_reading(args.mood.strip().lower()), source="manual",
-                                        note=args.note, tags=args.tags, data_dir=data_dir)
+            checkin = store.add_checkin(
+                db,
+                user.id,
+                manual_reading(args.mood.strip().lower()),
+                source="manual",
+                note=args.note,
+                tags=args.tags,
+                data_dir=data_dir,
+            )
             notice = None
         else:
             analyzer = build_analyzer(args)
-            checkin, notice = checkin_from_images(db, analyzer.analyze, user.id, [analyzer.load(args.photo)],
-                                                  note=args.note, tags=args.tags, keep_image=args.keep_image,
-                                                  data_dir=data_dir)
+            checkin, notice = checkin_from_images(
+                db,
+                analyzer.analyze,
+                user.id,
+                [analyzer.load(args.photo)],
+                note=args.note,
+                tags=args.tags,
+                keep_image=args.keep_image,
+                data_dir=data_dir,
+            )
     except (NoFaceFound, store.JournalError) as exc:
         raise CliError(f"{args.photo or args.mood}: {exc}") from None
     except ValueError as exc:  # an unknown mood
         raise CliError(str(exc)) from None
     doc = {**checkin.to_dict(), "notice": notice}
-    print_doc(doc, args.json, f"saved for {user.username}: " + format_checkin(doc)
-         + (f"\n{args.photo}: {notice} (the person checking in)" if notice else ""))
+    print_doc(
+        doc,
+        args.json,
+        f"saved for {user.username}: "
+        + format_checkin(doc)
+        + (f"\n{args.photo}: {notice} (the person checking in)" if notice else ""),
+    )
     return 0
 
 
@@ -204,13 +250,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     except NoFaceFound as exc:
         raise CliError(str(exc)) from None
     top = sorted(baseline.probabilities.items(), key=lambda kv: -kv[1])[:3]
-    print(f"baseline of {user.username} from {baseline.frames} photo(s) with a face: resting face reads "
-          + ", ".join(f"{k} {v:.0%}" for k, v in top) + "; later photo check-ins are read relative to it")
+    print(
+        f"baseline of {user.username} from {baseline.frames} photo(s) with a face: resting face reads "
+        + ", ".join(f"{k} {v:.0%}" for k, v in top)
+        + "; later photo check-ins are read relative to it"
+    )
     if notice:
         print(f"note: {notice}")
     if baseline.warning:  # saved all the same (some resting faces do look sad); the user decides
-        print(f"emolens journal: warning: {baseline.warning}: emolens journal calibrate RELAXED_PHOTO...",
-              file=sys.stderr)
+        print(
+            f"emolens journal: warning: {baseline.warning}: emolens journal calibrate RELAXED_PHOTO...", file=sys.stderr
+        )
     return 0
 
 

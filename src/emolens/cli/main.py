@@ -37,8 +37,9 @@ VERBS: dict[str, tuple[str, str]] = {
 
 def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; only `verb` gets its arguments (the others are names and help lines)."""
-    p = argparse.ArgumentParser(prog="emolens",
-                                description="Facial emotion recognition: train, evaluate, export, analyse.")
+    p = argparse.ArgumentParser(
+        prog="emolens", description="Facial emotion recognition: train, evaluate, export, analyse."
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -103,8 +104,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except ImportError as exc:
         if "torch" in str(exc):
-            print(f"emolens {args.command}: error: this command needs the training extra: pip install 'emolens[train]'",
-                  file=sys.stderr)
+            print(
+                f"emolens {args.command}: error: this command needs the training extra: pip install 'emolens[train]'",
+                file=sys.stderr,
+            )
             return 2
         raise
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ On a terminal a tqdm bar (its `<time left` is the ETA); in files and pipes a pla
 10 %, with the time left. After the first frames, one line says how long the rest will take
 and what `--model fast` or `--every 3` would cost (emolens.inference.eta holds the arithmetic).
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,9 +24,18 @@ from emolens.inference.stream import FrameResult, StreamAnalyzer
 class VideoProgress:
     """Call with each FrameResult; `close()` at the end. total: frames to analyse (0 when unknown)."""
 
-    def __init__(self, name: str, total: int, stream: StreamAnalyzer, every: int, *,
-                 fast_face_s: Callable[[CostModel], float | None],
-                 file: TextIO | None = None, tty: bool | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        name: str,
+        total: int,
+        stream: StreamAnalyzer,
+        every: int,
+        *,
+        fast_face_s: Callable[[CostModel], float | None],
+        file: TextIO | None = None,
+        tty: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.name, self.total, self.stream, self.every = name, total or 0, stream, every
         self.fast_face_s = fast_face_s
         self.file = file or sys.stderr
@@ -47,11 +57,18 @@ class VideoProgress:
         if self.done == self.warmup and self.total > self.done:
             self.say(self.plan())
             self.next_tenth = self.done * 10 // self.total + 1  # (the plan line came first)
-        if not self.tty and self.total and self.done > self.warmup and self.done < self.total \
-                and self.done * 10 >= self.next_tenth * self.total:
+        if (
+            not self.tty
+            and self.total
+            and self.done > self.warmup
+            and self.done < self.total
+            and self.done * 10 >= self.next_tenth * self.total
+        ):
             left = eta_seconds(self.clock() - self.start, self.done, self.total)
-            self.say(f"{self.name}: {self.done}/{self.total} frames ({self.done / self.total:.0%}), "
-                     f"about {format_duration(left or 0)} left")
+            self.say(
+                f"{self.name}: {self.done}/{self.total} frames ({self.done / self.total:.0%}), "
+                f"about {format_duration(left or 0)} left"
+            )
             self.next_tenth = self.done * 10 // self.total + 1
 
     def plan(self) -> str:
@@ -72,11 +89,14 @@ class VideoProgress:
 def fast_model_face_s(analyzer: Analyzer) -> Callable[[CostModel], float | None]:
     """The per-face cost `--model fast` would have here: the measured cost scaled by how much faster the
     shipped fast model runs on the same crops. None when the model is already `fast` or no face was seen."""
+
     def estimate(model: CostModel) -> float | None:
         if analyzer.card.name == "fast" or model.faces_per_frame == 0:
             return None
         crops = [np.full((64, 64), 128, np.uint8)] * 4
         ratio = per_face_seconds(Classifier("fast").predict, crops) / max(
-            1e-9, per_face_seconds(analyzer.classifier.predict, crops))
+            1e-9, per_face_seconds(analyzer.classifier.predict, crops)
+        )
         return model.face_s * ratio
+
     return estimate

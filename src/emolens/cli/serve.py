@@ -46,18 +46,30 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Check everything that can fail (port, model, detector, database) before serving: one line each, exit 2."""
-    settings = Settings.from_env(host=args.host, port=args.port, model=args.model, detector=args.detector,
-                                 threads=args.threads, data_dir=args.data_dir, max_upload_mb=args.max_upload_mb,
-                                 max_video_mb=args.max_video_mb)
+    settings = Settings.from_env(
+        host=args.host,
+        port=args.port,
+        model=args.model,
+        detector=args.detector,
+        threads=args.threads,
+        data_dir=args.data_dir,
+        max_upload_mb=args.max_upload_mb,
+        max_video_mb=args.max_video_mb,
+    )
     sock = listen_socket(settings.host, settings.port)  # first: a busy port is known before the model loads
     try:
         engine = _engine(settings)
         _check_database(settings)
         app = create_app(settings, engine=engine)
-        log.info("serving model %s on http://%s:%d (API docs at /docs)", engine.analyzer.card.name, settings.host,
-                 settings.port)
-        config = uvicorn.Config(app, log_level=settings.log_level,
-                                ws_max_size=settings.max_upload_bytes + 4096)  # a live frame: the photo limit
+        log.info(
+            "serving model %s on http://%s:%d (API docs at /docs)",
+            engine.analyzer.card.name,
+            settings.host,
+            settings.port,
+        )
+        config = uvicorn.Config(
+            app, log_level=settings.log_level, ws_max_size=settings.max_upload_bytes + 4096
+        )  # a live frame: the photo limit
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
@@ -79,8 +91,10 @@ def listen_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise CliError(f"port {port} on {host} is already in use (another emolens serve?): stop that "
-                           f"program or pass --port {port + 1 if port < 65535 else 8000}") from None
+            raise CliError(
+                f"port {port} on {host} is already in use (another emolens serve?): stop that "
+                f"program or pass --port {port + 1 if port < 65535 else 8000}"
+            ) from None
         if exc.errno == errno.EACCES:
             raise CliError(f"port {port} on {host} needs more privileges: use a port above 1023") from None
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -91,8 +105,9 @@ def listen_socket(host: str, port: int) -> socket.socket:
 def _engine(settings: Settings) -> Engine:
     """The model and detector, loaded once here and handed to the app (a bad one is one line, not a traceback)."""
     try:
-        return build_engine(model=settings.model, detector=settings.detector, threads=settings.threads,
-                            max_pixels=settings.max_pixels)
+        return build_engine(
+            model=settings.model, detector=settings.detector, threads=settings.threads, max_pixels=settings.max_pixels
+        )
     except DetectorError as exc:
         raise CliError(str(exc)) from None
 
@@ -102,6 +117,7 @@ def _check_database(settings: Settings) -> None:
     try:
         open_database(settings.db_path, all_migrations())
     except (OSError, sqlite3.Error, SchemaError) as exc:
-        raise CliError(f"cannot use the database {settings.db_path}: {exc} (set --data-dir or EMOLENS_DATA_DIR "
-                       "to a folder you can write)") from None
-
+        raise CliError(
+            f"cannot use the database {settings.db_path}: {exc} (set --data-dir or EMOLENS_DATA_DIR "
+            "to a folder you can write)"
+        ) from None

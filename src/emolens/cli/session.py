@@ -48,8 +48,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
     s = sub.add_parser(name, help=help, epilog=EXAMPLES, formatter_class=fmt)
     verbs = s.add_subparsers(dest="session_command", metavar="VERB", required=True)
 
-    a = verbs.add_parser("analyze", help="score a recorded service session (a video file)", epilog=EXAMPLES,
-                         formatter_class=fmt)
+    a = verbs.add_parser(
+        "analyze", help="score a recorded service session (a video file)", epilog=EXAMPLES, formatter_class=fmt
+    )
     a.add_argument("video", metavar="VIDEO", help="video file of the service session")
     a.add_argument("--location", required=True, help="shop, branch or counter")
     a.add_argument("--agent", required=True, help="staff member or counter label")
@@ -66,16 +67,20 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
     engine_args(a, detect_size=640)
     a.set_defaults(handler=cmd_analyze)
 
-    ls = verbs.add_parser("list", help="the sessions, newest first: when, where, who, score", epilog=EXAMPLES,
-                          formatter_class=fmt)
+    ls = verbs.add_parser(
+        "list", help="the sessions, newest first: when, where, who, score", epilog=EXAMPLES, formatter_class=fmt
+    )
     _filter_args(ls)
     ls.add_argument("--limit", type=int, default=20, metavar="N", help="the newest N sessions (default: %(default)s)")
-    ls.add_argument("--json", action="store_true", help="print a JSON list (the API's session shape, without timelines)")
+    ls.add_argument(
+        "--json", action="store_true", help="print a JSON list (the API's session shape, without timelines)"
+    )
     _store_args(ls)
     ls.set_defaults(handler=cmd_list)
 
-    r = verbs.add_parser("report", help="scores per location or agent: table, HTML report, CSV", epilog=EXAMPLES,
-                         formatter_class=fmt)
+    r = verbs.add_parser(
+        "report", help="scores per location or agent: table, HTML report, CSV", epilog=EXAMPLES, formatter_class=fmt
+    )
     _filter_args(r)
     r.add_argument("--by", choices=["location", "agent"], default="location", help="grouping (default: %(default)s)")
     r.add_argument("--html", metavar="FILE", help="write a self-contained HTML report with charts (works offline)")
@@ -84,10 +89,15 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
     _store_args(r)
     r.set_defaults(handler=cmd_report)
 
-    p = verbs.add_parser("purge", help="delete sessions older than N days (every account)", epilog=EXAMPLES,
-                         formatter_class=fmt)
-    p.add_argument("--older-than", type=float, metavar="DAYS",
-                   help="age in days (default: EMOLENS_SATISFACTION_RETENTION_DAYS, 90)")
+    p = verbs.add_parser(
+        "purge", help="delete sessions older than N days (every account)", epilog=EXAMPLES, formatter_class=fmt
+    )
+    p.add_argument(
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="age in days (default: EMOLENS_SATISFACTION_RETENTION_DAYS, 90)",
+    )
     _store_args(p)
     p.set_defaults(handler=cmd_purge)
 
@@ -106,10 +116,14 @@ def _store_args(p: argparse.ArgumentParser) -> None:
 
 @friendly
 def cmd_analyze(args: argparse.Namespace) -> int:
-    config = settings(args, satisfaction_rule=args.rule, satisfaction_roi=args.roi,
-                      satisfaction_staff_seconds=args.staff_seconds)
-    scoring = Scoring(CustomerRule.from_text(pick=config.satisfaction_rule, roi=config.satisfaction_roi,
-                                             staff_seconds=config.satisfaction_staff_seconds))
+    config = settings(
+        args, satisfaction_rule=args.rule, satisfaction_roi=args.roi, satisfaction_staff_seconds=args.staff_seconds
+    )
+    scoring = Scoring(
+        CustomerRule.from_text(
+            pick=config.satisfaction_rule, roi=config.satisfaction_roi, staff_seconds=config.satisfaction_staff_seconds
+        )
+    )
     options = StreamOptions(every=args.every or config.video_every, alpha=args.smooth or config.live_alpha)
     try:
         started = time_bound(args.started, end=False) if args.started else None
@@ -124,8 +138,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             max_frames = frame_limit(source.info.fps, config.max_video_seconds)  # as the web's session jobs
             total = min(source.info.frame_count or max_frames, max_frames)
             stream = StreamAnalyzer(analyzer, options)
-            progress = VideoProgress(Path(args.video).name, total, stream, options.every,
-                                     fast_face_s=fast_model_face_s(analyzer))
+            progress = VideoProgress(
+                Path(args.video).name, total, stream, options.every, fast_face_s=fast_model_face_s(analyzer)
+            )
             try:
                 run_video(source, stream, [recorder], max_frames=max_frames, on_progress=progress)
             finally:
@@ -144,8 +159,16 @@ def _save(args: argparse.Namespace, config: AppSettings, analysis, started: str 
     db = database(config)
     user = accounts.local_user(db, username(args), hasher=accounts.password_hasher())
     try:
-        session = save_scored_session(db, user.id, analysis, location=args.location, agent=args.agent,
-                                      customer_ref=args.customer_ref, source="cli", started_at=started)
+        session = save_scored_session(
+            db,
+            user.id,
+            analysis,
+            location=args.location,
+            agent=args.agent,
+            customer_ref=args.customer_ref,
+            source="cli",
+            started_at=started,
+        )
     except SessionError as exc:
         raise CliError(str(exc)) from None
     return {**session.to_dict(), "database": str(config.db_path), "user": user.username}
@@ -155,15 +178,23 @@ def format_session(doc: dict[str, Any]) -> str:
     score = "no score" if doc["score"] is None else f"score {doc['score']:g}/100"
     head = f"{doc['location']} / {doc['agent']}: {score}, confidence {doc['confidence']:.2f}"
     lines = [head, doc["explanation"]["summary"]]
-    share = ", ".join(f"{k} {v:.0%}" for k, v in sorted(doc["explanation"]["share"].items(), key=lambda kv: -kv[1])
-                      if v > 0)
+    share = ", ".join(
+        f"{k} {v:.0%}" for k, v in sorted(doc["explanation"]["share"].items(), key=lambda kv: -kv[1]) if v > 0
+    )
     if share:
         lines.append(f"customer's face time: {share}")
-    for word, key, none in (("best", "positive_moments", "none at or above +0.15"),
-                            ("worst", "negative_moments", "none at or below -0.15")):
+    for word, key, none in (
+        ("best", "positive_moments", "none at or above +0.15"),
+        ("worst", "negative_moments", "none at or below -0.15"),
+    ):
         moments = doc["explanation"][key]
-        lines.append(f"{word} moments: " + (", ".join(f"{m['time']} {m['emotion']} ({m['valence']:+.2f})"
-                                                      for m in moments) or f"{none} (valence of a 1 s window)"))
+        lines.append(
+            f"{word} moments: "
+            + (
+                ", ".join(f"{m['time']} {m['emotion']} ({m['valence']:+.2f})" for m in moments)
+                or f"{none} (valence of a 1 s window)"
+            )
+        )
     roles = ", ".join(f"#{t['id']} {t['role']}" for t in doc["customer"]["tracks"])
     if roles:
         lines.append(f"faces: {roles}")
@@ -187,8 +218,9 @@ def _sessions(args: argparse.Namespace, config: AppSettings) -> list[ServiceSess
         if user is None:
             raise CliError(f"no account {username(args)!r} in {config.db_path}: pass --user NAME or --all-accounts")
         user_id = user.id
-    filters = SessionFilter(location=args.location, agent=args.agent, start=args.start, end=args.end,
-                            limit=getattr(args, "limit", None))
+    filters = SessionFilter(
+        location=args.location, agent=args.agent, start=args.start, end=args.end, limit=getattr(args, "limit", None)
+    )
     return store.list_sessions(db, user_id, filters)
 
 
@@ -207,10 +239,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 def format_sessions(sessions: Sequence[ServiceSession]) -> str:
     rows = [("id", "started (UTC)", "location", "agent", "length", "score", "conf", "note")]
     for s in sessions:
-        rows.append((s.id[:12], s.started_at.replace("T", " ").rstrip("Z")[:16], s.location, s.agent,
-                     "-" if s.duration is None else f"{s.duration:.0f} s", "-" if s.score is None else f"{s.score:g}",
-                     "-" if s.confidence is None else f"{s.confidence:.2f}",
-                     s.reason or s.error or ("" if s.status == "done" else s.status)))
+        rows.append(
+            (
+                s.id[:12],
+                s.started_at.replace("T", " ").rstrip("Z")[:16],
+                s.location,
+                s.agent,
+                "-" if s.duration is None else f"{s.duration:.0f} s",
+                "-" if s.score is None else f"{s.score:g}",
+                "-" if s.confidence is None else f"{s.confidence:.2f}",
+                s.reason or s.error or ("" if s.status == "done" else s.status),
+            )
+        )
     return table(rows)
 
 
@@ -234,11 +274,20 @@ def format_groups(groups: Sequence[Group], by: str) -> str:
     rows = [(by, "sessions", "scored", "mean", "weighted", "trend/week")]
     fmt = lambda v, spec="{:.1f}": "-" if v is None else spec.format(v)  # noqa: E731
     for g in groups:
-        rows.append((g.key, str(g.sessions), str(g.scored), fmt(g.mean_score), fmt(g.weighted_score),
-                     fmt(g.slope_per_week, "{:+.1f}")))
+        rows.append(
+            (
+                g.key,
+                str(g.sessions),
+                str(g.scored),
+                fmt(g.mean_score),
+                fmt(g.weighted_score),
+                fmt(g.slope_per_week, "{:+.1f}"),
+            )
+        )
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    return "\n".join("  ".join(v.ljust(w) if c == 0 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths)))
-                     for r in rows)
+    return "\n".join(
+        "  ".join(v.ljust(w) if c == 0 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths))) for r in rows
+    )
 
 
 def cmd_purge(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ EXAMPLES = {
   emolens train --config configs/default.yaml --data fer2013.zip --seed 1 --out runs/seed1   # one member only
   emolens train --config configs/fast.yaml --data fer2013.zip --teacher default --out runs/fast-kd   # distil
   emolens train --config configs/fast.yaml --data fer2013.zip --labels ferplus --ferplus-mode mixed --out runs/fp
-  emolens train --config configs/fast.yaml --data fer2013.zip --labels ferplus --classes 8 --out runs/fp8   # + contempt""",
+  emolens train --config configs/fast.yaml --data fer2013.zip --labels ferplus --classes 8 --out runs/fp8   # + contempt""",  # noqa: E501
     "export": """examples:
   emolens export runs/default --out exported/default
   emolens export runs/default --out src/emolens/models/default --name default
@@ -28,7 +28,7 @@ EXAMPLES = {
   emolens export runs/default --out exported/default --half   # a folder of members (seed*/) = their ensemble
   emolens export runs/try --out exported/try --tta flip,zoom
   emolens export runs/default runs/input40 --out exported/mixed   # a 40 px member is fed a resized 48 px input
-  emolens export runs/gpu/a0 runs/gpu/a1 --out exported/ens --half --data fer2013.zip   # trained elsewhere: calibrate here""",
+  emolens export runs/gpu/a0 runs/gpu/a1 --out exported/ens --half --data fer2013.zip   # trained elsewhere: calibrate here""",  # noqa: E501
 }
 BF16 = {"auto": "auto", "true": True, "false": False}
 
@@ -49,29 +49,58 @@ def _train_args(t: argparse.ArgumentParser) -> None:
     t.add_argument("--lr", type=float, help="max learning rate")
     t.add_argument("--seed", type=int)
     t.add_argument("--limit", type=int, help="train on the first N images only (smoke runs)")
-    t.add_argument("--bf16", choices=["auto", "true", "false"],
-                   help="bf16 autocast: auto (default: only where the CPU/GPU runs bf16 natively), true or false to force")
+    t.add_argument(
+        "--bf16",
+        choices=["auto", "true", "false"],
+        help="bf16 autocast: auto (default: only where the CPU/GPU runs bf16 natively), true or false to force",
+    )
     t.add_argument("--no-bf16", action="store_true", help="train in float32 (same as --bf16 false)")
     t.add_argument("--device", help="auto (default: a CUDA GPU when torch sees one, else the CPU), cpu or cuda[:N]")
-    t.add_argument("--labels", choices=["fer2013", "ferplus"], help="train on FER2013's labels or FER+ votes (ferplus.csv beside --data)")
-    t.add_argument("--ferplus-mode", choices=["majority", "crossentropy", "probability", "mixed"],
-                   help="how FER+ votes become targets (default crossentropy: the vote distribution)")
+    t.add_argument(
+        "--labels",
+        choices=["fer2013", "ferplus"],
+        help="train on FER2013's labels or FER+ votes (ferplus.csv beside --data)",
+    )
+    t.add_argument(
+        "--ferplus-mode",
+        choices=["majority", "crossentropy", "probability", "mixed"],
+        help="how FER+ votes become targets (default crossentropy: the vote distribution)",
+    )
     t.add_argument("--classes", type=int, choices=[7, 8], help="7 emotions, or 8 with FER+'s contempt")
-    t.add_argument("--teacher", action="append", metavar="MODEL",
-                   help="distil from this run folder or exported model (repeat for an ensemble of teachers)")
+    t.add_argument(
+        "--teacher",
+        action="append",
+        metavar="MODEL",
+        help="distil from this run folder or exported model (repeat for an ensemble of teachers)",
+    )
     t.add_argument("--out", help="run folder (default: runs/<model>)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     t.set_defaults(handler=cmd_train)
 
 
 def _export_args(x: argparse.ArgumentParser) -> None:
-    x.add_argument("run", nargs="+", help="training run folder (holds best.pt) or a folder of members (seed*/); several = one averaged ensemble (input sizes may differ: the card takes the largest)")
+    x.add_argument(
+        "run",
+        nargs="+",
+        help="training run folder (holds best.pt) or a folder of members (seed*/); several = one averaged ensemble "
+        "(input sizes may differ: the card takes the largest)",
+    )
     x.add_argument("--out", required=True, help="output folder")
     x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
     x.add_argument("--no-calibrate", action="store_true", help="skip temperature scaling on the validation split")
-    x.add_argument("--data", help="dataset whose validation split calibrates the model (default: the run's training data)")
-    x.add_argument("--half", action="store_true", help="store weights as float16 (half the file, same speed; for ensembles)")
-    x.add_argument("--tta", type=tta_arg, default=None, help="test-time augmentation written in the card: none or a comma list of flip, zoom, shift (default: the config's eval_tta)")
+    x.add_argument(
+        "--data", help="dataset whose validation split calibrates the model (default: the run's training data)"
+    )
+    x.add_argument(
+        "--half", action="store_true", help="store weights as float16 (half the file, same speed; for ensembles)"
+    )
+    x.add_argument(
+        "--tta",
+        type=tta_arg,
+        default=None,
+        help="test-time augmentation written in the card: none or a comma list of flip, zoom, shift "
+        "(default: the config's eval_tta)",
+    )
     x.set_defaults(handler=cmd_export)
 
 
@@ -87,8 +116,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{len(rows)} members in {out}; export them as one model: emolens export {out} --out DIR")
         return 0
     best = fit(cfg, out, resume=bool(args.resume))
-    print(f"best epoch {best.get('epoch')}: val accuracy {best.get('val_accuracy', 0):.4f}, "
-          f"macro-F1 {best.get('val_macro_f1', 0):.4f}; run folder {out}")
+    print(
+        f"best epoch {best.get('epoch')}: val accuracy {best.get('val_accuracy', 0):.4f}, "
+        f"macro-F1 {best.get('val_macro_f1', 0):.4f}; run folder {out}"
+    )
     return 0
 
 
@@ -112,10 +143,21 @@ def _configured(args: argparse.Namespace):
     from emolens.train.config import TrainConfig  # the [train] extra
 
     cfg = TrainConfig.load(args.config) if args.config else TrainConfig()
-    overrides = {"data": args.data, "layout": args.layout, "label_map": args.label_map, "model": args.model,
-                 "labels": args.labels, "ferplus_mode": args.ferplus_mode, "classes": args.classes,
-                 "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-                 "limit": args.limit, "device": args.device}
+    overrides = {
+        "data": args.data,
+        "layout": args.layout,
+        "label_map": args.label_map,
+        "model": args.model,
+        "labels": args.labels,
+        "ferplus_mode": args.ferplus_mode,
+        "classes": args.classes,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "limit": args.limit,
+        "device": args.device,
+    }
     for key, value in overrides.items():
         if value is not None:
             setattr(cfg, key, value)
@@ -138,7 +180,14 @@ def _configured(args: argparse.Namespace):
 def cmd_export(args: argparse.Namespace) -> int:
     from emolens.train.export import export_run  # the [train] extra
 
-    card = export_run(args.run, args.out, name=args.name or Path(args.run[0]).name, calibrate=not args.no_calibrate,
-                      tta=args.tta, half=args.half, data=args.data)
+    card = export_run(
+        args.run,
+        args.out,
+        name=args.name or Path(args.run[0]).name,
+        calibrate=not args.no_calibrate,
+        tta=args.tta,
+        half=args.half,
+        data=args.data,
+    )
     print(f"wrote {Path(args.out) / 'model.onnx'} and card.json (sha256 {card.onnx_sha256[:12]}...)")
     return 0

@@ -5,6 +5,7 @@ Both produce logits on the same `preprocess`-ed batch, then share metrics and
 reports. For a held-out split we also report the subset without exact
 duplicates of Training images (FER2013 PublicTest has 280 of them).
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,14 @@ def pick_split(available: list[str], split: str | None, data: str | Path) -> str
     raise DataError(f"{data} has several splits ({', '.join(sorted(available))}): choose one with --split")
 
 
-def split_for_eval(data: str | Path, split: str | None, layout: str = "auto", label_map=None, labels: str = "fer2013",
-                   ferplus: FerPlusOptions | None = None) -> tuple[Split, set[str]]:
+def split_for_eval(
+    data: str | Path,
+    split: str | None,
+    layout: str = "auto",
+    label_map=None,
+    labels: str = "fer2013",
+    ferplus: FerPlusOptions | None = None,
+) -> tuple[Split, set[str]]:
     """The requested split (see pick_split when None) and the digests of the training split (empty when absent).
 
     labels='ferplus' scores against the FER+ majority (images without one are left out).
@@ -82,8 +89,9 @@ def reorder_logits(logits: np.ndarray, model_labels: tuple[str, ...], order: tup
     return out
 
 
-def onnx_logits(model: str | Path, split: Split, tta: str = "card", *,
-                card: ModelCard | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def onnx_logits(
+    model: str | Path, split: Split, tta: str = "card", *, card: ModelCard | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Logits of an exported model (a folder, .onnx file or shipped name); `card`, when given, describes the
     ONNX file instead of its card.json (export calibrates before it writes the card)."""
     clf = Classifier(model, threads=2, tta=None if tta == "card" else tta, card=card)
@@ -91,11 +99,18 @@ def onnx_logits(model: str | Path, split: Split, tta: str = "card", *,
         log.info("model labels %s differ from the dataset's %s; mapping by name", clf.labels, split.label_names)
     out = []
     for i in range(0, len(split), 256):  # bounded: decoded and preprocessed 256 crops at a time
-        out.append(clf.logits(preprocess(split.images[i:i + 256], clf.card)))
+        out.append(clf.logits(preprocess(split.images[i : i + 256], clf.card)))
     logits = np.concatenate(out) if out else np.zeros((0, len(clf.labels)), np.float32)
-    return logits, {"labels": tuple(clf.labels), "kind": "onnx", "path": str(clf.model_dir), "name": clf.card.name,
-                    "arch": clf.card.arch, "tta": ",".join(clf.tta) or "none", "temperature": clf.card.temperature,
-                    "sha256": clf.card.onnx_sha256}
+    return logits, {
+        "labels": tuple(clf.labels),
+        "kind": "onnx",
+        "path": str(clf.model_dir),
+        "name": clf.card.name,
+        "arch": clf.card.arch,
+        "tta": ",".join(clf.tta) or "none",
+        "temperature": clf.card.temperature,
+        "sha256": clf.card.onnx_sha256,
+    }
 
 
 def is_run_folder(model: str | Path) -> bool:
@@ -104,8 +119,9 @@ def is_run_folder(model: str | Path) -> bool:
     return path.is_dir() and ((path / "best.pt").is_file() or any(path.glob("seed*/best.pt")))
 
 
-def model_logits(model: str | Path, split: Split, tta: str = "card", *,
-                 logits: LogitsFn | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def model_logits(
+    model: str | Path, split: Split, tta: str = "card", *, logits: LogitsFn | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """(N, K) logits over `label_order(model labels, split labels)` and a description of the model.
 
     `logits` computes the model's raw logits; by default those of an exported model (ONNX). A training
@@ -119,10 +135,20 @@ def model_logits(model: str | Path, split: Split, tta: str = "card", *,
     return reorder_logits(raw, model_labels, order), info
 
 
-def evaluate_model(model: str | Path, data: str | Path, *, split: str | None = None, layout: str = "auto",
-                   label_map=None, tta: str = "card", out: str | Path | None = None, dedup: bool = True,
-                   labels: str = "fer2013", ferplus: FerPlusOptions | None = None,
-                   logits: LogitsFn | None = None) -> dict[str, Any]:
+def evaluate_model(
+    model: str | Path,
+    data: str | Path,
+    *,
+    split: str | None = None,
+    layout: str = "auto",
+    label_map=None,
+    tta: str = "card",
+    out: str | Path | None = None,
+    dedup: bool = True,
+    labels: str = "fer2013",
+    ferplus: FerPlusOptions | None = None,
+    logits: LogitsFn | None = None,
+) -> dict[str, Any]:
     """Metrics dict (accuracy, macro_f1, per_class, ece, n, ...) and report files in `out` (default: a run
     folder's eval-<split>/; for an exported model none without `out`). `logits`: see model_logits."""
     ds, train_digests = split_for_eval(data, split, layout, label_map, labels, ferplus)

@@ -6,6 +6,7 @@
 - the runtime's own re-made crops of the training and validation faces (train/recrop.py);
 - the validation split with FER2013 labels, plus FER+ majority labels where there are votes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,7 +17,6 @@ import numpy as np
 import torch
 
 from emolens.core.card import ModelCard
-from emolens.core.labels import label_set
 from emolens.core.preprocess import preprocess
 from emolens.datasets import DataError, Split, read_dataset
 from emolens.train.config import TrainConfig
@@ -90,21 +90,45 @@ def load_data(cfg: TrainConfig, out: Path | None = None) -> Data:
         train = _append(train, e)
     xv = torch.from_numpy(preprocess(val.images, card)) if val.in_memory else None
     xv_recrop = torch.from_numpy(_recrop(val, card, cfg)) if cfg.recrop > 0 and val.in_memory else None
-    log.info("train %d images (%d from extra sets), val %d images", len(train), sum(len(e.images) for e in extra), len(val))
-    return Data(train, val, torch.from_numpy(xt), xv, torch.from_numpy(targets.astype(np.float32)),
-                torch.from_numpy(weights) if extra else None,
-                torch.from_numpy(x_recrop) if x_recrop is not None else None, xv_recrop, ferplus_majority(val, cfg))
+    log.info(
+        "train %d images (%d from extra sets), val %d images", len(train), sum(len(e.images) for e in extra), len(val)
+    )
+    return Data(
+        train,
+        val,
+        torch.from_numpy(xt),
+        xv,
+        torch.from_numpy(targets.astype(np.float32)),
+        torch.from_numpy(weights) if extra else None,
+        torch.from_numpy(x_recrop) if x_recrop is not None else None,
+        xv_recrop,
+        ferplus_majority(val, cfg),
+    )
 
 
 def _recrop(split: Split, card: ModelCard, cfg: TrainConfig) -> np.ndarray:
     from emolens.train.recrop import recrop_faces
-    crops, _ = recrop_faces(split.images, split.digests, card.input_size, seed=cfg.seed, threads=max(1, cfg.threads or 2),
-                            margin=card.crop_margin, align=card.align)
+
+    crops, _ = recrop_faces(
+        split.images,
+        split.digests,
+        card.input_size,
+        seed=cfg.seed,
+        threads=max(1, cfg.threads or 2),
+        margin=card.crop_margin,
+        align=card.align,
+    )
     return preprocess(crops, card)
 
 
 def _append(train: Split, extra) -> Split:
     """The training split with an extra set's crops appended (labels = argmax of their targets)."""
-    return Split(train.name, np.concatenate([train.images, extra.images]),
-                 np.concatenate([train.labels, extra.targets.argmax(1)]), train.sources + extra.sources,
-                 train.digests + extra.digests, dict(train.dropped), train.label_names)
+    return Split(
+        train.name,
+        np.concatenate([train.images, extra.images]),
+        np.concatenate([train.labels, extra.targets.argmax(1)]),
+        train.sources + extra.sources,
+        train.digests + extra.digests,
+        dict(train.dropped),
+        train.label_names,
+    )

@@ -1,5 +1,6 @@
 """What a model is fed: the card a config gives (one preprocessing for training, export and the runtime) and
 batches of preprocessed faces, from memory or streamed through DataLoader workers."""
+
 from __future__ import annotations
 
 import torch
@@ -14,9 +15,15 @@ from emolens.train.config import TrainConfig
 
 def card_for(cfg: TrainConfig) -> ModelCard:
     """The card a model trained with `cfg` will ship with (before metrics/calibration)."""
-    return ModelCard(arch=cfg.model, labels=label_set(cfg.classes), input_size=cfg.input_size, mean=(cfg.mean,),
-                     std=(cfg.std,), tta=parse_tta(cfg.export_tta or cfg.eval_tta), train_config=cfg.to_dict())
-
+    return ModelCard(
+        arch=cfg.model,
+        labels=label_set(cfg.classes),
+        input_size=cfg.input_size,
+        mean=(cfg.mean,),
+        std=(cfg.std,),
+        tta=parse_tta(cfg.export_tta or cfg.eval_tta),
+        train_config=cfg.to_dict(),
+    )
 
 
 class _Streamed(torch.utils.data.Dataset):
@@ -40,11 +47,18 @@ def batches(x: torch.Tensor | None, split: Split, cfg: TrainConfig, shuffle: boo
     """
     if x is not None:
         y = torch.from_numpy(split.labels).to(x.device)
-        order = torch.randperm(len(y), generator=g, device=x.device) if shuffle else torch.arange(len(y), device=x.device)
+        order = (
+            torch.randperm(len(y), generator=g, device=x.device) if shuffle else torch.arange(len(y), device=x.device)
+        )
         for i in range(0, len(order), cfg.batch_size):
-            idx = order[i:i + cfg.batch_size]
+            idx = order[i : i + cfg.batch_size]
             yield x[idx], y[idx], idx
         return
-    loader = torch.utils.data.DataLoader(_Streamed(split, card_for(cfg)), batch_size=cfg.batch_size,
-                                         shuffle=shuffle, num_workers=cfg.workers, generator=g)
+    loader = torch.utils.data.DataLoader(
+        _Streamed(split, card_for(cfg)),
+        batch_size=cfg.batch_size,
+        shuffle=shuffle,
+        num_workers=cfg.workers,
+        generator=g,
+    )
     yield from loader

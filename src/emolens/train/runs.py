@@ -3,6 +3,7 @@
 emolens.evaluation scores exported models on its own and a run through `run_logits`, which the
 `evaluate` verb and `logits_of` here pass to it: evaluation itself imports nothing of train.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -28,7 +29,9 @@ def member_runs(path: str | Path) -> list[Path]:
     path = Path(path)
     if (path / "best.pt").is_file():
         return [path]
-    members = sorted((p.parent for p in path.glob("seed*/best.pt")), key=lambda p: (len(p.name), p.name))  # seed2 < seed10
+    members = sorted(
+        (p.parent for p in path.glob("seed*/best.pt")), key=lambda p: (len(p.name), p.name)
+    )  # seed2 < seed10
     if not members:
         raise FileNotFoundError(f"{path / 'best.pt'} not found: is {path} a training run folder?")
     return members
@@ -81,9 +84,15 @@ def run_logits(run_dir: str | Path, split: Split, tta: str = "card") -> tuple[np
         all_logits.append(predict_logits(model, x, split, cfg, views))
         epochs.append(ck.get("epoch"))
     arch = cfg.model if len(epochs) == 1 else f"ensemble of {len(epochs)} x {cfg.model}"
-    return np.mean(all_logits, axis=0), {"kind": "run", "path": str(run_dir), "arch": arch,
-                                         "epoch": epochs[0] if len(epochs) == 1 else epochs, "tta": views,
-                                         "temperature": 1.0, "labels": label_set(cfg.classes)}
+    return np.mean(all_logits, axis=0), {
+        "kind": "run",
+        "path": str(run_dir),
+        "arch": arch,
+        "epoch": epochs[0] if len(epochs) == 1 else epochs,
+        "tta": views,
+        "temperature": 1.0,
+        "labels": label_set(cfg.classes),
+    }
 
 
 def logits_of(model: str | Path, split: Split, tta: str = "card") -> tuple[np.ndarray, dict[str, Any]]:

@@ -4,6 +4,7 @@ Why a module of its own: the loop only sees (N, K) target distributions and per-
 weights; where they come from (one tagger, ten taggers, a teacher's soft labels, a weakly
 labelled photo collection) is decided here, once, before training starts.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,9 @@ log = logging.getLogger(__name__)
 
 
 def ferplus_options(cfg: TrainConfig, mode: str | None = None) -> FerPlusOptions:
-    return FerPlusOptions(mode=mode or cfg.ferplus_mode, weight=cfg.ferplus_weight, classes=cfg.classes,
-                          votes=cfg.ferplus_votes)
+    return FerPlusOptions(
+        mode=mode or cfg.ferplus_mode, weight=cfg.ferplus_weight, classes=cfg.classes, votes=cfg.ferplus_votes
+    )
 
 
 def with_label_source(train: Split, cfg: TrainConfig) -> Split:
@@ -85,7 +87,9 @@ def teacher_mix(cfg: TrainConfig, train: Split, out: Path) -> np.ndarray:
     if not cfg.teachers or cfg.teacher_online:
         return base
     logits = cached_teacher_logits(cfg.teachers, train, out)
-    return (1 - cfg.distill_weight) * base + cfg.distill_weight * softmax(logits, cfg.distill_temperature).astype(np.float32)
+    return (1 - cfg.distill_weight) * base + cfg.distill_weight * softmax(logits, cfg.distill_temperature).astype(
+        np.float32
+    )
 
 
 def cached_teacher_logits(teachers: list[str], split: Split, out: Path) -> np.ndarray:
@@ -103,10 +107,16 @@ def cached_teacher_logits(teachers: list[str], split: Split, out: Path) -> np.nd
             lg, info = logits_of(teacher, split)
         except (FileNotFoundError, ValueError) as e:
             raise DataError(f"teacher {teacher!r} could not be loaded: {e}") from e
-        lg = lg[:, :len(split.label_names)]  # a teacher's labels beyond the student's are dropped
+        lg = lg[:, : len(split.label_names)]  # a teacher's labels beyond the student's are dropped
         acc = float((lg.argmax(1) == split.labels).mean()) if len(split) else 0.0
-        log.info("teacher %s (%s, TTA %s): accuracy %.4f on these images, %.0f s", teacher, info.get("arch"),
-                 info.get("tta"), acc, time.perf_counter() - t0)
+        log.info(
+            "teacher %s (%s, TTA %s): accuracy %.4f on these images, %.0f s",
+            teacher,
+            info.get("arch"),
+            info.get("tta"),
+            acc,
+            time.perf_counter() - t0,
+        )
         all_logits.append(lg)
     logits = np.mean(all_logits, axis=0).astype(np.float32)
     out.mkdir(parents=True, exist_ok=True)

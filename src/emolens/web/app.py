@@ -1,7 +1,8 @@
 """The app factory: `create_app(settings)`; the engine is built in `lifespan`, never at import.
 
-    uvicorn.run(create_app(Settings.from_env()), host="127.0.0.1", port=8000)
+uvicorn.run(create_app(Settings.from_env()), host="127.0.0.1", port=8000)
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,18 +59,35 @@ the text `stop` to score the session (customer satisfaction, signed in)."""
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.engine = app.state.engine or await run_in_threadpool(
-        build_engine, model=settings.model, detector=settings.detector, threads=settings.threads,
-        max_pixels=settings.max_pixels)
+        build_engine,
+        model=settings.model,
+        detector=settings.detector,
+        threads=settings.threads,
+        max_pixels=settings.max_pixels,
+    )
     app.state.db = await run_in_threadpool(open_database, settings.db_path, all_migrations())
-    app.state.jobs = JobStore.for_process(settings.data_dir / "jobs", max_jobs=settings.max_jobs,
-                                          ttl_s=settings.job_ttl_s)
-    app.state.login = Login(LoginThrottle(ThrottlePolicy(
-        user_failures=settings.login_user_failures, address_failures=settings.login_address_failures,
-        backoff_s=settings.login_backoff_s, backoff_max_s=settings.login_backoff_max_s)), HashGate(settings.max_hashes))
+    app.state.jobs = JobStore.for_process(
+        settings.data_dir / "jobs", max_jobs=settings.max_jobs, ttl_s=settings.job_ttl_s
+    )
+    app.state.login = Login(
+        LoginThrottle(
+            ThrottlePolicy(
+                user_failures=settings.login_user_failures,
+                address_failures=settings.login_address_failures,
+                backoff_s=settings.login_backoff_s,
+                backoff_max_s=settings.login_backoff_max_s,
+            )
+        ),
+        HashGate(settings.max_hashes),
+    )
     await run_in_threadpool(app.state.login.gate.dummy, app.state.hasher)  # unknown users cost a real check
-    log.info("photos: headers checked against %d pixels; OpenCV's own limit (%s, set by `emolens serve` before "
-             "OpenCV loads): %s", settings.max_pixels, OPENCV_PIXELS_ENV,
-             os.environ.get(OPENCV_PIXELS_ENV, "its default"))
+    log.info(
+        "photos: headers checked against %d pixels; OpenCV's own limit (%s, set by `emolens serve` before "
+        "OpenCV loads): %s",
+        settings.max_pixels,
+        OPENCV_PIXELS_ENV,
+        os.environ.get(OPENCV_PIXELS_ENV, "its default"),
+    )
     stops = [await web_app.start(app) for web_app in APPS if web_app.start is not None]
     try:
         yield
@@ -84,8 +102,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """A new app; settings default to Settings.from_env(); engine, when given, is served instead of one built
     at start (`emolens serve` builds it first, so a bad model or detector is one line, not a traceback)."""
     settings = settings or Settings.from_env()
-    app = FastAPI(title="emolens", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app = FastAPI(
+        title="emolens",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
@@ -112,15 +137,25 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 def add_guards(app: FastAPI, settings: Settings) -> None:
     """Body limits on every route (uploads: the media limits; everything else: max_json_kb), then the
     trusted-host and WebSocket Origin check in front of everything."""
-    photo = BodyRule(settings.max_upload_bytes + MULTIPART_SLACK, setting="EMOLENS_MAX_UPLOAD_MB",
-                     slack=MULTIPART_SLACK)
+    photo = BodyRule(
+        settings.max_upload_bytes + MULTIPART_SLACK, setting="EMOLENS_MAX_UPLOAD_MB", slack=MULTIPART_SLACK
+    )
     video = BodyRule(settings.max_video_bytes + MULTIPART_SLACK, setting="EMOLENS_MAX_VIDEO_MB", slack=MULTIPART_SLACK)
     rules = {f"{API_PREFIX}/analyze": photo, f"{API_PREFIX}/analyze/video": video}
     for web_app in APPS:  # signed-in uploads (a check-in's camera frames: all of them together)
-        rules.update({f"{API_PREFIX}{path}": replace({"photo": photo, "video": video}[kind], signed_in=True)
-                      for path, kind in web_app.uploads})
-    app.add_middleware(BodyLimit, default=BodyRule(settings.max_json_bytes), timeout_s=settings.body_timeout_s,
-                       min_rate=settings.min_body_kbps * 1024, rules=rules)
+        rules.update(
+            {
+                f"{API_PREFIX}{path}": replace({"photo": photo, "video": video}[kind], signed_in=True)
+                for path, kind in web_app.uploads
+            }
+        )
+    app.add_middleware(
+        BodyLimit,
+        default=BodyRule(settings.max_json_bytes),
+        timeout_s=settings.body_timeout_s,
+        min_rate=settings.min_body_kbps * 1024,
+        rules=rules,
+    )
     hosts = default_hosts(settings.host, settings.trusted_hosts)
     log.info("answering requests for the hosts %s (EMOLENS_TRUSTED_HOSTS)", ", ".join(hosts))
     app.add_middleware(HostGuard, hosts=hosts)

@@ -4,6 +4,7 @@ environment variables, then explicit overrides (CLI flags).
     Settings.from_env()                       # EMOLENS_PORT=9000 EMOLENS_MODEL=runs/x ...
     Settings.from_env(port=9001, model="x")   # flags win over the environment
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,9 +15,11 @@ __all__ = ["ENV_PREFIX", "MB", "Settings", "default_data_dir"]
 
 MB = 1024 * 1024
 CAMERA_VIEWS = ("show", "blur", "hide")
-DEFAULT_NOTICE = ("This counter uses a camera to measure how satisfied customers are with our service. "
-                  "Only numbers are kept (estimated facial expressions over time), never images or video, "
-                  "and no one is identified. Ask a member of staff if you prefer the camera off.")
+DEFAULT_NOTICE = (
+    "This counter uses a camera to measure how satisfied customers are with our service. "
+    "Only numbers are kept (estimated facial expressions over time), never images or video, "
+    "and no one is identified. Ask a member of staff if you prefer the camera off."
+)
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,31 @@ class Settings(AppSettings):
         super().__post_init__()
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be 1..65535, got {self.port}")
-        self.check_positive("max_upload_mb", "max_pixels", "max_video_mb", "max_jobs", "threads", "session_days",
-                            "max_decode_mb", "max_decodes", "max_video_pixels", "max_json_kb", "body_timeout_s",
-                            "min_body_kbps", "token_days", "login_user_failures", "login_address_failures",
-                            "login_backoff_s", "login_backoff_max_s", "max_hashes")
+        self.check_positive(
+            "max_upload_mb",
+            "max_pixels",
+            "max_video_mb",
+            "max_jobs",
+            "threads",
+            "session_days",
+            "max_decode_mb",
+            "max_decodes",
+            "max_video_pixels",
+            "max_json_kb",
+            "body_timeout_s",
+            "min_body_kbps",
+            "token_days",
+            "login_user_failures",
+            "login_address_failures",
+            "login_backoff_s",
+            "login_backoff_max_s",
+            "max_hashes",
+        )
         if self.satisfaction_camera_view not in CAMERA_VIEWS:
-            raise ValueError(f"satisfaction_camera_view must be one of {', '.join(CAMERA_VIEWS)}, "
-                             f"got {self.satisfaction_camera_view!r}")
+            raise ValueError(
+                f"satisfaction_camera_view must be one of {', '.join(CAMERA_VIEWS)}, "
+                f"got {self.satisfaction_camera_view!r}"
+            )
 
     @property
     def max_upload_bytes(self) -> int:

@@ -1,4 +1,5 @@
 """Shared bits of the journal tests: a database with two users, faces and check-ins made by hand."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -30,8 +31,16 @@ def probs(**given: float) -> dict[str, float]:
 
 def face(p: dict[str, float], box=(10, 10, 80, 80)) -> Face:
     top = max(p, key=p.get)
-    return Face(box=box, score=0.99, landmarks=None, probabilities=p, emotion=top, confidence=p[top],
-                uncertain=False, quality=Quality(False, False, False, 100.0, 120.0))
+    return Face(
+        box=box,
+        score=0.99,
+        landmarks=None,
+        probabilities=p,
+        emotion=top,
+        confidence=p[top],
+        uncertain=False,
+        quality=Quality(False, False, False, 100.0, 120.0),
+    )
 
 
 def reading(p: dict[str, float], frames: int = 1) -> Reading:

@@ -1,5 +1,6 @@
 """A writer process killed (SIGKILL) in the middle of a burst of check-ins and session writes loses nothing it
 acknowledged (the same through a real server: tests/web/test_web_crash.py)."""
+
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ import pytest
 from emolens.apps.journal import store
 from emolens.apps.journal.readings import manual_reading
 from emolens.apps.satisfaction import store as sessions
+
 from journal_helpers import make_db, make_user
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
@@ -39,8 +41,13 @@ for i in range(100000):
 def test_killed_writer_keeps_every_acknowledged_checkin(tmp_path):
     db = make_db(tmp_path / "emolens.db")
     user = make_user(db, "alice")
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db.path), str(user.id)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db.path), str(user.id)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     lines: list[str] = []
     deadline = time.monotonic() + 600  # generous: a loaded CI machine must not fail it
     try:

@@ -1,12 +1,21 @@
 """Frames -> one reading, and the personal baseline changing the reading exactly as docs/journal.md says."""
+
 from __future__ import annotations
 
 import pytest
 
 from emolens.apps.journal import store
-from emolens.apps.journal.readings import (NEUTRAL_PRIOR, NoFaceFound, adjust, excess, manual_reading,
-                                           reading_from_frames, resting_warning)
+from emolens.apps.journal.readings import (
+    NEUTRAL_PRIOR,
+    NoFaceFound,
+    adjust,
+    excess,
+    manual_reading,
+    reading_from_frames,
+    resting_warning,
+)
 from emolens.core.labels import EMOTIONS
+
 from journal_helpers import face, make_db, make_user, probs, reading
 
 
@@ -22,8 +31,9 @@ def test_frames_aggregate_to_mean_shares_and_confidence():
 
 
 def test_a_group_photo_says_which_face_was_read():
-    group = [face(probs(sad=0.7), box=(0, 0, 200, 200))] + [face(probs(happy=0.9), box=(300 + 40 * i, 0, 30, 30))
-                                                            for i in range(5)]
+    group = [face(probs(sad=0.7), box=(0, 0, 200, 200))] + [
+        face(probs(happy=0.9), box=(300 + 40 * i, 0, 30, 30)) for i in range(5)
+    ]
     r = reading_from_frames([group])
     assert r.most_faces == 6 and r.notice == "6 faces found, used the largest" and r.emotion == "sad"
     assert reading_from_frames([[face(probs(sad=0.7))]]).notice is None

@@ -1,4 +1,5 @@
 """Check-ins in SQLite: ownership, corrections, kept photos, export, deleting everything, schema upgrades."""
+
 from __future__ import annotations
 
 import csv
@@ -15,6 +16,7 @@ from emolens.apps.journal.export import CSV_FIELDS, export_csv, export_json
 from emolens.apps.journal.readings import manual_reading
 from emolens.apps.journal.schema import MIGRATIONS
 from emolens.apps.registry import delete_account
+
 from journal_helpers import TODAY, at, make_db, make_user, probs, reading
 
 SECRET_NOTE = "note-7f3a9c: told nobody about this"
@@ -50,13 +52,21 @@ def test_correction_is_stored_next_to_the_estimate(db):
 
 def test_check_ins_in_the_future_are_refused(db):
     from datetime import datetime, timedelta, timezone
+
     with pytest.raises(store.JournalError, match="in the future"):
-        store.add_checkin(db, make_user(db, "alice").id, manual_reading("happy"), source="manual",
-                          at=datetime.now(timezone.utc) + timedelta(days=3))
+        store.add_checkin(
+            db,
+            make_user(db, "alice").id,
+            manual_reading("happy"),
+            source="manual",
+            at=datetime.now(timezone.utc) + timedelta(days=3),
+        )
 
 
-@pytest.mark.parametrize("tags, needle", [(["x" * 30], "24 letters"), ([f"t{i}" for i in range(9)], "at most 8"),
-                                          (["bad/tag"], "24 letters")])
+@pytest.mark.parametrize(
+    "tags, needle",
+    [(["x" * 30], "24 letters"), ([f"t{i}" for i in range(9)], "at most 8"), (["bad/tag"], "24 letters")],
+)
 def test_bad_tags_are_refused(db, tags, needle):
     with pytest.raises(store.JournalError, match=needle):
         store.add_checkin(db, make_user(db, "alice").id, manual_reading("happy"), source="manual", tags=tags)
@@ -67,8 +77,9 @@ def test_photo_is_kept_only_on_request_and_deleted_with_the_checkin(db, tmp_path
     alice = make_user(db, "alice")
     plain = store.add_checkin(db, alice.id, reading(probs(happy=0.6)), source="photo", data_dir=data)
     assert plain.image_file is None and not (data / "journal").exists()
-    kept = store.add_checkin(db, alice.id, reading(probs(happy=0.6)), source="photo", data_dir=data,
-                             image_jpeg=b"\xff\xd8jpeg bytes")
+    kept = store.add_checkin(
+        db, alice.id, reading(probs(happy=0.6)), source="photo", data_dir=data, image_jpeg=b"\xff\xd8jpeg bytes"
+    )
     path = store.image_path(data, kept.image_file)
     assert path.read_bytes() == b"\xff\xd8jpeg bytes" and oct(path.stat().st_mode & 0o777) == "0o600"
     assert kept.to_dict()["has_image"] is True and "image_file" not in kept.to_dict()
@@ -81,8 +92,9 @@ def test_photo_is_kept_only_on_request_and_deleted_with_the_checkin(db, tmp_path
 def test_export_json_and_csv_hold_everything(db):
     alice = make_user(db, "alice")
     store.save_baseline(db, alice.id, reading(probs(sad=0.3), frames=4))
-    store.add_checkin(db, alice.id, reading(probs(happy=0.6)), source="photo", at=at(TODAY, 8), tags=["work"],
-                      note="=HYPERLINK(\"x\")")
+    store.add_checkin(
+        db, alice.id, reading(probs(happy=0.6)), source="photo", at=at(TODAY, 8), tags=["work"], note='=HYPERLINK("x")'
+    )
     c = store.add_checkin(db, alice.id, manual_reading("sad"), source="manual", at=at(TODAY, 20), note="evening")
     store.update_checkin(db, alice.id, c.id, corrected="neutral")
     doc = json.loads(json.dumps(export_json(db, alice.id)))
@@ -103,8 +115,16 @@ def test_deleting_the_account_leaves_nothing_behind(db):
     accounts.start_session(db, alice.id)
     store.save_baseline(db, alice.id, reading(probs(sad=0.3)))
     for i in range(20):
-        store.add_checkin(db, alice.id, reading(probs(happy=0.5)), source="photo", note=f"{SECRET_NOTE} {i}",
-                          tags=["secret-tag"], data_dir=data, image_jpeg=b"\xff\xd8" + bytes(2000))
+        store.add_checkin(
+            db,
+            alice.id,
+            reading(probs(happy=0.5)),
+            source="photo",
+            note=f"{SECRET_NOTE} {i}",
+            tags=["secret-tag"],
+            data_dir=data,
+            image_jpeg=b"\xff\xd8" + bytes(2000),
+        )
     store.add_checkin(db, bob.id, manual_reading("happy"), source="manual", note="bob's")
     assert delete_account(db, alice.id, data_dir=data)  # apps/registry.py: every app's part, then the rows
     conn = sqlite3.connect(db.path)
@@ -130,9 +150,12 @@ def test_upgrade_from_journal_v1_keeps_checkins(tmp_path):
     old = open_database(path, [accounts.MIGRATIONS[0], MIGRATIONS[0]])  # the first versions of both
     user = make_user(old, "alice")
     with old.write() as conn:  # a row written by the first version of the journal
-        conn.execute("INSERT INTO journal_checkins (user_id, created_at, local_time, source, shares, emotion, "
-                     "confidence, frames, note) VALUES (?, '2026-03-01T08:00:00Z', '2026-03-01T09:00:00', 'photo', "
-                     "'{\"happy\": 0.9, \"sad\": 0.1}', 'happy', 0.9, 1, 'old')", (user.id,))
+        conn.execute(
+            "INSERT INTO journal_checkins (user_id, created_at, local_time, source, shares, emotion, "
+            "confidence, frames, note) VALUES (?, '2026-03-01T08:00:00Z', '2026-03-01T09:00:00', 'photo', "
+            "'{\"happy\": 0.9, \"sad\": 0.1}', 'happy', 0.9, 1, 'old')",
+            (user.id,),
+        )
     assert old.versions() == {"accounts": 1, "journal": 1}
     db = make_db(path)
     assert db.versions() == {"accounts": len(accounts.MIGRATIONS), "journal": len(MIGRATIONS)}

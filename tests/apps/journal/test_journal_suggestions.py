@@ -1,4 +1,5 @@
 """rules.yaml: valid, and each rule fires on the synthetic history it is written for (and not on a calm one)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from emolens.apps.journal import store
-from emolens.apps.journal.summary import summarize
 from emolens.apps.journal.suggestions import RulesError, load_rules
+from emolens.apps.journal.summary import summarize
+
 from journal_helpers import TODAY, at, history, make_db, make_user, probs, reading
 
 CALM = probs(neutral=0.7)
@@ -95,10 +97,8 @@ def test_tag_rules_name_the_tag(db):
     store.save_baseline(db, user.id, reading(CALM))
     for i in range(4):
         day = TODAY - timedelta(days=i)
-        store.add_checkin(db, user.id, reading(HAPPY), source="photo",
-                          at=at(day, 18), tags=["exercise"])
-        store.add_checkin(db, user.id, reading(TENSE), source="photo",
-                          at=at(day, 23), tags=["sleep"])
+        store.add_checkin(db, user.id, reading(HAPPY), source="photo", at=at(day, 18), tags=["exercise"])
+        store.add_checkin(db, user.id, reading(TENSE), source="photo", at=at(day, 23), tags=["sleep"])
     s = summarize(db, user.id, days=30, today=TODAY, book=all_rules())
     by_id = {x.id: x for x in s.suggestions}
     assert by_id["tag-lift"].title == "More of what works: exercise"
@@ -107,7 +107,9 @@ def test_tag_rules_name_the_tag(db):
 
 def test_malformed_rules_are_refused_with_the_rule_named(tmp_path):
     bad = tmp_path / "rules.yaml"
-    bad.write_text("disclaimer: x\ncrisis: {text: t, resources: [r]}\nrules:\n"
-                   "  - {id: oops, when: {check: index_days, index: joy, at_least: 1}, title: t, text: t.}\n")
+    bad.write_text(
+        "disclaimer: x\ncrisis: {text: t, resources: [r]}\nrules:\n"
+        "  - {id: oops, when: {check: index_days, index: joy, at_least: 1}, title: t, text: t.}\n"
+    )
     with pytest.raises(RulesError, match="oops.*index must be one of"):
         load_rules(bad)

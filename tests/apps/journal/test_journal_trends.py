@@ -1,4 +1,5 @@
 """Index formulas, day/week/month views, streaks, weekdays and tags on hand-computed fixtures."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -9,6 +10,7 @@ from emolens.apps.journal import store
 from emolens.apps.journal.readings import manual_reading
 from emolens.apps.journal.summary import summarize
 from emolens.apps.journal.trends import Indexes, daily, grouped, streaks, tag_effects, weekdays
+
 from journal_helpers import TODAY, at, make_db, make_user, probs, reading
 
 
@@ -50,8 +52,11 @@ def test_days_weigh_equally_and_corrections_and_moods_count(db):
 def test_streaks():
     t = TODAY
     d = lambda n: t - timedelta(days=n)  # noqa: E731
-    assert streaks([d(0), d(1), d(2), d(5), d(6)], t).to_dict() == {"current": 3, "longest": 3,
-                                                                   "last_day": t.isoformat()}
+    assert streaks([d(0), d(1), d(2), d(5), d(6)], t).to_dict() == {
+        "current": 3,
+        "longest": 3,
+        "last_day": t.isoformat(),
+    }
     assert streaks([d(1), d(2)], t).current == 2  # today's check-in may still come
     assert streaks([d(2), d(3), d(4), d(5)], t).current == 0 and streaks([d(2), d(3), d(4), d(5)], t).longest == 4
     assert streaks([], t).current == 0
@@ -62,8 +67,14 @@ def test_weekday_patterns_and_tag_effects(db):
     for week in range(3):
         monday = TODAY - timedelta(days=7 * week)
         store.add_checkin(db, user.id, manual_reading("sad"), source="manual", at=at(monday), tags=["work"])
-        store.add_checkin(db, user.id, manual_reading("happy"), source="manual", at=at(monday + timedelta(days=5)),
-                          tags=["outdoors", "friends"])
+        store.add_checkin(
+            db,
+            user.id,
+            manual_reading("happy"),
+            source="manual",
+            at=at(monday + timedelta(days=5)),
+            tags=["outdoors", "friends"],
+        )
     checkins = store.list_checkins(db, user.id)
     days = daily(checkins)
     by_name = {w["weekday"]: w for w in weekdays(days)}

@@ -1,4 +1,5 @@
 """Aggregates per day, week, location and agent, with hand-computed means and trends."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,11 +19,11 @@ class S:
 
 
 SESSIONS = [
-    S("2026-03-02T09:00:00Z", "Main St", "ana", 80.0, 1.0),   # Monday, ISO week 10
+    S("2026-03-02T09:00:00Z", "Main St", "ana", 80.0, 1.0),  # Monday, ISO week 10
     S("2026-03-02T15:00:00Z", "Main St", "ben", 60.0, 0.5),
     S("2026-03-03T10:00:00Z", "Airport", "ana", 40.0, 0.25),
-    S("2026-03-03T11:00:00Z", "Airport", "ana", None, 0.0),   # too little signal: counted, not scored
-    S("2026-03-09T10:00:00Z", "Main St", "ben", 90.0, 1.0),   # Monday, ISO week 11
+    S("2026-03-03T11:00:00Z", "Airport", "ana", None, 0.0),  # too little signal: counted, not scored
+    S("2026-03-09T10:00:00Z", "Main St", "ben", 90.0, 1.0),  # Monday, ISO week 11
 ]
 
 

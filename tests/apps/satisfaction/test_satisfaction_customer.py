@@ -1,4 +1,5 @@
 """The customer rule on synthetic recordings: presence, largest, staff at the start, region, stitching."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,11 +15,20 @@ NEUTRAL = tuple(float(k == "neutral") for k in EMOTIONS)
 HAPPY = tuple(float(k == "happy") for k in EMOTIONS)
 
 
-def recording(frames: int, tracks: dict[int, tuple[range, tuple[float, float, float, float]]], *,
-              probs=NEUTRAL, unusable: set[int] = frozenset()) -> Recording:
+def recording(
+    frames: int,
+    tracks: dict[int, tuple[range, tuple[float, float, float, float]]],
+    *,
+    probs=NEUTRAL,
+    unusable: set[int] = frozenset(),
+) -> Recording:
     """tracks: id -> (frames it is on screen, box as fractions); one frame every 1/FPS s."""
-    faces = [FaceSample(frame=i, track=tid, box=box, probs=probs, usable=tid not in unusable)
-             for i in range(frames) for tid, (span, box) in sorted(tracks.items()) if i in span]
+    faces = [
+        FaceSample(frame=i, track=tid, box=box, probs=probs, usable=tid not in unusable)
+        for i in range(frames)
+        for tid, (span, box) in sorted(tracks.items())
+        if i in span
+    ]
     return Recording(labels=EMOTIONS, times=tuple(i / FPS for i in range(frames)), faces=tuple(faces))
 
 
@@ -96,8 +106,17 @@ def test_recorder_keeps_numbers_only_and_analysis_scores_the_customer():
     dark = Quality(tiny=False, blurry=False, dark=True, sharpness=90.0, brightness=20.0)
 
     def face(tid, box, probs, q=quality):
-        return Face(box=box, score=0.9, landmarks=None, probabilities=dict(zip(EMOTIONS, probs)), emotion="happy",
-                    confidence=max(probs), uncertain=False, quality=q, track_id=tid)
+        return Face(
+            box=box,
+            score=0.9,
+            landmarks=None,
+            probabilities=dict(zip(EMOTIONS, probs)),
+            emotion="happy",
+            confidence=max(probs),
+            uncertain=False,
+            quality=q,
+            track_id=tid,
+        )
 
     rec = SessionRecorder(EMOTIONS)
     for i in range(80):  # 8 s at 10 fps: the customer (id 7) happy, a dark face (id 9) as well

@@ -1,4 +1,5 @@
 """CSV exports and the self-contained HTML report."""
+
 from __future__ import annotations
 
 import csv
@@ -8,9 +9,9 @@ import re
 
 import pytest
 
+from emolens.apps.satisfaction.aggregate import aggregate
 from emolens.apps.satisfaction.analysis import analyze_recording
 from emolens.apps.satisfaction.charts import groups_figure, timeline_figure, trend_figure
-from emolens.apps.satisfaction.aggregate import aggregate
 from emolens.apps.satisfaction.export import sessions_csv, timeline_csv
 from emolens.apps.satisfaction.recording import FaceSample, Recording
 from emolens.apps.satisfaction.report import build_report, plotly_js
@@ -21,31 +22,50 @@ HAPPY = tuple(float(k == "happy") for k in EMOTIONS)
 
 
 def session(sid: str, when: str, location: str, agent: str, score: float | None, **kw) -> ServiceSession:
-    fields = dict(id=sid, user_id=1, location=location, agent=agent, customer_ref=None, source="video",
-                  status="done", created_at=when, started_at=when, ended_at=when, frames=100, duration=10.0,
-                  score=score, confidence=None if score is None else 0.5,
-                  reason="too little usable customer face time: 1.0 s" if score is None else None, error=None,
-                  analysis=None)
+    fields = dict(  # noqa: C408 - keyword names read as the dataclass's fields
+        id=sid,
+        user_id=1,
+        location=location,
+        agent=agent,
+        customer_ref=None,
+        source="video",
+        status="done",
+        created_at=when,
+        started_at=when,
+        ended_at=when,
+        frames=100,
+        duration=10.0,
+        score=score,
+        confidence=None if score is None else 0.5,
+        reason="too little usable customer face time: 1.0 s" if score is None else None,
+        error=None,
+        analysis=None,
+    )
     return ServiceSession(**{**fields, **kw})
 
 
-SESSIONS = [session("a1", "2026-03-02T09:00:00Z", "Main St", "ana", 80.0),
-            session("b2", "2026-03-02T10:00:00Z", "Airport", "=HYPERLINK(\"x\")", 40.0),
-            session("c3", "2026-03-03T09:00:00Z", "Main St", "ben", None)]
+SESSIONS = [
+    session("a1", "2026-03-02T09:00:00Z", "Main St", "ana", 80.0),
+    session("b2", "2026-03-02T10:00:00Z", "Airport", '=HYPERLINK("x")', 40.0),
+    session("c3", "2026-03-03T09:00:00Z", "Main St", "ben", None),
+]
 
 
 def test_sessions_csv_rows_and_formula_guard():
     rows = list(csv.DictReader(io.StringIO(sessions_csv(SESSIONS))))
     assert [r["id"] for r in rows] == ["a1", "b2", "c3"]
     assert rows[0]["score"] == "80.0" and rows[0]["confidence"] == "0.5" and rows[0]["location"] == "Main St"
-    assert rows[1]["agent"] == "'=HYPERLINK(\"x\")"  # never a live formula in a spreadsheet
+    assert rows[1]["agent"] == '\'=HYPERLINK("x")'  # never a live formula in a spreadsheet
     assert rows[2]["score"] == "" and rows[2]["reason"].startswith("too little")
 
 
 def test_timeline_csv_of_an_analysed_session():
     n = 40
-    rec = Recording(EMOTIONS, tuple(i / 10 for i in range(n)),
-                    tuple(FaceSample(i, 1, (0.2, 0.2, 0.2, 0.2), HAPPY, True) for i in range(n)))
+    rec = Recording(
+        EMOTIONS,
+        tuple(i / 10 for i in range(n)),
+        tuple(FaceSample(i, 1, (0.2, 0.2, 0.2, 0.2), HAPPY, True) for i in range(n)),
+    )
     d = analyze_recording(rec).to_dict()
     s = session("d4", "2026-03-02T09:00:00Z", "x", "y", d["score"], analysis={"timeline": d["timeline"]})
     rows = list(csv.DictReader(io.StringIO(timeline_csv(s))))
@@ -91,7 +111,10 @@ def test_session_count_axis_has_whole_distinct_ticks(most):
 
 def test_charts_without_any_score_say_why_they_are_empty():
     unscored = [session("u1", "2026-03-02T09:00:00Z", "Main St", "ana", None)]
-    for fig in (groups_figure(aggregate(unscored, "location"), "location"), trend_figure(aggregate(unscored, "day"), "d")):
+    for fig in (
+        groups_figure(aggregate(unscored, "location"), "location"),
+        trend_figure(aggregate(unscored, "day"), "d"),
+    ):
         (note,) = fig["layout"]["annotations"]
         assert note["text"].startswith("No scored session here: a score needs at least 5 s")
     assert groups_figure(aggregate(SESSIONS, "location"), "location")["layout"]["annotations"] == []

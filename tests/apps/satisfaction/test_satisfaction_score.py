@@ -1,4 +1,5 @@
 """The satisfaction score, confidence and explanation on synthetic timelines with hand-computed values."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,8 +40,11 @@ def test_end_of_the_session_counts_more():
     assert worse.valence == pytest.approx(-0.8 / 14.5) and worse.score == 37.2
     # Without recency weighting both orders are the same.
     flat = ScoreParams(end_weight=1.0)
-    assert score_timeline(timeline((SAD, 5), (HAPPY, 5)), flat).score == score_timeline(
-        timeline((HAPPY, 5), (SAD, 5)), flat).score == pytest.approx(50 * (1 + 0.1) - 10)
+    assert (
+        score_timeline(timeline((SAD, 5), (HAPPY, 5)), flat).score
+        == score_timeline(timeline((HAPPY, 5), (SAD, 5)), flat).score
+        == pytest.approx(50 * (1 + 0.1) - 10)
+    )
 
 
 def test_short_negative_blips_are_not_episodes_and_the_penalty_is_capped():
@@ -105,8 +109,11 @@ def test_explanation_start_end_moments_and_shares():
     assert e.share["neutral"] == pytest.approx(7 / 20) and sum(e.share.values()) == pytest.approx(1)
     d = e.to_dict()
     assert d["negative_moments"][0]["time"] == "0:04" and d["episodes"] == [
-        {"start": 4.0, "end": 9.0, "seconds": 5.0, "min_valence": -0.8}]
-    assert "started neutral" in e.summary and "ended positive" in e.summary and "1 sustained negative episode" in e.summary
+        {"start": 4.0, "end": 9.0, "seconds": 5.0, "min_valence": -0.8}
+    ]
+    assert (
+        "started neutral" in e.summary and "ended positive" in e.summary and "1 sustained negative episode" in e.summary
+    )
 
 
 def test_clock_and_chart_timeline():
@@ -122,8 +129,9 @@ def test_clock_and_chart_timeline():
 
 def test_irregular_live_frames_are_weighted_by_time():
     # Live frames arrive irregularly: 1 happy frame lasting 4 s vs 4 sad frames of 1 s each, then a last frame.
-    tl = CustomerTimeline.from_arrays(EMOTIONS, [0, 1, 2, 3, 4, 8], [SAD, SAD, SAD, SAD, HAPPY, HAPPY],
-                                      d=[1, 1, 1, 1, 4, 1])
+    tl = CustomerTimeline.from_arrays(
+        EMOTIONS, [0, 1, 2, 3, 4, 8], [SAD, SAD, SAD, SAD, HAPPY, HAPPY], d=[1, 1, 1, 1, 4, 1]
+    )
     s = score_timeline(tl, ScoreParams(end_weight=1.0))
     # V = (4 * -0.8 + 5 * 1.0) / 9 = 0.2; episode 4 s -> 9 points; 50 * 1.2 - 9 = 51.
     assert s.valence == pytest.approx(0.2) and s.score == 51.0

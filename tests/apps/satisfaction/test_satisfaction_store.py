@@ -1,4 +1,5 @@
 """Session storage on the shared database: ownership, filters, analysis round trip, retention."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -8,9 +9,9 @@ import pytest
 from emolens.apps import accounts
 from emolens.apps.db import open_database
 from emolens.apps.satisfaction import store
-from emolens.apps.satisfaction.schema import MIGRATIONS
 from emolens.apps.satisfaction.analysis import analyze_recording
 from emolens.apps.satisfaction.recording import FaceSample, Recording
+from emolens.apps.satisfaction.schema import MIGRATIONS
 from emolens.apps.satisfaction.store import SessionError, SessionFilter
 from emolens.core.labels import EMOTIONS
 
@@ -58,8 +59,13 @@ def test_analysis_round_trip(db, users):
     analysis = analyze_recording(happy_recording())
     store.save_analysis(db, s.id, analysis)
     got = store.get_session(db, users[0], s.id)
-    assert (got.status, got.score, got.confidence, got.reason, got.frames) == ("done", 100.0, analysis.confidence,
-                                                                                None, 80)
+    assert (got.status, got.score, got.confidence, got.reason, got.frames) == (
+        "done",
+        100.0,
+        analysis.confidence,
+        None,
+        80,
+    )
     assert got.duration == pytest.approx(8.0)
     assert got.ended_at == store.ended_at(got.started_at, 8.0) != got.started_at  # the end of the footage
     assert store.ended_at("2026-03-02T10:00:00Z", 9.6) == "2026-03-02T10:00:10Z"
@@ -72,8 +78,12 @@ def test_analysis_round_trip(db, users):
 
 def test_list_filters(db, users):
     shop = users[0]
-    for when, loc, agent in [("2026-03-01T09:00:00Z", "Main St", "ana"), ("2026-03-02T23:59:59Z", "Main St", "ben"),
-                             ("2026-03-03T00:00:00Z", "Airport", "ana"), ("2026-03-05T10:00:00Z", "Airport", "ben")]:
+    for when, loc, agent in [
+        ("2026-03-01T09:00:00Z", "Main St", "ana"),
+        ("2026-03-02T23:59:59Z", "Main St", "ben"),
+        ("2026-03-03T00:00:00Z", "Airport", "ana"),
+        ("2026-03-05T10:00:00Z", "Airport", "ben"),
+    ]:
         store.create_session(db, shop, location=loc, agent=agent, started_at=when)
     starts = lambda f: [s.started_at[:10] for s in store.list_sessions(db, shop, f)]  # noqa: E731
     assert starts(SessionFilter()) == ["2026-03-05", "2026-03-03", "2026-03-02", "2026-03-01"]  # newest first
@@ -97,8 +107,12 @@ def test_validation(db, users):
 
 def test_retention_deletes_exactly_the_old_sessions_of_every_account(db, users):
     shop, rival = users
-    ages = {"2026-01-01T00:00:00Z": True, "2026-03-01T11:59:59Z": True,  # older than 30 days: go
-            "2026-03-01T12:00:00Z": False, "2026-03-30T08:00:00Z": False}  # exactly 30 days and newer: stay
+    ages = {
+        "2026-01-01T00:00:00Z": True,
+        "2026-03-01T11:59:59Z": True,  # older than 30 days: go
+        "2026-03-01T12:00:00Z": False,
+        "2026-03-30T08:00:00Z": False,
+    }  # exactly 30 days and newer: stay
     made = {}
     for when, old in ages.items():
         for user in (shop, rival):

@@ -1,4 +1,5 @@
 """The customer rule on a generated counter clip of real photos: one person stays, one passes by."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,6 +10,7 @@ from emolens.apps.satisfaction.recording import SessionRecorder
 from emolens.inference.analyzer import Analyzer
 from emolens.inference.stream import StreamAnalyzer, StreamOptions
 from emolens.inference.video import VideoSource, run_video
+
 from helpers import STAYER_AT, make_tiny_model, service_video
 
 FRAMES, FPS = 60, 10.0

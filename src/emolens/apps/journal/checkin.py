@@ -21,10 +21,19 @@ from emolens.core.results import Face
 Analyse = Callable[[np.ndarray], Sequence[Face]]  # a decoded BGR picture -> the faces in it
 
 
-def checkin_from_images(db: Database, analyse: Analyse, user_id: int, images: Sequence[np.ndarray], *,
-                        note: str = "", tags: str | Iterable[str] | None = None, tz_offset_minutes: int | None = None,
-                        keep_image: bool = False, data_dir: Path | None = None,
-                        idempotency_key: str | None = None) -> tuple[store.CheckIn, str | None]:
+def checkin_from_images(
+    db: Database,
+    analyse: Analyse,
+    user_id: int,
+    images: Sequence[np.ndarray],
+    *,
+    note: str = "",
+    tags: str | Iterable[str] | None = None,
+    tz_offset_minutes: int | None = None,
+    keep_image: bool = False,
+    data_dir: Path | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[store.CheckIn, str | None]:
     """One photo (source 'photo') or several camera frames (source 'camera') -> one stored check-in, and a
     notice when other faces were in the picture ("6 faces found, used the largest").
 
@@ -37,14 +46,24 @@ def checkin_from_images(db: Database, analyse: Analyse, user_id: int, images: Se
     if keep_image:
         with_face = [img for img, f in zip(images, faces) if user_face(f) is not None]
         jpeg = private_jpeg(with_face[len(with_face) // 2])
-    checkin = store.add_checkin(db, user_id, reading, source="photo" if len(images) == 1 else "camera", note=note,
-                                tags=tags, tz_offset_minutes=tz_offset_minutes, image_jpeg=jpeg, data_dir=data_dir,
-                                idempotency_key=idempotency_key)
+    checkin = store.add_checkin(
+        db,
+        user_id,
+        reading,
+        source="photo" if len(images) == 1 else "camera",
+        note=note,
+        tags=tags,
+        tz_offset_minutes=tz_offset_minutes,
+        image_jpeg=jpeg,
+        data_dir=data_dir,
+        idempotency_key=idempotency_key,
+    )
     return checkin, reading.notice
 
 
-def baseline_from_images(db: Database, analyse: Analyse, user_id: int,
-                         images: Sequence[np.ndarray]) -> tuple[store.Baseline, str | None]:
+def baseline_from_images(
+    db: Database, analyse: Analyse, user_id: int, images: Sequence[np.ndarray]
+) -> tuple[store.Baseline, str | None]:
     """A relaxed face in a few photos or frames -> the user's baseline (nothing else is stored), and a
     notice when other faces were in the picture. NoFaceFound when no picture has a face."""
     reading = reading_from_frames([list(analyse(img)) for img in images])

@@ -1,10 +1,15 @@
 """Customer satisfaction's tables: service sessions, numbers only (never images or video)."""
+
 from __future__ import annotations
 
 from emolens.apps.db import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration("satisfaction", 1, "service sessions", sql="""
+    Migration(
+        "satisfaction",
+        1,
+        "service sessions",
+        sql="""
         CREATE TABLE service_sessions (
             id TEXT PRIMARY KEY,                  -- random, 32 hex digits
             user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -26,5 +31,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         CREATE INDEX service_sessions_user_started ON service_sessions(user_id, started_at);
         CREATE INDEX service_sessions_started ON service_sessions(started_at);
-    """),
+    """,
+    ),
 )

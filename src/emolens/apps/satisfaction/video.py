@@ -36,8 +36,11 @@ class Scoring:
     def from_settings(cls, settings: AppSettings) -> Scoring:
         """Raises ValueError naming the setting when the rule or region is malformed."""
         try:
-            rule = CustomerRule.from_text(pick=settings.satisfaction_rule, roi=settings.satisfaction_roi,
-                                          staff_seconds=settings.satisfaction_staff_seconds)
+            rule = CustomerRule.from_text(
+                pick=settings.satisfaction_rule,
+                roi=settings.satisfaction_roi,
+                staff_seconds=settings.satisfaction_staff_seconds,
+            )
         except ValueError as exc:
             raise ValueError(f"EMOLENS_SATISFACTION_RULE / _ROI / _STAFF_SECONDS: {exc}") from None
         return cls(rule=rule)
@@ -47,8 +50,9 @@ class Scoring:
         return analyze_recording(recorder.recording(), self.rule, self.params)
 
 
-def score_video(run: Callable[[SessionRecorder], T], labels: Sequence[str],
-                scoring: Scoring) -> tuple[SessionAnalysis, T]:
+def score_video(
+    run: Callable[[SessionRecorder], T], labels: Sequence[str], scoring: Scoring
+) -> tuple[SessionAnalysis, T]:
     """`run(recorder)` feeds the recorder every frame's faces (and returns what the caller wants back, such as
     a video summary); then the recording is scored. Nothing is stored."""
     recorder = SessionRecorder(tuple(labels))
@@ -66,11 +70,20 @@ def failing_session(db: Database, session_id: str) -> Iterator[None]:
         raise
 
 
-def save_scored_session(db: Database, user_id: int, analysis: SessionAnalysis, *, location: str, agent: str,
-                        customer_ref: str | None = None, source: str = "cli",
-                        started_at: str | None = None) -> store.ServiceSession:
+def save_scored_session(
+    db: Database,
+    user_id: int,
+    analysis: SessionAnalysis,
+    *,
+    location: str,
+    agent: str,
+    customer_ref: str | None = None,
+    source: str = "cli",
+    started_at: str | None = None,
+) -> store.ServiceSession:
     """A new session of user_id holding an analysis made beforehand (the CLI scores first, then stores)."""
-    session = store.create_session(db, user_id, location=location, agent=agent, customer_ref=customer_ref,
-                                   source=source, started_at=started_at)
+    session = store.create_session(
+        db, user_id, location=location, agent=agent, customer_ref=customer_ref, source=source, started_at=started_at
+    )
     store.save_analysis(db, session.id, analysis)
     return store.get_session(db, user_id, session.id) or session

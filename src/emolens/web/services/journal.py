@@ -1,5 +1,6 @@
 """Journal check-ins from uploads: check and decode them, then the journal's own use case (apps.journal.checkin)
 does the rest. Plain Python (no FastAPI)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -40,17 +41,37 @@ def decode(intake: PhotoIntake, uploads: Sequence[Upload]) -> list[np.ndarray]:
     return [intake.decode(u.data, name=u.name) for u in uploads]
 
 
-def checkin_from_uploads(db: Database, engine: Engine, intake: PhotoIntake, user_id: int, uploads: Sequence[Upload],
-                         *, note: str = "", tags: str | Iterable[str] | None = None,
-                         tz_offset_minutes: int | None = None, keep_image: bool = False, data_dir: Path | None = None,
-                         idempotency_key: str | None = None) -> tuple[store.CheckIn, str | None]:
+def checkin_from_uploads(
+    db: Database,
+    engine: Engine,
+    intake: PhotoIntake,
+    user_id: int,
+    uploads: Sequence[Upload],
+    *,
+    note: str = "",
+    tags: str | Iterable[str] | None = None,
+    tz_offset_minutes: int | None = None,
+    keep_image: bool = False,
+    data_dir: Path | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[store.CheckIn, str | None]:
     """apps.journal.checkin.checkin_from_images on the decoded uploads, with the server's analyser."""
-    return checkin_from_images(db, engine.analyzer.analyze, user_id, decode(intake, uploads), note=note, tags=tags,
-                               tz_offset_minutes=tz_offset_minutes, keep_image=keep_image, data_dir=data_dir,
-                               idempotency_key=idempotency_key)
+    return checkin_from_images(
+        db,
+        engine.analyzer.analyze,
+        user_id,
+        decode(intake, uploads),
+        note=note,
+        tags=tags,
+        tz_offset_minutes=tz_offset_minutes,
+        keep_image=keep_image,
+        data_dir=data_dir,
+        idempotency_key=idempotency_key,
+    )
 
 
-def baseline_from_uploads(db: Database, engine: Engine, intake: PhotoIntake, user_id: int,
-                          uploads: Sequence[Upload]) -> tuple[store.Baseline, str | None]:
+def baseline_from_uploads(
+    db: Database, engine: Engine, intake: PhotoIntake, user_id: int, uploads: Sequence[Upload]
+) -> tuple[store.Baseline, str | None]:
     """apps.journal.checkin.baseline_from_images on the decoded uploads, with the server's analyser."""
     return baseline_from_images(db, engine.analyzer.analyze, user_id, decode(intake, uploads))

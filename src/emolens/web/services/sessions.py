@@ -2,6 +2,7 @@
 the retention loop. Each live connection owns its recorder, so sessions from different browsers never mix.
 Recording, scoring and storing are the app's use case (apps.satisfaction.video); this is the web's part.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,9 +54,21 @@ class LiveRecording:
         return analysis
 
 
-def analyze_session_video(engine: Engine, job: Job, video: Path, *, db: Database, session_id: str, scoring: Scoring,
-                          every: int, alpha: float, max_seconds: float, max_pixels: int) -> None:
+def analyze_session_video(
+    engine: Engine,
+    job: Job,
+    video: Path,
+    *,
+    db: Database,
+    session_id: str,
+    scoring: Scoring,
+    every: int,
+    alpha: float,
+    max_seconds: float,
+    max_pixels: int,
+) -> None:
     """The job body for a session's uploaded video; always deletes the video; the session ends done or failed."""
+
     def run(recorder: SessionRecorder) -> VideoSummary:
         try:
             with open_upload(video, job.filename, max_pixels=max_pixels) as source:
@@ -70,8 +83,13 @@ def analyze_session_video(engine: Engine, job: Job, video: Path, *, db: Database
     finally:
         video.unlink(missing_ok=True)
     job.frame_count = job.frames_done
-    job.summary = {"session": session_id, "score": analysis.score, "confidence": analysis.confidence,
-                   "reason": analysis.reason, "video": summary.to_dict()}
+    job.summary = {
+        "session": session_id,
+        "score": analysis.score,
+        "confidence": analysis.confidence,
+        "reason": analysis.reason,
+        "video": summary.to_dict(),
+    }
     job.timeline = analysis.timeline
     log.info("session %s: video of %d frames, score %s", session_id, job.frames_done, analysis.score)
 

@@ -15,5 +15,10 @@ async def start(app: FastAPI) -> None:
     app.state.journal_rules = await run_in_threadpool(load_rules)  # rules.yaml, checked at start
 
 
-WEB_APP = WebApp("journal", api=(api.router, data.router), pages=(pages.router,),
-                 uploads=(("/journal/checkins", "photo"), ("/journal/baseline", "photo")), start=start)
+WEB_APP = WebApp(
+    "journal",
+    api=(api.router, data.router),
+    pages=(pages.router,),
+    uploads=(("/journal/checkins", "photo"), ("/journal/baseline", "photo")),
+    start=start,
+)

@@ -1,4 +1,5 @@
 """/api/v1/journal summary, export and account deletion: your trends and your data."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from emolens.apps.registry import delete_account as delete_account_data
 from emolens.apps.journal.export import export_csv, export_json
-from emolens.apps.journal.summary import MAX_DAYS, summarize
 from emolens.apps.journal.suggestions import RuleBook
+from emolens.apps.journal.summary import MAX_DAYS, summarize
+from emolens.apps.registry import delete_account as delete_account_data
 from emolens.web.auth import CurrentUser, DbDep, clear_session_cookie
 from emolens.web.deps import SettingsDep
 from emolens.web.routers.journal.schemas import SummaryOut
@@ -30,10 +31,14 @@ def today_at(tz_offset_minutes: int | None):
 
 
 @router.get("/summary", response_model=SummaryOut, summary="Trends, streak, patterns and suggestions")
-def summary(request: Request, user: CurrentUser, db: DbDep,
-            days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="the last N days, today included")] = 30,
-            group: Annotated[Literal["day", "week", "month"], Query(description="the series' buckets")] = "day",
-            tz_offset_minutes: Annotated[int | None, Query(ge=-840, le=840)] = None) -> SummaryOut:
+def summary(
+    request: Request,
+    user: CurrentUser,
+    db: DbDep,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="the last N days, today included")] = 30,
+    group: Annotated[Literal["day", "week", "month"], Query(description="the series' buckets")] = "day",
+    tz_offset_minutes: Annotated[int | None, Query(ge=-840, le=840)] = None,
+) -> SummaryOut:
     """Shares per emotion, happiness / sadness / stress indexes, streak, weekday and tag patterns, and
     suggestions from the rules file. Formulas: docs/journal.md. Not a medical assessment."""
     s = summarize(db, user.id, days=days, today=today_at(tz_offset_minutes), group=group, book=get_rules(request))
@@ -41,9 +46,13 @@ def summary(request: Request, user: CurrentUser, db: DbDep,
 
 
 @router.get("/export", summary="Everything in your journal as JSON or CSV (a download)")
-def export(user: CurrentUser, db: DbDep,
-           format: Annotated[Literal["json", "csv"], Query(description="json: everything; csv: one row per check-in")]
-           = "json") -> Response:
+def export(
+    user: CurrentUser,
+    db: DbDep,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="json: everything; csv: one row per check-in")
+    ] = "json",
+) -> Response:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
     name = f"emolens-journal-{user.username}-{stamp}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"}

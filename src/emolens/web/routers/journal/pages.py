@@ -1,4 +1,5 @@
 """The mood journal page (/journal): check in, calibrate, trends, entries, your data. Signed-in users only."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -16,9 +17,19 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/journal", response_class=HTMLResponse, name="journal_page")
-def journal_page(request: Request, auth: OptionalAuth, templates: TemplatesDep, engine: EngineDep,
-                 settings: SettingsDep) -> Response:
+def journal_page(
+    request: Request, auth: OptionalAuth, templates: TemplatesDep, engine: EngineDep, settings: SettingsDep
+) -> Response:
     if auth is None or auth.session is None:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-    return render_page(request, templates, engine, "journal.html", active="journal", auth=auth,
-                       moods=EMOTIONS, suggested_tags=SUGGESTED_TAGS, max_upload_mb=settings.max_upload_mb)
+    return render_page(
+        request,
+        templates,
+        engine,
+        "journal.html",
+        active="journal",
+        auth=auth,
+        moods=EMOTIONS,
+        suggested_tags=SUGGESTED_TAGS,
+        max_upload_mb=settings.max_upload_mb,
+    )

@@ -1,4 +1,5 @@
 """Request/response shapes of /api/v1/journal, apart from the stored rows (apps.journal.store)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,8 +20,9 @@ class MoodIn(BaseModel):
     note: str = Field("", max_length=2000, examples=["slept well, long walk"])
     tags: list[str] = Field(default_factory=list, max_length=8, examples=[["sleep", "exercise"]])
     at: datetime | None = Field(None, description="when (ISO 8601 with offset; default now), e.g. to log yesterday")
-    tz_offset_minutes: int | None = Field(None, ge=-840, le=840,
-                                          description="your UTC offset in minutes east (days follow your clock)")
+    tz_offset_minutes: int | None = Field(
+        None, ge=-840, le=840, description="your UTC offset in minutes east (days follow your clock)"
+    )
 
 
 class CheckInPatch(BaseModel):
@@ -48,18 +50,24 @@ class CheckInOut(BaseModel):
     note: str
     tags: list[str]
     has_image: bool = Field(description="true only when you chose to keep the photo")
-    notice: str | None = Field(None, description="when creating from a photo or frames with several faces: which "
-                                                 "one was read, e.g. \"6 faces found, used the largest\"")
+    notice: str | None = Field(
+        None,
+        description="when creating from a photo or frames with several faces: which "
+        'one was read, e.g. "6 faces found, used the largest"',
+    )
 
 
 class BaselineOut(BaseModel):
     probabilities: dict[str, float]
     frames: int
     created_at: str
-    warning: str | None = Field(None, description="set when the resting face is not near neutral (e.g. smiling): "
-                                                  "calibrate again with a relaxed face")
-    notice: str | None = Field(None, description="when calibrating: several faces were in a picture, the largest "
-                                                 "was used")
+    warning: str | None = Field(
+        None,
+        description="set when the resting face is not near neutral (e.g. smiling): calibrate again with a relaxed face",
+    )
+    notice: str | None = Field(
+        None, description="when calibrating: several faces were in a picture, the largest was used"
+    )
 
 
 class SummaryOut(BaseModel):

@@ -22,5 +22,11 @@ async def start(app: FastAPI) -> Stop:
     return retention.cancel
 
 
-WEB_APP = WebApp("satisfaction", api=(api.router, live.router), pages=(pages.router,),
-                 uploads=(("/sessions/*/video", "video"),), setup=setup, start=start)
+WEB_APP = WebApp(
+    "satisfaction",
+    api=(api.router, live.router),
+    pages=(pages.router,),
+    uploads=(("/sessions/*/video", "video"),),
+    setup=setup,
+    start=start,
+)

@@ -9,6 +9,7 @@ and a session accepts one connection (a second one is refused), so sessions neve
 Who may connect: the session cookie of a signed-in browser (from a page of this site:
 the Origin must match the host) or `Authorization: Bearer <token>` for API clients.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,11 +22,11 @@ from emolens.apps import accounts
 from emolens.apps.db import Database
 from emolens.apps.satisfaction import store
 from emolens.apps.satisfaction.video import Scoring
+from emolens.inference.limits import DecoderBusy
 from emolens.web.auth import SESSION_COOKIE, DbDep
 from emolens.web.deps import EngineDep, IntakeDep, SettingsDep
 from emolens.web.routers.satisfaction.api import ScoringDep
 from emolens.web.schemas import FaceOut
-from emolens.inference.limits import DecoderBusy
 from emolens.web.services.media import MediaError
 from emolens.web.services.sessions import LiveRecording
 
@@ -56,8 +57,15 @@ async def _refuse(ws: WebSocket, code: int, message: str) -> None:
 
 
 @router.websocket("/sessions/{session_id}/live")
-async def session_live(ws: WebSocket, session_id: str, engine: EngineDep, intake: IntakeDep, settings: SettingsDep,
-                       db: DbDep, scoring: ScoringDep) -> None:
+async def session_live(
+    ws: WebSocket,
+    session_id: str,
+    engine: EngineDep,
+    intake: IntakeDep,
+    settings: SettingsDep,
+    db: DbDep,
+    scoring: ScoringDep,
+) -> None:
     await ws.accept()
     user = await run_in_threadpool(ws_user, db, ws.headers, ws.cookies)
     if user is None:
@@ -67,16 +75,29 @@ async def session_live(ws: WebSocket, session_id: str, engine: EngineDep, intake
         existing = await run_in_threadpool(store.get_session, db, user.id, session_id)
         if existing is None:
             return await _refuse(ws, CLOSE_NOT_FOUND, f"no session {session_id!r} in your account")
-        return await _refuse(ws, CLOSE_BUSY, f"session {session_id} is {existing.status}: a session takes one "
-                                             "camera or one video; create a new session")
+        return await _refuse(
+            ws,
+            CLOSE_BUSY,
+            f"session {session_id} is {existing.status}: a session takes one camera or one video; create a new session",
+        )
     recording = LiveRecording(engine, intake, settings, session_id)
-    await ws.send_json({"type": "ready", "labels": list(engine.labels), "model": engine.model_ref(),
-                        "max_frame_bytes": settings.max_upload_bytes, "session": session_id})
+    await ws.send_json(
+        {
+            "type": "ready",
+            "labels": list(engine.labels),
+            "model": engine.model_ref(),
+            "max_frame_bytes": settings.max_upload_bytes,
+            "session": session_id,
+        }
+    )
     try:
         await _record(ws, recording)
     except WebSocketDisconnect:
-        log.info("session %s: camera disconnected without stop after %d frames; scoring what was recorded",
-                 session_id, recording.recorder.frames)
+        log.info(
+            "session %s: camera disconnected without stop after %d frames; scoring what was recorded",
+            session_id,
+            recording.recorder.frames,
+        )
         await _finish(ws, recording, db, scoring, reply=False)
         return
     await _finish(ws, recording, db, scoring, reply=True)
@@ -92,25 +113,43 @@ async def _record(ws: WebSocket, recording: LiveRecording) -> None:
             text = (message.get("text") or "").strip()
             if text == "stop":
                 return
-            await ws.send_json({"type": "error", "message": "send frames as binary JPEG/PNG messages, "
-                                                            "then the text 'stop' to end the session"})
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "message": "send frames as binary JPEG/PNG messages, then the text 'stop' to end the session",
+                }
+            )
             continue
         try:
             out = await run_in_threadpool(recording.process, message["bytes"])
         except (MediaError, DecoderBusy) as exc:
             await ws.send_json({"type": "error", "message": str(exc)})
             continue
-        await ws.send_json({"type": "result", "index": out.result.index, "width": out.width, "height": out.height,
-                            "ms": round(out.ms, 1),
-                            "faces": [FaceOut.from_face(f).model_dump() for f in out.result.faces]})
+        await ws.send_json(
+            {
+                "type": "result",
+                "index": out.result.index,
+                "width": out.width,
+                "height": out.height,
+                "ms": round(out.ms, 1),
+                "faces": [FaceOut.from_face(f).model_dump() for f in out.result.faces],
+            }
+        )
 
 
 async def _finish(ws: WebSocket, recording: LiveRecording, db: Database, scoring: Scoring, *, reply: bool) -> None:
     analysis = await run_in_threadpool(recording.finish, db, scoring)
     if not reply:
         return
-    summary = {"id": recording.session_id, "score": analysis.score, "confidence": analysis.confidence,
-               "reason": analysis.reason, "frames": analysis.frames, "duration": round(analysis.duration, 2),
-               "summary": analysis.explanation.summary, "url": f"/sessions/{recording.session_id}"}
+    summary = {
+        "id": recording.session_id,
+        "score": analysis.score,
+        "confidence": analysis.confidence,
+        "reason": analysis.reason,
+        "frames": analysis.frames,
+        "duration": round(analysis.duration, 2),
+        "summary": analysis.explanation.summary,
+        "url": f"/sessions/{recording.session_id}",
+    }
     await ws.send_json({"type": "done", "session": summary})
     await ws.close()

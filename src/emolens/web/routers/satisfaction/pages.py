@@ -1,6 +1,7 @@
 """Satisfaction pages: the dashboard (/sessions), the counter camera (/sessions/counter) and one
 session (/sessions/{id}). Signed-out visitors are sent to /login and back. Charts are plotly figure
 specs from emolens.apps.satisfaction.charts, drawn with the locally served plotly.min.js."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -28,10 +29,20 @@ def _sign_in(request: Request) -> RedirectResponse:
 
 
 @router.get("/sessions", response_class=HTMLResponse, name="sessions_page")
-def sessions_page(request: Request, auth: OptionalAuth, db: DbDep, templates: TemplatesDep, engine: EngineDep,
-                  settings: SettingsDep, location: str = "", agent: str = "",
-                  start: Annotated[str, Query(alias="from")] = "", end: Annotated[str, Query(alias="to")] = "",
-                  period: Literal["day", "week"] = "day", by: Literal["location", "agent"] = "location") -> Response:
+def sessions_page(
+    request: Request,
+    auth: OptionalAuth,
+    db: DbDep,
+    templates: TemplatesDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    location: str = "",
+    agent: str = "",
+    start: Annotated[str, Query(alias="from")] = "",
+    end: Annotated[str, Query(alias="to")] = "",
+    period: Literal["day", "week"] = "day",
+    by: Literal["location", "agent"] = "location",
+) -> Response:
     if auth is None:
         return _sign_in(request)
     filters = SessionFilter(location=location or None, agent=agent or None, start=start or None, end=end or None)
@@ -41,39 +52,89 @@ def sessions_page(request: Request, auth: OptionalAuth, db: DbDep, templates: Te
     except SessionError as exc:
         error, sessions = str(exc), []
     trend, groups = aggregate(sessions, period), aggregate(sessions, by)
-    figures = {"trend": trend_figure(trend, f"Mean score per {period}"), "groups": groups_figure(groups, by)} \
-        if sessions else {}
-    return render_page(request, templates, engine, "sessions.html", active="sessions", auth=auth,
-                       sessions=sessions[:PAGE_LIMIT], total=len(sessions), groups=[g.to_dict() for g in groups],
-                       figures=figures, error=error, known=store.known_values(db, auth.user.id),
-                       query={"location": location, "agent": agent, "from": start, "to": end, "period": period,
-                              "by": by},
-                       export_query=urlencode({k: v for k, v in (("location", location), ("agent", agent),
-                                                                 ("from", start), ("to", end)) if v}),
-                       max_video_mb=settings.max_video_mb, retention_days=settings.satisfaction_retention_days)
+    figures = (
+        {"trend": trend_figure(trend, f"Mean score per {period}"), "groups": groups_figure(groups, by)}
+        if sessions
+        else {}
+    )
+    return render_page(
+        request,
+        templates,
+        engine,
+        "sessions.html",
+        active="sessions",
+        auth=auth,
+        sessions=sessions[:PAGE_LIMIT],
+        total=len(sessions),
+        groups=[g.to_dict() for g in groups],
+        figures=figures,
+        error=error,
+        known=store.known_values(db, auth.user.id),
+        query={"location": location, "agent": agent, "from": start, "to": end, "period": period, "by": by},
+        export_query=urlencode(
+            {k: v for k, v in (("location", location), ("agent", agent), ("from", start), ("to", end)) if v}
+        ),
+        max_video_mb=settings.max_video_mb,
+        retention_days=settings.satisfaction_retention_days,
+    )
 
 
 @router.get("/sessions/counter", response_class=HTMLResponse, name="counter_page")
-def counter_page(request: Request, auth: OptionalAuth, db: DbDep, templates: TemplatesDep, engine: EngineDep,
-                 settings: SettingsDep) -> Response:
+def counter_page(
+    request: Request, auth: OptionalAuth, db: DbDep, templates: TemplatesDep, engine: EngineDep, settings: SettingsDep
+) -> Response:
     if auth is None:
         return _sign_in(request)
-    return render_page(request, templates, engine, "session_counter.html", active="sessions", auth=auth,
-                       notice=settings.satisfaction_notice, retention_days=settings.satisfaction_retention_days,
-                       camera_view=settings.satisfaction_camera_view, known=store.known_values(db, auth.user.id))
+    return render_page(
+        request,
+        templates,
+        engine,
+        "session_counter.html",
+        active="sessions",
+        auth=auth,
+        notice=settings.satisfaction_notice,
+        retention_days=settings.satisfaction_retention_days,
+        camera_view=settings.satisfaction_camera_view,
+        known=store.known_values(db, auth.user.id),
+    )
 
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse, name="session_page")
-def session_page(session_id: str, request: Request, auth: OptionalAuth, db: DbDep, templates: TemplatesDep,
-                 engine: EngineDep, settings: SettingsDep) -> Response:
+def session_page(
+    session_id: str,
+    request: Request,
+    auth: OptionalAuth,
+    db: DbDep,
+    templates: TemplatesDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> Response:
     if auth is None:
         return _sign_in(request)
     found = store.get_session(db, auth.user.id, session_id)
     if found is None:
-        return render_page(request, templates, engine, "session.html", active="sessions", auth=auth, session=None,
-                           status_code=404, figures={})
+        return render_page(
+            request,
+            templates,
+            engine,
+            "session.html",
+            active="sessions",
+            auth=auth,
+            session=None,
+            status_code=404,
+            figures={},
+        )
     data = found.to_dict()
     timeline = data.get("timeline")
     figures = {"timeline": timeline_figure(timeline)} if timeline and timeline.get("t") else {}
-    return render_page(request, templates, engine, "session.html", active="sessions", auth=auth, session=data,
-                       figures=figures, retention_days=settings.satisfaction_retention_days)
+    return render_page(
+        request,
+        templates,
+        engine,
+        "session.html",
+        active="sessions",
+        auth=auth,
+        session=data,
+        figures=figures,
+        retention_days=settings.satisfaction_retention_days,
+    )

@@ -1,4 +1,5 @@
 """Request/response shapes of /api/v1/sessions, apart from the storage rows (apps.satisfaction.store)."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -9,8 +10,9 @@ from pydantic import BaseModel, Field
 class SessionCreate(BaseModel):
     location: str = Field(min_length=1, max_length=100, examples=["Main St"])
     agent: str = Field(min_length=1, max_length=100, description="staff member or counter label", examples=["ana"])
-    customer_ref: str | None = Field(None, max_length=100,
-                                     description="your own reference (a ticket number), never a name or photo")
+    customer_ref: str | None = Field(
+        None, max_length=100, description="your own reference (a ticket number), never a name or photo"
+    )
 
 
 class SessionCreated(BaseModel):
@@ -39,9 +41,11 @@ class SessionSummaryOut(BaseModel):
 
 class SessionOut(SessionSummaryOut):
     explanation: dict[str, Any] | None = Field(
-        description="summary, start and end mood, negative and positive moments, share of time per emotion, episodes")
+        description="summary, start and end mood, negative and positive moments, share of time per emotion, episodes"
+    )
     timeline: dict[str, Any] | None = Field(
-        description='the customer\'s binned timeline: {"step", "t", "present", "valence", "probabilities"}')
+        description='the customer\'s binned timeline: {"step", "t", "present", "valence", "probabilities"}'
+    )
     customer: dict[str, Any] | None = Field(description="the customer rule and the role of each tracked face")
     details: dict[str, Any] | None = Field(description="terms of the score: valence, penalty, usable seconds")
 

@@ -128,3 +128,24 @@ def test_modules_and_functions_stay_small():
 def test_scripts_stay_small_too(folder):
     for path in (SRC.parent / folder).glob("*.py"):
         assert len(path.read_text().splitlines()) < MAX_MODULE_LINES, path.name
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def test_the_cli_finds_the_database_without_the_web():
+    """The journal and session verbs read emolens.settings; only `serve` (and main, for serve's pixel limit)
+    import the web package."""
+    graph = import_graph()
+    for module in ("emolens.cli.journal", "emolens.cli.session", "emolens.cli.common"):
+        assert not {m for m in reachable(graph, module) if m.startswith("emolens.web")}, module
+    assert "emolens.settings" in reachable(graph, "emolens.cli.journal")
+    users = {m for m, deps in graph.items() if any(d.startswith("emolens.web") for d in deps)}
+    assert {m for m in users if not m.startswith("emolens.web")} == {"emolens.cli.main", "emolens.cli.serve"}

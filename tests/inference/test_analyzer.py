@@ -114,3 +114,18 @@ def test_cli_analyze_usage_errors(tiny_model, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nothing to analyse" in err and "no model" in err and "unknown detector" in err
     assert "Traceback" not in err
+
+
+def test_a_video_frame_reads_faces_as_a_photo_does(analyzer):
+    """Crop -> predict -> Face is one step (Analyzer.crops_and_probs): a stream's first frame, unsmoothed,
+    gives the photo path's faces."""
+    from emolens.inference.stream import StreamAnalyzer, StreamOptions
+
+    img, _ = group_photo()
+    photo = {f.box: f for f in analyzer.analyze(img)}
+    frame = StreamAnalyzer(analyzer, StreamOptions(alpha=1.0)).process(img, 0, 0.0)
+    assert len(frame.faces) == len(photo) >= 2
+    for f in frame.faces:
+        same = photo[f.box]
+        assert f.emotion == same.emotion and f.quality == same.quality and f.track_id is not None
+        assert f.probabilities == pytest.approx(same.probabilities, abs=1e-6)

@@ -1,6 +1,7 @@
 """Training through the CLI on ~100 generated images: smoke run, resume, evaluate, export."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -433,3 +434,21 @@ def test_resized_member_sees_the_pixels_its_own_preprocessing_gives():
         seen = Resized(torch.nn.Identity(), resize_matrix(48, 40))(torch.from_numpy(preprocess(crops, card48))).numpy()
     # Within OpenCV's uint8 rounding (0.5 grey level = 0.5 / 255 / std after normalisation).
     np.testing.assert_allclose(seen, preprocess(crops, card40), atol=0.5 / 255 / card40.std[0] + 1e-5)
+
+
+def test_export_writes_card_json_once_and_complete(trained_run, tmp_path, monkeypatch):
+    """Calibration works on the card in memory: card.json is written once, calibrated, after the ONNX file."""
+    from emolens.core.card import ModelCard
+
+    saved = []
+    original = ModelCard.save
+
+    def counting_save(card, path):
+        saved.append((Path(path).name, card.temperature, "ece" in card.metrics))
+        return original(card, path)
+
+    monkeypatch.setattr(ModelCard, "save", counting_save)
+    out = tmp_path / "once"
+    assert main(["export", str(trained_run), "--out", str(out)]) == 0
+    assert len(saved) == 1 and saved[0][0] == "card.json" and saved[0][2]  # one write, with calibration metrics
+    assert ModelCard.load(out / "card.json").temperature == saved[0][1]

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 RUN_STAMP := $(VENV)/.installed-base
 
-.PHONY: test test-fast run install clean
+.PHONY: test test-fast lint run install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,7 +17,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-test: $(STAMP)
+# The checks that keep the layout honest (CONTRIBUTING.md): lint and format, the import contracts of
+# pyproject.toml (layers, torch only under train), the type check of core, inference and apps.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 # The quick loop while editing: everything but the tests marked slow (browser, training runs, GPU sweep).
@@ -33,4 +41,4 @@ run: $(RUN_STAMP)
 	$(BIN)/emolens serve --host 127.0.0.1 --port 8000  # model: EMOLENS_MODEL, else the shipped "default"
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -8,6 +8,7 @@ it would in a photo; accuracy is compared with classifying the original crop dir
 (what training and `emolens evaluate` see), for several crop margins, with and without
 alignment.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ def on_canvas(face: np.ndarray, scale: int = 3, canvas: int = 256) -> np.ndarray
     big = cv2.resize(face, (48 * scale, 48 * scale), interpolation=cv2.INTER_CUBIC)
     out = np.full((canvas, canvas), 128, np.uint8)
     o = (canvas - big.shape[0]) // 2
-    out[o:o + big.shape[0], o:o + big.shape[1]] = big
+    out[o : o + big.shape[0], o : o + big.shape[1]] = big
     return cv2.cvtColor(out, cv2.COLOR_GRAY2BGR)
 
 
@@ -43,8 +44,13 @@ def main() -> None:
     clf = analyzer.classifier
     order = [clf.labels.index(e) for e in EMOTIONS]
     direct = clf.predict(faces)[:, order].argmax(1)
-    results = {"machine": machine.describe(), "model": args.model, "n": int(len(idx)), "direct_crop_accuracy": round(float((direct == labels).mean()), 4),
-               "runtime": []}
+    results = {
+        "machine": machine.describe(),
+        "model": args.model,
+        "n": int(len(idx)),
+        "direct_crop_accuracy": round(float((direct == labels).mean()), 4),
+        "runtime": [],
+    }
     canvases = [on_canvas(f) for f in faces]
     detections = [analyzer.detector.detect(c) for c in canvases]
     found = np.array([len(d) > 0 for d in detections])

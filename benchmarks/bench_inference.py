@@ -6,6 +6,7 @@
 Inputs are generated (skimage's astronaut photo when the [dev] extra is installed,
 else a synthetic frame); --folder times a folder of your own photos instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ def portrait() -> tuple[np.ndarray, bool]:
     """A 512x512 BGR photo with one face, and whether it is a real photo."""
     try:
         from skimage import data
+
         return np.ascontiguousarray(data.astronaut()[:, :, ::-1]), True
     except ImportError:
         img = np.full((512, 512, 3), 120, np.uint8)
@@ -69,15 +71,18 @@ def frame_with_faces(n: int, t: float = 0.0, size=(640, 480)) -> np.ndarray:
         x = int(10 + i * 210 + 20 * np.sin(2 * np.pi * (t + i / 3)))
         y = int(60 + 40 * np.cos(2 * np.pi * (t + i / 5)))
         x, y = min(max(x, 0), w - side), min(max(y, 0), h - side)
-        frame[y:y + side, x:x + side] = small
+        frame[y : y + side, x : x + side] = small
     return frame
 
 
 def bench_detector(name: str, threads: int, repeat: int) -> dict:
     det = create_detector(name, threads=threads, max_side=640)
     frame = frame_with_faces(3)
-    return {"detector": name, "ms_per_frame_640x480": round(timed(lambda: det.detect(frame), repeat), 2),
-            "faces_found": len(det.detect(frame))}
+    return {
+        "detector": name,
+        "ms_per_frame_640x480": round(timed(lambda: det.detect(frame), repeat), 2),
+        "faces_found": len(det.detect(frame)),
+    }
 
 
 def bench_video(analyzer: Analyzer, frames: int, every: int, tmp: Path) -> dict:
@@ -90,8 +95,12 @@ def bench_video(analyzer: Analyzer, frames: int, every: int, tmp: Path) -> dict:
         t = time.perf_counter()
         summary = run_video(src, StreamAnalyzer(analyzer, StreamOptions(every=every)))
         dt = time.perf_counter() - t
-    return {"every": every, "frames": summary.frames, "fps": round(summary.frames / dt, 1),
-            "face_ids": len(summary.faces)}
+    return {
+        "every": every,
+        "frames": summary.frames,
+        "fps": round(summary.frames / dt, 1),
+        "face_ids": len(summary.faces),
+    }
 
 
 def bench_folder(analyzer: Analyzer, folder: Path | None, tmp: Path, count: int) -> dict:
@@ -106,8 +115,12 @@ def bench_folder(analyzer: Analyzer, folder: Path | None, tmp: Path, count: int)
     t = time.perf_counter()
     faces = sum(len(analyzer.analyze(p)) for p in files)
     dt = time.perf_counter() - t
-    return {"folder": str(folder), "images": len(files), "faces": faces,
-            "images_per_s": round(len(files) / dt, 2) if files else None}
+    return {
+        "folder": str(folder),
+        "images": len(files),
+        "faces": faces,
+        "images_per_s": round(len(files) / dt, 2) if files else None,
+    }
 
 
 def main() -> None:
@@ -122,8 +135,15 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
 
-    results = {"machine": {"python": platform.python_version(), "cpu": machine.describe(),
-                           "opencv": cv2.__version__, "threads": args.threads, "real_photo": portrait()[1]}}
+    results = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpu": machine.describe(),
+            "opencv": cv2.__version__,
+            "threads": args.threads,
+            "real_photo": portrait()[1],
+        }
+    }
     results["classifier"] = bench_classifier(args.model, args.threads, args.repeat)
     results["detector"] = bench_detector(args.detector, args.threads, args.repeat)
     video = Analyzer(args.model, args.detector, threads=args.threads, max_side=640)
@@ -136,12 +156,16 @@ def main() -> None:
         return
     c, d, f = results["classifier"], results["detector"], results["folder"]
     print(f"machine: {results['machine']['cpu']}, OpenCV {cv2.__version__}, {args.threads} thread(s)")
-    print(f"classifier: {c['ms_per_face_batch1']:.2f} ms/face at batch 1, {c['ms_per_face_batch32']:.2f} ms/face "
-          f"at batch 32 ({args.threads} thread(s), tta={c['tta']})")
+    print(
+        f"classifier: {c['ms_per_face_batch1']:.2f} ms/face at batch 1, {c['ms_per_face_batch32']:.2f} ms/face "
+        f"at batch 32 ({args.threads} thread(s), tta={c['tta']})"
+    )
     print(f"detector {d['detector']}: {d['ms_per_frame_640x480']:.1f} ms per 640x480 frame ({d['faces_found']} faces)")
     for v in results["video"]:
-        print(f"video 640x480, 1-3 faces, detect every {v['every']}: {v['fps']:.1f} fps end to end "
-              f"({v['frames']} frames, {v['face_ids']} face ids)")
+        print(
+            f"video 640x480, 1-3 faces, detect every {v['every']}: {v['fps']:.1f} fps end to end "
+            f"({v['frames']} frames, {v['face_ids']} face ids)"
+        )
     print(f"photo folder: {f['images_per_s']} images/s ({f['images']} images, {f['faces']} faces, detect size 1024)")
 
 

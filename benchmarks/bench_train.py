@@ -9,6 +9,7 @@ Prints the CPU model, torch's ISA capability and whether oneDNN runs bf16 native
 architecture, median step after warm-up. The settings run in one process, one after the
 other, so their ratios are comparable even when the machine's absolute speed drifts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,12 @@ from emolens.train.config import TrainConfig
 from emolens.train.loop import soft_cross_entropy
 from emolens.train.models import create_model
 
-SETTINGS = [("float32", False, False), ("float32 + channels_last", False, True),
-            ("bf16 autocast", True, False), ("bf16 autocast + channels_last", True, True)]
+SETTINGS = [
+    ("float32", False, False),
+    ("float32 + channels_last", False, True),
+    ("bf16 autocast", True, False),
+    ("bf16 autocast + channels_last", True, True),
+]
 
 
 def bench(cfg: TrainConfig, batch: int, steps: int, bf16: bool, channels_last: bool) -> float:
@@ -56,9 +61,13 @@ def bench(cfg: TrainConfig, batch: int, steps: int, bf16: bool, channels_last: b
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="configs/default-cpu.yaml", help="architecture and augmentation (default: %(default)s)")
+    ap.add_argument(
+        "--config", default="configs/default-cpu.yaml", help="architecture and augmentation (default: %(default)s)"
+    )
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--steps", type=int, default=20, help="timed steps per setting (bf16 on an emulating CPU: ~6 s each)")
+    ap.add_argument(
+        "--steps", type=int, default=20, help="timed steps per setting (bf16 on an emulating CPU: ~6 s each)"
+    )
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     ap.add_argument("--skip", default="", help="comma list of settings to skip, e.g. bf16 (every bf16 row)")
     args = ap.parse_args()
@@ -68,8 +77,10 @@ def main() -> None:
     info = precision.cpu_info()
     auto = precision.resolve("auto", cfg.channels_last, torch.device("cpu"))
     print(f"CPU: {info.model}; torch capability {info.capability}; oneDNN native bf16: {info.native_bf16}")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.config} ({cfg.model} {cfg.model_args}), "
-          f"batch {args.batch}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.config} ({cfg.model} {cfg.model_args}), "
+        f"batch {args.batch}"
+    )
     print(f"bf16: auto picks {'bf16' if auto.bf16 else 'float32'} here ({auto.reason})\n")
     print("| setting | images/s | seconds per FER2013 epoch |\n|---|---|---|")
     for name, bf16, cl in SETTINGS:

@@ -7,6 +7,7 @@ given length, runs the video pipeline with a timeline CSV and summary, and sampl
 the process's resident memory (RSS) as frames go by. Flat = the last samples are no
 higher than the first ones after warm-up.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,8 @@ import time
 from pathlib import Path
 
 import cv2
-
 from bench_inference import frame_with_faces
+
 from emolens.core import machine
 from emolens.inference.analyzer import Analyzer
 from emolens.inference.stream import StreamAnalyzer, StreamOptions
@@ -71,14 +72,25 @@ def main() -> None:
         dt = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rss = [s[1] for s in sampler.samples]
-    print(json.dumps({
-        "machine": machine.describe(),
-        "video": f"{args.minutes:g} min, {frames} frames at {args.fps:g} fps, 640x480", "every": args.every,
-        "frames_processed": summary.frames, "seconds": round(dt, 1), "fps": round(summary.frames / dt, 1),
-        "rss_mb_before": round(start_rss, 1), "rss_mb_first_sample": rss[1] if len(rss) > 1 else None,
-        "rss_mb_last_sample": rss[-1] if rss else None, "rss_mb_max_sample": max(rss) if rss else None,
-        "peak_rss_mb": round(peak, 1), "samples": sampler.samples,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "machine": machine.describe(),
+                "video": f"{args.minutes:g} min, {frames} frames at {args.fps:g} fps, 640x480",
+                "every": args.every,
+                "frames_processed": summary.frames,
+                "seconds": round(dt, 1),
+                "fps": round(summary.frames / dt, 1),
+                "rss_mb_before": round(start_rss, 1),
+                "rss_mb_first_sample": rss[1] if len(rss) > 1 else None,
+                "rss_mb_last_sample": rss[-1] if rss else None,
+                "rss_mb_max_sample": max(rss) if rss else None,
+                "peak_rss_mb": round(peak, 1),
+                "samples": sampler.samples,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

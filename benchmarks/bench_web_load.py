@@ -8,6 +8,7 @@ it up, then each client loops (bounded by --duration and --max-requests) over on
 keep-alive connection. Prints requests/s, p50/p99 latency, errors, and the server's
 resident memory before and after the load (Linux /proc).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,6 +38,7 @@ def photo_640x480() -> tuple[bytes, bool]:
     canvas = np.full((480, 640, 3), (90, 100, 110), np.uint8)
     try:
         from skimage import data
+
         face, real = cv2.resize(np.ascontiguousarray(data.astronaut()[:, :, ::-1]), (400, 400)), True
     except ImportError:
         face, real = np.full((400, 400, 3), 120, np.uint8), False
@@ -47,8 +49,10 @@ def photo_640x480() -> tuple[bytes, bool]:
 
 def multipart(field: str, filename: str, data: bytes, kind: str) -> tuple[bytes, str]:
     boundary = "emolens-bench-boundary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-            f"Content-Type: {kind}\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+        f"Content-Type: {kind}\r\n\r\n"
+    ).encode()
     return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -69,8 +73,22 @@ def rss_mb(pid: int) -> float | None:
 
 
 def start_server(args: argparse.Namespace, port: int, data_dir: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "emolens.cli", "serve", "--host", HOST, "--port", str(port), "--model", args.model,
-           "--threads", str(args.threads), "--data-dir", data_dir]
+    cmd = [
+        sys.executable,
+        "-m",
+        "emolens.cli",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--model",
+        args.model,
+        "--threads",
+        str(args.threads),
+        "--data-dir",
+        data_dir,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -126,9 +144,15 @@ def run_load(port: int, body: bytes, ctype: str, clients: int, duration: float, 
         for k, v in r["errors"].items():
             errors[k] = errors.get(k, 0) + v
     pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else None  # noqa: E731
-    return {"requests": len(lat), "wall_s": round(wall, 2), "requests_per_s": round(len(lat) / wall, 2),
-            "p50_ms": pct(0.50), "p99_ms": pct(0.99), "mean_ms": statistics.fmean(lat) * 1000 if lat else None,
-            "errors": errors}
+    return {
+        "requests": len(lat),
+        "wall_s": round(wall, 2),
+        "requests_per_s": round(len(lat) / wall, 2),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "mean_ms": statistics.fmean(lat) * 1000 if lat else None,
+        "errors": errors,
+    }
 
 
 def main() -> int:
@@ -157,10 +181,17 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    report = {"clients": args.clients, "duration_s": args.duration, "model": args.model, "threads": args.threads,
-              "photo": "640x480 JPEG, " + ("astronaut (real face)" if real else "drawn face"), **stats,
-              "server_rss_mb_before": rss_before, "server_rss_mb_after": rss_after,
-              "machine": f"{machine.describe()}, Python {platform.python_version()}"}
+    report = {
+        "clients": args.clients,
+        "duration_s": args.duration,
+        "model": args.model,
+        "threads": args.threads,
+        "photo": "640x480 JPEG, " + ("astronaut (real face)" if real else "drawn face"),
+        **stats,
+        "server_rss_mb_before": rss_before,
+        "server_rss_mb_after": rss_after,
+        "machine": f"{machine.describe()}, Python {platform.python_version()}",
+    }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -168,7 +199,10 @@ def main() -> int:
     print(f"machine: {report['machine']}")
     print(f"{report['clients']} clients x {report['wall_s']} s, {report['photo']}, model {args.model}")
     print(f"  requests/s {report['requests_per_s']:.1f}   ({report['requests']} ok)")
-    print(f"  latency    p50 {fmt(report['p50_ms'])} ms   p99 {fmt(report['p99_ms'])} ms   mean {fmt(report['mean_ms'])} ms")
+    print(
+        f"  latency    p50 {fmt(report['p50_ms'])} ms   p99 {fmt(report['p99_ms'])} ms   "
+        f"mean {fmt(report['mean_ms'])} ms"
+    )
     print(f"  errors     {sum(report['errors'].values())} {report['errors'] or ''}")
     print(f"  server RSS {fmt(rss_before)} MB before -> {fmt(rss_after)} MB after")
     return 0

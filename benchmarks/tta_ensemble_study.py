@@ -7,6 +7,7 @@ Each run's logits are computed once per view of `emolens.core.tta` (the views th
 runtime uses), then every TTA choice x every combination of runs is scored by
 averaging logits, exactly as `emolens export RUN... --tta ...` would. Needs [train].
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,16 +25,26 @@ from emolens.train.loop import predict_logits
 from emolens.train.runs import load_run
 
 # indices into tta_views(x, ("flip", "zoom", "shift")): identity, zoom, 4 shifts, then their mirrors
-VIEWS = {"none": [0], "flip": [0, 6], "zoom": [0, 1], "flip,zoom": [0, 1, 6, 7],
-         "flip,shift": [0, 2, 3, 4, 5, 6, 8, 9, 10, 11], "flip,zoom,shift": list(range(12))}
+VIEWS = {
+    "none": [0],
+    "flip": [0, 6],
+    "zoom": [0, 1],
+    "flip,zoom": [0, 1, 6, 7],
+    "flip,shift": [0, 2, 3, 4, 5, 6, 8, 9, 10, 11],
+    "flip,zoom,shift": list(range(12)),
+}
 
 
 def view_logits(run: str, split) -> np.ndarray:
     """(12, N, K): logits of every view of `tta_views` with flip, zoom and shift."""
     model, cfg, _ = load_run(run)
     x = preprocess(split.images, card_for(cfg))
-    return np.stack([predict_logits(model, torch.from_numpy(v), split, cfg, "none")
-                     for v in tta_views(x, ("flip", "zoom", "shift"))])
+    return np.stack(
+        [
+            predict_logits(model, torch.from_numpy(v), split, cfg, "none")
+            for v in tta_views(x, ("flip", "zoom", "shift"))
+        ]
+    )
 
 
 def main() -> None:
@@ -52,16 +63,25 @@ def main() -> None:
         for combo in itertools.combinations(args.runs, k):
             for tta, idx in VIEWS.items():
                 p = np.mean([logits[r][idx].mean(0) for r in combo], 0).argmax(1)
-                rows.append({"runs": list(combo), "tta": tta, "accuracy": round(float((p == split.labels).mean()), 4),
-                             "accuracy_without_train_duplicates": round(float((p[keep] == split.labels[keep]).mean()), 4)})
-    agree = {f"{a} ~ {b}": round(float((preds[a] == preds[b]).mean()), 4)
-             for a, b in itertools.combinations(args.runs, 2)}
+                rows.append(
+                    {
+                        "runs": list(combo),
+                        "tta": tta,
+                        "accuracy": round(float((p == split.labels).mean()), 4),
+                        "accuracy_without_train_duplicates": round(float((p[keep] == split.labels[keep]).mean()), 4),
+                    }
+                )
+    agree = {
+        f"{a} ~ {b}": round(float((preds[a] == preds[b]).mean()), 4) for a, b in itertools.combinations(args.runs, 2)
+    }
     if args.json:
         print(json.dumps({"rows": rows, "flip_agreement": agree}, indent=1))
         return
     for row in rows:
-        print(f"{' + '.join(row['runs']):60s} {row['tta']:16s} {row['accuracy']:.4f} "
-              f"(no dups {row['accuracy_without_train_duplicates']:.4f})")
+        print(
+            f"{' + '.join(row['runs']):60s} {row['tta']:16s} {row['accuracy']:.4f} "
+            f"(no dups {row['accuracy_without_train_duplicates']:.4f})"
+        )
     for pair, a in agree.items():
         print(f"agreement (flip) {pair}: {a:.4f}")
 

@@ -11,6 +11,7 @@ file names, so the same order and the same splits.
 
 The pack holds FER2013 images: keep it out of the repository (`.gpu/` is git-ignored).
 """
+
 from __future__ import annotations
 
 import argparse

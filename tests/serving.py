@@ -2,6 +2,7 @@
 
 Also a tiny multipart encoder (no HTTP client library needed) and the server's peak memory.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,23 @@ def running_server(model: Path, data_dir: Path, **env: str) -> Iterator[Server]:
     log = data_dir / "server.log"
     environ = {**os.environ, "EMOLENS_DATA_DIR": str(data_dir), **env}
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "emolens.cli", "serve", "--model", str(model), "--host",
-                                 "127.0.0.1", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=environ)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "emolens.cli",
+                "serve",
+                "--model",
+                str(model),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=environ,
+        )
     server = Server(f"http://127.0.0.1:{port}", proc, log)
     try:
         deadline = time.monotonic() + 90
@@ -77,8 +93,14 @@ def running_server(model: Path, data_dir: Path, **env: str) -> Iterator[Server]:
             proc.wait(timeout=30)
 
 
-def request(server: Server, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, dict, dict]:
+def request(
+    server: Server,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> tuple[int, dict, dict]:
     """(status, JSON body or {"raw": text}, headers); HTTP errors are answers, not exceptions."""
     req = urllib.request.Request(server.base + path, data=body, method=method, headers=headers or {})
     try:
@@ -95,14 +117,23 @@ def request(server: Server, method: str, path: str, body: bytes | None = None,
 
 def multipart(field: str, filename: str, data: bytes, content_type: str) -> tuple[bytes, dict[str, str]]:
     boundary = uuid.uuid4().hex
-    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
-            f"Content-Type: {content_type}\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     return head + data + tail, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
-def post_file(server: Server, path: str, field: str, filename: str, data: bytes, content_type: str,
-              headers: dict[str, str] | None = None) -> tuple[int, dict, float]:
+def post_file(
+    server: Server,
+    path: str,
+    field: str,
+    filename: str,
+    data: bytes,
+    content_type: str,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict, float]:
     body, kind = multipart(field, filename, data, content_type)
     started = time.perf_counter()
     status, doc, _ = request(server, "POST", path, body, {**kind, **(headers or {})})

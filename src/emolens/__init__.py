@@ -2,7 +2,10 @@
 
 Importing the package is cheap and torch-free; heavy parts load on first use.
 """
+
 from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -13,7 +16,7 @@ __all__ = ["Analyzer", "Face", "__version__"]
 _LAZY = {"Analyzer": "emolens.inference.analyzer", "Face": "emolens.core.results"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 

@@ -1,4 +1,5 @@
 """Accounts: argon2id passwords, login, tokens and sessions stored hashed, cascade on delete."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,9 +39,14 @@ def test_login_upgrades_old_hash_parameters(db, hasher):
     assert not stronger.check_needs_rehash(stored)
 
 
-@pytest.mark.parametrize("name, password, error", [
-    ("a", "long enough pw", accounts.InvalidUsername), ("bad name", "long enough pw", accounts.InvalidUsername),
-    ("carol", "short", accounts.WeakPassword)])
+@pytest.mark.parametrize(
+    "name, password, error",
+    [
+        ("a", "long enough pw", accounts.InvalidUsername),
+        ("bad name", "long enough pw", accounts.InvalidUsername),
+        ("carol", "short", accounts.WeakPassword),
+    ],
+)
 def test_bad_usernames_and_passwords_are_refused(db, hasher, name, password, error):
     with pytest.raises(error):
         accounts.create_user(db, name, password, hasher=hasher)

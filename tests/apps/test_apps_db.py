@@ -1,4 +1,5 @@
 """The shared SQLite layer: pragmas, transactions, migrations (fresh file, older version, newer version)."""
+
 from __future__ import annotations
 
 import os
@@ -8,13 +9,18 @@ import stat
 import pytest
 
 from emolens.apps.db import Database, Migration, SchemaError, open_database, split_sql
-from emolens.apps.schema import all_migrations
+from emolens.apps.registry import all_migrations
 
 NOTES_V1 = Migration("notes", 1, "notes", sql="CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
-NOTES_V2 = Migration("notes", 2, "note titles", sql="""
+NOTES_V2 = Migration(
+    "notes",
+    2,
+    "note titles",
+    sql="""
     ALTER TABLE notes ADD COLUMN title TEXT NOT NULL DEFAULT '';
     CREATE INDEX notes_title ON notes(title);  -- two statements, one migration
-""")
+""",
+)
 
 
 def _backfill(conn: sqlite3.Connection) -> None:
@@ -93,4 +99,6 @@ def test_write_rolls_back_on_error(tmp_path):
 
 def test_split_sql_keeps_semicolons_inside_strings():
     assert split_sql("INSERT INTO t VALUES ('a;b'); -- one; two\nSELECT 1;  -- end") == [
-        "INSERT INTO t VALUES ('a;b');", "-- one; two\nSELECT 1;"]
+        "INSERT INTO t VALUES ('a;b');",
+        "-- one; two\nSELECT 1;",
+    ]

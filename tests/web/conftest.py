@@ -1,4 +1,5 @@
 """Fixtures for the web tests: a tiny generated model, an app per settings, real photos as bytes."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -11,8 +12,8 @@ from fastapi.testclient import TestClient
 from emolens.apps.accounts import password_hasher
 from emolens.web import Settings, create_app
 from emolens.web.auth import get_hasher
-from helpers import astronaut_bgr, make_tiny_model
 
+from helpers import astronaut_bgr, make_tiny_model
 
 SCREENSHOTS = pytest.StashKey[Path]()
 
@@ -69,4 +70,3 @@ def make_client(settings) -> Iterator:
 @pytest.fixture
 def client(make_client) -> TestClient:
     return make_client()
-

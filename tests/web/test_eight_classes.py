@@ -1,4 +1,5 @@
 """An 8-class model (FER+'s contempt) works everywhere with no code change: labels come from its card."""
+
 from __future__ import annotations
 
 import csv
@@ -10,6 +11,7 @@ import pytest
 from emolens.cli import main
 from emolens.core.labels import label_set
 from emolens.inference.analyzer import Analyzer
+
 from helpers import astronaut_bgr, make_tiny_model, service_video, sign_up
 
 EIGHT = label_set(8)
@@ -36,7 +38,9 @@ def test_the_rest_api_and_a_journal_checkin_with_an_8_class_model(make_client, c
     assert client.get("/api/v1/model").json()["labels"] == list(EIGHT)
 
     alice = sign_up(client, "alice")
-    c = client.post("/api/v1/journal/checkins", headers=alice, files={"image": ("me.jpg", astronaut_jpeg, "image/jpeg")})
+    c = client.post(
+        "/api/v1/journal/checkins", headers=alice, files={"image": ("me.jpg", astronaut_jpeg, "image/jpeg")}
+    )
     assert c.status_code == 201, c.text
     assert c.json()["emotion"] == "contempt" and set(c.json()["shares"]) == set(EIGHT)
     rows = list(csv.DictReader(io.StringIO(client.get("/api/v1/journal/export?format=csv", headers=alice).text)))
@@ -47,8 +51,21 @@ def test_the_rest_api_and_a_journal_checkin_with_an_8_class_model(make_client, c
 
 def test_a_counter_session_is_scored_with_an_8_class_model(contempt_model, tmp_path, capsys):
     video = service_video(tmp_path / "counter.mp4", frames=80, fps=10.0)
-    code = main(["session", "analyze", str(video), "--model", str(contempt_model),
-                 "--location", "Main St", "--agent", "ana", "--no-save", "--json"])
+    code = main(
+        [
+            "session",
+            "analyze",
+            str(video),
+            "--model",
+            str(contempt_model),
+            "--location",
+            "Main St",
+            "--agent",
+            "ana",
+            "--no-save",
+            "--json",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     out = json.loads(capsys.readouterr().out)
     session = out[0] if isinstance(out, list) else out

@@ -1,4 +1,5 @@
 """REST API contracts: /api/v1/analyze, health, model, docs, pages, and every error as JSON."""
+
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ from emolens.core.card import ModelCard
 from emolens.core.labels import EMOTIONS
 from emolens.core.results import Face, Quality
 from emolens.web.deps import get_engine
+
 from helpers import ASTRONAUT_FACE, astronaut_bgr, iou
 
 
@@ -52,9 +54,16 @@ def test_generic_content_type_with_image_suffix_is_accepted(client, astronaut_jp
 
 def test_dependency_override_swaps_the_engine(client):
     """Routes reach the engine only through get_engine: a fake one answers here."""
-    face = Face(box=(1, 2, 30, 40), score=0.9, landmarks=None, probabilities={"happy": 0.35, "sad": 0.65},
-                emotion="sad", confidence=0.65, uncertain=True,
-                quality=Quality(tiny=True, blurry=False, dark=False, sharpness=50.0, brightness=100.0))
+    face = Face(
+        box=(1, 2, 30, 40),
+        score=0.9,
+        landmarks=None,
+        probabilities={"happy": 0.35, "sad": 0.65},
+        emotion="sad",
+        confidence=0.65,
+        uncertain=True,
+        quality=Quality(tiny=True, blurry=False, dark=False, sharpness=50.0, brightness=100.0),
+    )
 
     class FakeAnalyzer:
         def analyze(self, image):
@@ -81,6 +90,7 @@ def test_api_and_cli_give_one_face_shape(client, astronaut_jpeg, tiny_model, tmp
     import json
 
     from emolens.cli import main
+
     photo = tmp_path / "astronaut.jpg"
     photo.write_bytes(astronaut_jpeg)
     api_face = _post(client, astronaut_jpeg).json()["faces"][0]
@@ -90,10 +100,13 @@ def test_api_and_cli_give_one_face_shape(client, astronaut_jpeg, tiny_model, tmp
     assert api_face == cli_face
 
 
-@pytest.mark.parametrize("data, needle", [
-    (b"this is not an image", "not an image"),
-    (b"", "empty"),
-])
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        (b"this is not an image", "not an image"),
+        (b"", "empty"),
+    ],
+)
 def test_undecodable_image_is_400(client, data, needle):
     r = _post(client, data)
     assert r.status_code == 400 and needle in r.json()["detail"]
@@ -114,8 +127,10 @@ def test_streamed_upload_without_length_is_cut_at_the_limit(make_client):
     """No Content-Length (chunked): the body is counted as it arrives and refused at the limit."""
     client = make_client(max_upload_mb=0.05)
     boundary = "emolensboundary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"big.jpg\"\r\n"
-            f"Content-Type: image/jpeg\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="big.jpg"\r\n'
+        f"Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
 
     def body():
         yield head
@@ -123,7 +138,9 @@ def test_streamed_upload_without_length_is_cut_at_the_limit(make_client):
             yield b"\xff" * 8192  # 320 kB in all
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    r = client.post("/api/v1/analyze", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = client.post(
+        "/api/v1/analyze", content=body(), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert r.status_code == 413 and "limit" in r.json()["detail"]
 
 
@@ -136,8 +153,15 @@ def test_pixel_limit_is_413(make_client, astronaut_jpeg):
     assert r.status_code == 413 and "megapixels" in r.json()["detail"]
 
 
-@pytest.mark.parametrize("name, kind", [("notes.txt", "text/plain"), ("clip.mp4", "video/mp4"),
-                                        ("drawing.svg", "image/svg+xml"), ("blob", "application/octet-stream")])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("notes.txt", "text/plain"),
+        ("clip.mp4", "video/mp4"),
+        ("drawing.svg", "image/svg+xml"),
+        ("blob", "application/octet-stream"),
+    ],
+)
 def test_unsupported_type_is_415(client, name, kind):
     r = _post(client, b"whatever", name, kind)
     assert r.status_code == 415 and "unsupported" in r.json()["detail"]
@@ -160,8 +184,14 @@ def test_health_and_model_card(client, tiny_model):
 
 def test_openapi_and_local_docs(client):
     spec = client.get("/openapi.json").json()
-    assert {"/api/v1/analyze", "/api/v1/analyze/video", "/api/v1/jobs/{job_id}", "/api/v1/jobs/{job_id}/timeline.csv",
-            "/api/v1/health", "/api/v1/model"} <= set(spec["paths"])
+    assert {
+        "/api/v1/analyze",
+        "/api/v1/analyze/video",
+        "/api/v1/jobs/{job_id}",
+        "/api/v1/jobs/{job_id}/timeline.csv",
+        "/api/v1/health",
+        "/api/v1/model",
+    } <= set(spec["paths"])
     docs = client.get("/docs").text
     assert "/vendor/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     for asset in re.findall(r"(/vendor/[\w.-]+)", docs):
@@ -175,7 +205,9 @@ def test_plotly_is_served_from_the_installed_package(client):
     assert client.get("/vendor/nothing.js").status_code == 404
 
 
-@pytest.mark.parametrize("path, marker", [("/", 'id="photo-input"'), ("/live", 'id="start"'), ("/video", 'id="video-input"')])
+@pytest.mark.parametrize(
+    "path, marker", [("/", 'id="photo-input"'), ("/live", 'id="start"'), ("/video", 'id="video-input"')]
+)
 def test_pages_render_offline_with_nav_and_privacy(client, path, marker):
     html = client.get(path).text
     assert marker in html and 'aria-current="page"' in html

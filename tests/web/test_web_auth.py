@@ -1,4 +1,5 @@
 """Accounts on the web: /api/v1/auth, sign-in pages, session cookies, CSRF, bearer tokens."""
+
 from __future__ import annotations
 
 import re
@@ -7,6 +8,7 @@ import sqlite3
 import pytest
 
 from emolens.web.auth import PRELOGIN_COOKIE, SESSION_COOKIE, safe_next
+
 from helpers import sign_up
 
 
@@ -43,13 +45,16 @@ def test_first_start_creates_only_an_empty_database(client, settings):
 def test_register_token_and_me(client):
     r = client.post("/api/v1/auth/register", json={"username": "alice", "password": "a long enough password"})
     assert r.status_code == 201 and r.json()["username"] == "alice" and "long enough" not in r.text
-    assert client.post("/api/v1/auth/register", json={"username": "ALICE", "password": "another password"}
-                       ).status_code == 409
+    assert (
+        client.post("/api/v1/auth/register", json={"username": "ALICE", "password": "another password"}).status_code
+        == 409
+    )
     assert client.post("/api/v1/auth/register", json={"username": "bob", "password": "short"}).status_code == 422
     bad = client.post("/api/v1/auth/token", json={"username": "alice", "password": "wrong password"})
     assert bad.status_code == 401 and bad.json()["detail"] == "wrong username or password"
-    r = client.post("/api/v1/auth/token", json={"username": "alice", "password": "a long enough password",
-                                                "name": "laptop"})
+    r = client.post(
+        "/api/v1/auth/token", json={"username": "alice", "password": "a long enough password", "name": "laptop"}
+    )
     assert r.status_code == 200 and r.json()["token"].startswith("emo_") and r.json()["token_type"] == "bearer"
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['token']}"})
     assert me.status_code == 200 and me.json()["username"] == "alice"
@@ -91,8 +96,11 @@ def test_browser_session_and_csrf(client):
 
 def test_forged_login_post_is_refused(client):
     sign_up(client, "alice")
-    r = client.post("/login", data={"username": "alice", "password": "a long enough password", "csrf_token": "x"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "alice", "password": "a long enough password", "csrf_token": "x"},
+        follow_redirects=False,
+    )
     assert r.status_code == 403 and SESSION_COOKIE not in r.headers.get("set-cookie", "")
     assert "CSRF" in r.text
 
@@ -103,14 +111,25 @@ def test_login_form_errors_and_session_renewal(client):
     r = client.post("/login", data={"username": "alice", "password": "nope", "csrf_token": token})
     assert r.status_code == 401 and "wrong username or password" in r.text and 'value="alice"' in r.text
     client.cookies.set(SESSION_COOKIE, "chosen-by-an-attacker")
-    r = client.post("/login", data={"username": "alice", "password": "a long enough password", "csrf_token": token},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "alice", "password": "a long enough password", "csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     issued = re.search(SESSION_COOKIE + r"=([^;]+)", r.headers["set-cookie"]).group(1)
     assert issued != "chosen-by-an-attacker"
 
 
-@pytest.mark.parametrize("target, want", [("/journal", "/journal"), ("//evil.example", "/"),
-                                          ("https://evil.example/", "/"), ("/\\evil.example", "/"), (None, "/")])
+@pytest.mark.parametrize(
+    "target, want",
+    [
+        ("/journal", "/journal"),
+        ("//evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        (None, "/"),
+    ],
+)
 def test_redirects_stay_on_this_site(target, want):
     assert safe_next(target) == want

@@ -7,6 +7,7 @@ model, except with EMOLENS_UPDATE_SCREENSHOTS=1: then it runs the shipped `defau
 model (real readings of the real photos) and the small copies in docs/screenshots/
 that the README shows are refreshed.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,13 +26,21 @@ import numpy as np
 import pytest
 
 from emolens.core.labels import EMOTIONS
+
 from helpers import astronaut_bgr, crowded_group_photo, iou, moving_faces_video
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 EMOTION = "|".join(EMOTIONS)
 
@@ -43,8 +52,9 @@ def ensure_chromium() -> str:
     if shutil.which("apt-get") is None or os.geteuid() != 0:
         pytest.skip("Chromium is not installed and apt-get cannot install it here (needs root on Debian)")
     for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
-                              env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        )
         if proc.returncode != 0:
             pytest.skip(f"could not install Chromium ({' '.join(cmd)}): {proc.stderr.strip()[-300:]}")
     return CHROMIUM
@@ -69,8 +79,8 @@ def camera_clip(path: Path, n: int = 30) -> Path:
     for i in range(n):
         frame = np.full((480, 640, 3), (70, 80, 90), np.uint8)
         x = 20 + 4 * i
-        frame[40:280, x:x + 240] = big
-        frame[300:460, 440 - 3 * i:600 - 3 * i] = small
+        frame[40:280, x : x + 240] = big
+        frame[300:460, 440 - 3 * i : 600 - 3 * i] = small
         frames.append(frame)
     return write_y4m(path, frames)
 
@@ -93,8 +103,23 @@ def server(tiny_model, tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "server.log"
     env = {**os.environ, "EMOLENS_DATA_DIR": str(log.parent / "data")}
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "emolens.cli", "serve", "--model", served_model(tiny_model),
-                                 "--host", "127.0.0.1", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "emolens.cli",
+                "serve",
+                "--model",
+                served_model(tiny_model),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300  # generous: CI machines are shared and slow
@@ -143,8 +168,11 @@ def browser(tmp_path_factory):
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the [dev] extra)")
     exe = ensure_chromium()
     clip = camera_clip(tmp_path_factory.mktemp("camera") / "camera.y4m")
-    args = FLAGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-video-capture={clip}"]
+    args = FLAGS + [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+    ]
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=exe, headless=True, args=args)
         yield b
@@ -158,8 +186,14 @@ def page(browser, server):
     pg = context.new_page()
     pg.set_default_timeout(180_000)
     pg.outside, pg.missing = [], []
-    pg.on("request", lambda r: pg.outside.append(r.url)
-          if not r.url.startswith((server, "data:", "blob:", server.replace("http", "ws"))) else None)
+    pg.on(
+        "request",
+        lambda r: (
+            pg.outside.append(r.url)
+            if not r.url.startswith((server, "data:", "blob:", server.replace("http", "ws")))
+            else None
+        ),
+    )
     pg.on("response", lambda r: pg.missing.append(r.url) if r.status == 404 else None)  # e.g. a favicon
     yield pg
     context.close()
@@ -191,7 +225,9 @@ def test_photo_upload_draws_boxes_and_bars(page, server, shots, tmp_path):
 
 
 def _overlaps(a, b) -> bool:
-    return a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
+    return (
+        a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"] and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]
+    )
 
 
 def test_group_photo_labels_never_overlap_and_faces_read_left_to_right(page, server, shots, tmp_path):
@@ -203,13 +239,16 @@ def test_group_photo_labels_never_overlap_and_faces_read_left_to_right(page, ser
     page.wait_for_selector("#faces .face >> nth=5")
     rects = json.loads(page.get_attribute("#canvas", "data-labels"))
     assert len(rects) == 6
-    assert not any(_overlaps(a, b) for i, a in enumerate(rects) for b in rects[i + 1:]), rects
+    assert not any(_overlaps(a, b) for i, a in enumerate(rects) for b in rects[i + 1 :]), rects
     # each rectangle is where a label was painted: its corner pixel has the face's label colour
-    painted = page.evaluate("""rects => {
+    painted = page.evaluate(
+        """rects => {
         const ctx = document.getElementById('canvas').getContext('2d');
         return rects.map(r => { const d = ctx.getImageData(r.x + 1, r.y + 1, 1, 1).data;
             return '#' + [d[0], d[1], d[2]].map(v => v.toString(16).padStart(2, '0')).join(''); });
-    }""", rects)
+    }""",
+        rects,
+    )
     faces = page.evaluate("""async () => {
         const form = new FormData();
         form.append('image', document.getElementById('photo-input').files[0]);
@@ -218,7 +257,9 @@ def test_group_photo_labels_never_overlap_and_faces_read_left_to_right(page, ser
     want = page.evaluate("faces => faces.map(f => f.uncertain ? '#5f6670' : window.Emolens.COLORS[f.emotion])", faces)
     assert painted == want
     naive = [{"x": f["box"]["x"], "y": f["box"]["y"] - r["h"], "w": r["w"], "h": r["h"]} for f, r in zip(faces, rects)]
-    assert any(_overlaps(a, b) for i, a in enumerate(naive) for b in naive[i + 1:]), "labels above each box would collide"
+    assert any(_overlaps(a, b) for i, a in enumerate(naive) for b in naive[i + 1 :]), (
+        "labels above each box would collide"
+    )
     # numbered left to right, top to bottom: card N is the Nth true face, and its label starts with N
     boxes = [(f["box"]["x"], f["box"]["y"], f["box"]["w"], f["box"]["h"]) for f in faces]
     assert [max(range(6), key=lambda t: iou(b, truth[t])) for b in boxes] == list(range(6))
@@ -242,12 +283,16 @@ def test_hovering_a_card_highlights_its_box_and_pointing_at_a_box_its_card(page,
     }""")
 
     def ring(i: int) -> str:  # the canvas pixel on the highlight ring left of face i's box, mid-height
-        return page.evaluate("""([box]) => {
+        return page.evaluate(
+            """([box]) => {
             const c = document.getElementById('canvas');
             const unit = Math.max(1, Math.round(Math.max(c.width, c.height) / 400));
-            const d = c.getContext('2d').getImageData(Math.round(box.x - 4 * unit), Math.round(box.y + box.h / 2), 1, 1).data;
+            const d = c.getContext('2d')
+              .getImageData(Math.round(box.x - 4 * unit), Math.round(box.y + box.h / 2), 1, 1).data;
             return '#' + [d[0], d[1], d[2]].map(v => v.toString(16).padStart(2, '0')).join('');
-        }""", [faces[i]["box"]])
+        }""",
+            [faces[i]["box"]],
+        )
 
     highlight = page.evaluate("window.Emolens.HIGHLIGHT")
     assert ring(2) != highlight
@@ -286,11 +331,14 @@ def test_no_progress_bar_or_hidden_element_shows_on_page_load(page, server, path
 def test_photo_drag_and_drop_and_no_face(page, server):
     page.goto(f"{server}/")
     png = cv2.imencode(".png", np.full((200, 300, 3), 200, np.uint8))[1].tobytes()
-    transfer = page.evaluate_handle("""bytes => {
+    transfer = page.evaluate_handle(
+        """bytes => {
         const dt = new DataTransfer();
         dt.items.add(new File([new Uint8Array(bytes)], 'wall.png', {type: 'image/png'}));
         return dt;
-    }""", list(png))
+    }""",
+        list(png),
+    )
     page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
     page.wait_for_selector("#faces .empty")
     assert "No face found" in page.inner_text("#faces") and "0 faces found in wall.png" in page.inner_text("#status")
@@ -327,10 +375,14 @@ def test_live_camera_overlays_labels_and_fps(page, server, shots):
     assert page.outside == []
 
 
-@pytest.mark.parametrize("error, needle", [("NotAllowedError", "denied"), ("NotFoundError", "No camera"), (None, "https://")])
+@pytest.mark.parametrize(
+    "error, needle", [("NotAllowedError", "denied"), ("NotFoundError", "No camera"), (None, "https://")]
+)
 def test_live_camera_problems_are_explained(page, server, error, needle):
     if error:
-        page.add_init_script(f"navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('x', '{error}'));")
+        page.add_init_script(
+            f"navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('x', '{error}'));"
+        )
     else:
         page.add_init_script("Object.defineProperty(navigator, 'mediaDevices', {value: undefined});")
     page.goto(f"{server}/live")
@@ -358,9 +410,13 @@ def test_video_upload_shows_timeline_summary_and_csv(page, server, shots, tmp_pa
 
 def test_video_job_progress_shows_the_time_left(page, server):
     """The job page's label carries the server's ETA (a job answered by a stand-in route: no timing involved)."""
-    answers = iter([{"status": "queued", "frames_done": 0, "frame_count": 0, "progress": 0, "eta_s": None},
-                    {"status": "running", "frames_done": 30, "frame_count": 120, "progress": 0.25, "eta_s": 75.4},
-                    {"status": "done", "frames_done": 120, "frame_count": 120, "progress": 1, "eta_s": None}])
+    answers = iter(
+        [
+            {"status": "queued", "frames_done": 0, "frame_count": 0, "progress": 0, "eta_s": None},
+            {"status": "running", "frames_done": 30, "frame_count": 120, "progress": 0.25, "eta_s": 75.4},
+            {"status": "done", "frames_done": 120, "frame_count": 120, "progress": 1, "eta_s": None},
+        ]
+    )
     page.route("**/api/v1/jobs/stand-in", lambda route: route.fulfill(json=next(answers)))
     page.goto(f"{server}/video")
     labels = page.evaluate("""async () => {
@@ -369,8 +425,12 @@ def test_video_job_progress_shows_the_time_left(page, server):
         return seen;
     }""")
     assert labels == ["Waiting for the analyser…", "Analysing: frame 30 of 120 · about 1 min 15 s left"]
-    assert page.evaluate("[8.4, 80, 731, 3900].map(window.EmolensJobs.duration)") == ["8 s", "1 min 20 s", "12 min",
-                                                                                      "1 h 5 min"]
+    assert page.evaluate("[8.4, 80, 731, 3900].map(window.EmolensJobs.duration)") == [
+        "8 s",
+        "1 min 20 s",
+        "12 min",
+        "1 h 5 min",
+    ]
 
 
 def test_api_docs_render_offline(page, server, shots):

@@ -4,6 +4,7 @@ Every check-in and service session the server acknowledged (201) is in the datab
 after the crash, whole, and PRAGMA integrity_check is ok. A client that retries a
 check-in after the crash with its Idempotency-Key gets the stored one back: stored once.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ import pytest
 
 from emolens.apps.db import open_database
 from emolens.apps.journal import store as journal
+from emolens.apps.registry import all_migrations
 from emolens.apps.satisfaction import store as satisfaction
-from emolens.apps.schema import all_migrations
+
 from serving import request, running_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")]
@@ -26,8 +28,9 @@ PASSWORD = "a long enough password"
 
 
 def post_json(server, path: str, doc: dict, headers: dict[str, str]) -> tuple[int, dict]:
-    status, body, _ = request(server, "POST", path, json.dumps(doc).encode(),
-                              {"Content-Type": "application/json", **headers}, timeout=30)
+    status, body, _ = request(
+        server, "POST", path, json.dumps(doc).encode(), {"Content-Type": "application/json", **headers}, timeout=30
+    )
     return status, body
 
 
@@ -45,9 +48,16 @@ def burst(server, headers, acked: dict, stop: threading.Event, worker: int) -> N
     while not stop.is_set():
         key = f"w{worker}-{i}"
         try:
-            status, body = post_json(server, "/api/v1/journal/checkins",
-                                     {"mood": ["happy", "sad", "neutral"][i % 3], "note": f"burst {key}",
-                                      "tags": ["work", "sleep"][:i % 3]}, {**headers, "Idempotency-Key": key})
+            status, body = post_json(
+                server,
+                "/api/v1/journal/checkins",
+                {
+                    "mood": ["happy", "sad", "neutral"][i % 3],
+                    "note": f"burst {key}",
+                    "tags": ["work", "sleep"][: i % 3],
+                },
+                {**headers, "Idempotency-Key": key},
+            )
             if status == 201:
                 acked["checkins"].append((body["id"], key, i % 3))
             status, body = post_json(server, "/api/v1/sessions", {"location": f"desk {key}", "agent": "ann"}, headers)
@@ -88,8 +98,12 @@ def test_kill_9_during_a_burst_loses_no_acknowledged_write(tiny_model, tmp_path)
         assert session is not None and session.location == f"desk {key}", f"acknowledged session {session_id} lost"
     with running_server(tiny_model, data) as server:  # back up: a client retries what it sent last
         checkin_id, key, _ = acked["checkins"][-1]
-        status, body, got = request(server, "POST", "/api/v1/journal/checkins",
-                                    json.dumps({"mood": "angry", "note": "retry"}).encode(),
-                                    {"Content-Type": "application/json", "Idempotency-Key": key, **headers})
+        status, body, got = request(
+            server,
+            "POST",
+            "/api/v1/journal/checkins",
+            json.dumps({"mood": "angry", "note": "retry"}).encode(),
+            {"Content-Type": "application/json", "Idempotency-Key": key, **headers},
+        )
         assert status == 201 and body["id"] == checkin_id and got.get("idempotent-replayed") == "true"
     assert len(journal.list_checkins(db, user_id)) == len(stored)

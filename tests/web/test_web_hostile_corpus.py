@@ -6,6 +6,7 @@ with under 100 MB of extra memory. Times are CPU seconds of the process that ans
 CLI's, or the server's from /proc), which a loaded machine does not inflate; wall-clock
 time is only checked against a generous ceiling that catches hangs.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,13 +67,27 @@ def corpus(tmp_path_factory):
 def cli_run(corpus, tiny_model):
     """Every file through `emolens analyze` / `emolens video`, one call per file, in one fresh process."""
     folder, images, videos = corpus
-    lines = [["analyze", str(folder / f"{i:03d}-{c.name}"), "--json", "--model", str(tiny_model),
-              "--max-megapixels", "40", "--max-decode-mb", "512"] for i, c in enumerate(images)]
-    lines += [["video", str(folder / f"video-{c.name}"), "--json", "--model", str(tiny_model), "--every", "2"]
-              for c in videos]
+    lines = [
+        [
+            "analyze",
+            str(folder / f"{i:03d}-{c.name}"),
+            "--json",
+            "--model",
+            str(tiny_model),
+            "--max-megapixels",
+            "40",
+            "--max-decode-mb",
+            "512",
+        ]
+        for i, c in enumerate(images)
+    ]
+    lines += [
+        ["video", str(folder / f"video-{c.name}"), "--json", "--model", str(tiny_model), "--every", "2"] for c in videos
+    ]
     (folder / "calls.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    proc = subprocess.run([sys.executable, "-c", CLI_DRIVER, str(folder / "calls.jsonl")], capture_output=True,
-                          text=True, timeout=1500)
+    proc = subprocess.run(
+        [sys.executable, "-c", CLI_DRIVER, str(folder / "calls.jsonl")], capture_output=True, text=True, timeout=1500
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.splitlines()[-1])
 
@@ -90,13 +105,19 @@ def test_corpus_is_big_and_covers_every_kind(corpus):
     assert {"bomb", "budget", "truncated", "corrupt", "unsupported", "valid", "fuzz"} <= kinds
     formats = {c.name.split("-")[1].split(".")[0] for c in images if c.name.startswith("bomb-")}
     assert {"png", "jpeg", "gif", "bmp", "webp", "tiff", "pnm", "j2k", "jp2"} <= formats
-    assert {"zero-frames.avi", "slow-0.001fps.avi", "mjpeg-said-h264.avi", "truncated.mp4", "playlist.m3u8",
-            "concat.mp4"} <= {c.name for c in videos}
+    assert {
+        "zero-frames.avi",
+        "slow-0.001fps.avi",
+        "mjpeg-said-h264.avi",
+        "truncated.mp4",
+        "playlist.m3u8",
+        "concat.mp4",
+    } <= {c.name for c in videos}
 
 
 def test_the_cli_answers_every_image_right(cli_run, corpus):
     _, images, _ = corpus
-    results = cli_run["results"][:len(images)]
+    results = cli_run["results"][: len(images)]
     for case, res in zip(images, results):
         assert "Traceback" not in res["err"] and res["rc"] != "raised", (case.name, res["err"][-2000:])
         assert res["cpu"] < PER_FILE_S and res["seconds"] < HANG_S, (case.name, res["cpu"], res["seconds"])
@@ -112,7 +133,7 @@ def test_the_cli_answers_every_image_right(cli_run, corpus):
 
 def test_the_cli_answers_every_video_right(cli_run, corpus):
     _, images, videos = corpus
-    for case, res in zip(videos, cli_run["results"][len(images):]):
+    for case, res in zip(videos, cli_run["results"][len(images) :]):
         assert "Traceback" not in res["err"] and res["rc"] != "raised", (case.name, res["err"][-2000:])
         assert res["cpu"] < PER_FILE_S and res["seconds"] < HANG_S, (case.name, res["cpu"], res["seconds"])
         if case.status == 202:
@@ -147,8 +168,9 @@ def test_the_api_answers_every_file_right(server, corpus):
         assert cpu < PER_FILE_S and seconds < HANG_S, (case.name, cpu, seconds)
         assert ("faces" in doc) if status == 200 else isinstance(doc.get("detail"), str), (case.name, doc)
     for case in videos:
-        status, doc, seconds = post_file(server, "/api/v1/analyze/video", "video", case.name, case.data,
-                                         case.content_type)
+        status, doc, seconds = post_file(
+            server, "/api/v1/analyze/video", "video", case.name, case.data, case.content_type
+        )
         assert status == case.status and seconds < HANG_S, (case.name, status, doc, seconds)
         if status == 202:
             job = wait_job(server, doc["url"])
@@ -174,12 +196,17 @@ def test_huge_bodies_are_refused_unread_and_a_trickle_is_cut(server):
 
     def huge(path: str) -> None:
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
-            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                         f"Content-Length: {300 * 2**20}\r\n\r\n".encode() + b"[" * 65536)
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {300 * 2**20}\r\n\r\n".encode()
+                + b"[" * 65536
+            )
             answers.append(sock.recv(200).split(b"\r\n")[0])
 
-    threads = [threading.Thread(target=huge, args=(p,)) for p in ("/api/v1/sessions", "/api/v1/journal/checkins/1",
-                                                                 "/api/v1/auth/token", "/login")]
+    threads = [
+        threading.Thread(target=huge, args=(p,))
+        for p in ("/api/v1/sessions", "/api/v1/journal/checkins/1", "/api/v1/auth/token", "/login")
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -187,8 +214,10 @@ def test_huge_bodies_are_refused_unread_and_a_trickle_is_cut(server):
     assert len(answers) == 4 and all(b" 413 " in a for a in answers), answers
     assert server.peak_mb() - before < 50
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
-        sock.sendall(b"POST /api/v1/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 200\r\n\r\n")
+        sock.sendall(
+            b"POST /api/v1/auth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 200\r\n\r\n"
+        )
         started = time.monotonic()
         sock.settimeout(0.1)
         reply = b""
@@ -196,7 +225,7 @@ def test_huge_bodies_are_refused_unread_and_a_trickle_is_cut(server):
             try:
                 sock.sendall(b" ")  # 10 bytes a second
                 reply = sock.recv(200)
-            except socket.timeout:
+            except TimeoutError:
                 pass
             except (BrokenPipeError, ConnectionResetError):
                 break
@@ -211,8 +240,9 @@ def test_a_password_flood_is_capped_and_health_keeps_answering(server):
 
     def attempt(i: int) -> None:
         body = json.dumps({"username": f"nobody{i}", "password": "wrong password"}).encode()
-        statuses.append(request(server, "POST", "/api/v1/auth/token", body, {"Content-Type": "application/json"},
-                                timeout=120)[0])
+        statuses.append(
+            request(server, "POST", "/api/v1/auth/token", body, {"Content-Type": "application/json"}, timeout=120)[0]
+        )
 
     threads = [threading.Thread(target=attempt, args=(i,)) for i in range(40)]
     for t in threads:

@@ -1,10 +1,12 @@
 """Check-ins with an Idempotency-Key: a client that retries after a crash or a timeout stores one check-in."""
+
 from __future__ import annotations
 
 import threading
 
 from emolens.apps.journal import store
 from emolens.apps.journal.readings import manual_reading
+
 from helpers import sign_up
 
 J = "/api/v1/journal"
@@ -50,8 +52,9 @@ def test_concurrent_retries_store_one_row(client):
 
     def add() -> None:
         barrier.wait()
-        results.append(store.add_checkin(db, user_id, manual_reading("happy"), source="manual",
-                                         idempotency_key="race").id)
+        results.append(
+            store.add_checkin(db, user_id, manual_reading("happy"), source="manual", idempotency_key="race").id
+        )
 
     threads = [threading.Thread(target=add) for _ in range(8)]
     for t in threads:

@@ -2,6 +2,7 @@
 
 Also the jobs' ownership, their CSV links and file names, and 0.001 fps videos read as the CLI reads them.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,12 +14,17 @@ import pytest
 
 from emolens.inference.decode_gate import DecodeGate
 from emolens.web.services.photo import PhotoIntake
+
 from helpers import astronaut_bgr, sign_up
 from hostile_images import bmp, gif, png, webp
 from hostile_videos import slow_avi, video_cases
 
-BOMBS = {"gif.jpg": gif(65_535, 65_535), "bmp.jpg": bmp(60_000, 60_000), "webp.jpg": webp("VP8L", 16_384, 16_384),
-         "png16.jpg": png(16_384, 16_384, 16, 6)}
+BOMBS = {
+    "gif.jpg": gif(65_535, 65_535),
+    "bmp.jpg": bmp(60_000, 60_000),
+    "webp.jpg": webp("VP8L", 16_384, 16_384),
+    "png16.jpg": png(16_384, 16_384, 16, 6),
+}
 
 
 def wait(client, url: str, headers=None, timeout: float = 60) -> dict:
@@ -72,11 +78,13 @@ def test_the_live_socket_refuses_a_bomb_frame_and_goes_on(client, astronaut_jpeg
 
 def test_journal_uploads_go_through_the_same_intake(client):
     alice = sign_up(client, "alice")
-    r = client.post("/api/v1/journal/checkins", headers=alice,
-                    files={"image": ("me.jpg", BOMBS["bmp.jpg"], "image/jpeg")})
+    r = client.post(
+        "/api/v1/journal/checkins", headers=alice, files={"image": ("me.jpg", BOMBS["bmp.jpg"], "image/jpeg")}
+    )
     assert r.status_code == 413 and "EMOLENS_MAX_PIXELS" in r.json()["detail"]
-    r = client.post("/api/v1/journal/baseline", headers=alice,
-                    files={"frames": ("f.jpg", BOMBS["webp.jpg"], "image/jpeg")})
+    r = client.post(
+        "/api/v1/journal/baseline", headers=alice, files={"frames": ("f.jpg", BOMBS["webp.jpg"], "image/jpeg")}
+    )
     assert r.status_code == 413
     assert client.get("/api/v1/journal/checkins", headers=alice).json() == []
 
@@ -103,8 +111,20 @@ def test_busy_decoders_answer_503_with_retry_after(client, astronaut_jpeg):
     assert client.post("/api/v1/analyze", files={"image": ("a.jpg", astronaut_jpeg, "image/jpeg")}).status_code == 200
 
 
-@pytest.mark.parametrize("name", [c for c in ("ok.avi", "slow-0.001fps.avi", "zero-frames.avi", "mjpeg-said-h264.avi",
-                                              "huge-frames.avi", "hls.mp4", "concat.mp4", "noise.mp4", "photo.mp4")])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ok.avi",
+        "slow-0.001fps.avi",
+        "zero-frames.avi",
+        "mjpeg-said-h264.avi",
+        "huge-frames.avi",
+        "hls.mp4",
+        "concat.mp4",
+        "noise.mp4",
+        "photo.mp4",
+    ],
+)
 def test_video_uploads_get_the_right_answer(client, videos, name):
     case = videos[name]
     r = client.post("/api/v1/analyze/video", files={"video": (name, case.data, case.content_type)})
@@ -120,8 +140,10 @@ def test_a_0001_fps_video_is_analysed_like_the_cli_does(client, tmp_path, tiny_m
     from emolens.cli import main
 
     data = slow_avi(tmp_path / "raw.avi")
-    job = wait(client, client.post("/api/v1/analyze/video", files={"video": ("slow.avi", data, "video/x-msvideo")})
-               .json()["url"])
+    job = wait(
+        client,
+        client.post("/api/v1/analyze/video", files={"video": ("slow.avi", data, "video/x-msvideo")}).json()["url"],
+    )
     (tmp_path / "slow.avi").write_bytes(data)
     assert main(["video", str(tmp_path / "slow.avi"), "--model", str(tiny_model), "--json", "--every", "2"]) == 0
     cli = json.loads(capsys.readouterr().out)
@@ -131,13 +153,20 @@ def test_a_0001_fps_video_is_analysed_like_the_cli_does(client, tmp_path, tiny_m
 
 
 def test_job_ids_are_unguessable_and_a_sessions_job_is_its_owners_only(client, videos):
-    ids = {client.post("/api/v1/analyze/video", files={"video": ("a.avi", videos["ok.avi"].data, "video/x-msvideo")})
-           .json()["id"] for _ in range(3)}
+    ids = {
+        client.post(
+            "/api/v1/analyze/video", files={"video": ("a.avi", videos["ok.avi"].data, "video/x-msvideo")}
+        ).json()["id"]
+        for _ in range(3)
+    }
     assert len(ids) == 3 and all(len(i) == 32 for i in ids)  # 192 random bits, URL-safe
     shop, rival = sign_up(client, "shop"), sign_up(client, "rival")
     sid = client.post("/api/v1/sessions", json={"location": "desk", "agent": "ann"}, headers=shop).json()["id"]
-    url = client.post(f"/api/v1/sessions/{sid}/video", headers=shop,
-                      files={"video": ("c.avi", videos["ok.avi"].data, "video/x-msvideo")}).json()["url"]
+    url = client.post(
+        f"/api/v1/sessions/{sid}/video",
+        headers=shop,
+        files={"video": ("c.avi", videos["ok.avi"].data, "video/x-msvideo")},
+    ).json()["url"]
     job = wait(client, url, headers=shop)
     assert job["status"] == "done" and job["summary"]["session"] == sid
     for headers in (None, rival):
@@ -147,21 +176,30 @@ def test_job_ids_are_unguessable_and_a_sessions_job_is_its_owners_only(client, v
 
 
 def test_csv_url_is_offered_only_when_the_csv_exists(client, videos):
-    anonymous = wait(client, client.post("/api/v1/analyze/video", files={
-        "video": ("a.avi", videos["ok.avi"].data, "video/x-msvideo")}).json()["url"])
+    anonymous = wait(
+        client,
+        client.post(
+            "/api/v1/analyze/video", files={"video": ("a.avi", videos["ok.avi"].data, "video/x-msvideo")}
+        ).json()["url"],
+    )
     assert anonymous["status"] == "done" and client.get(anonymous["csv_url"]).status_code == 200
     shop = sign_up(client, "shop")
     sid = client.post("/api/v1/sessions", json={"location": "desk", "agent": "ann"}, headers=shop).json()["id"]
-    created = client.post(f"/api/v1/sessions/{sid}/video", headers=shop,
-                          files={"video": ("c.avi", videos["ok.avi"].data, "video/x-msvideo")}).json()
+    created = client.post(
+        f"/api/v1/sessions/{sid}/video",
+        headers=shop,
+        files={"video": ("c.avi", videos["ok.avi"].data, "video/x-msvideo")},
+    ).json()
     job = wait(client, created["url"], headers=shop)
     assert job["status"] == "done" and job["csv_url"] is None
     r = client.get(created["url"] + "/timeline.csv", headers=shop)
     assert r.status_code == 404 and "/api/v1/sessions/" in r.json()["detail"]  # never "409 ... while done"
 
 
-@pytest.mark.parametrize("name", ['../../etc/x".avi', "..\\..\\boot.ini.avi", "a\r\nSet-Cookie: x=1.avi",
-                                  "/abs/path/clip.avi", "....avi", "é☃.avi"])
+@pytest.mark.parametrize(
+    "name",
+    ['../../etc/x".avi', "..\\..\\boot.ini.avi", "a\r\nSet-Cookie: x=1.avi", "/abs/path/clip.avi", "....avi", "é☃.avi"],
+)
 def test_uploaded_names_are_cleaned_for_headers_and_json(client, videos, name):
     created = client.post("/api/v1/analyze/video", files={"video": (name, videos["ok.avi"].data, "video/x-msvideo")})
     assert created.status_code == 202

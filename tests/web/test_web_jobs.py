@@ -1,4 +1,5 @@
 """Video jobs over the API (progress, summary, timeline, CSV, temp files) and the JobStore itself."""
+
 from __future__ import annotations
 
 import csv
@@ -11,6 +12,7 @@ import pytest
 
 from emolens.core.labels import EMOTIONS
 from emolens.web.services.jobs import Job, JobStore
+
 from helpers import moving_faces_video
 
 FRAMES = 24
@@ -113,6 +115,7 @@ def _finish(store: JobStore, work) -> Job:
 def test_job_store_records_failures_and_prunes(tmp_path):
     store = JobStore(tmp_path / "jobs", max_jobs=2, ttl_s=3600)
     try:
+
         def boom(job):
             raise RuntimeError("decoder exploded")
 

@@ -1,4 +1,5 @@
 """The journal API and page: check-ins, corrections, baseline, summary, export, account deletion, ownership, CSRF."""
+
 from __future__ import annotations
 
 import csv
@@ -12,6 +13,7 @@ import pytest
 from emolens.core.labels import EMOTIONS
 from emolens.core.results import Face, Quality
 from emolens.web.deps import get_engine
+
 from helpers import sign_up
 
 J = "/api/v1/journal"
@@ -29,8 +31,16 @@ class FakeEngine:
 
     def __init__(self, p):
         top = max(p, key=p.get)
-        face = Face(box=(10, 10, 80, 80), score=0.99, landmarks=None, probabilities=p, emotion=top, confidence=p[top],
-                    uncertain=False, quality=Quality(False, False, False, 100.0, 120.0))
+        face = Face(
+            box=(10, 10, 80, 80),
+            score=0.99,
+            landmarks=None,
+            probabilities=p,
+            emotion=top,
+            confidence=p[top],
+            uncertain=False,
+            quality=Quality(False, False, False, 100.0, 120.0),
+        )
 
         class Analyzer:
             def analyze(self, image):
@@ -60,7 +70,9 @@ def users(client):
 def test_photo_checkin_stores_numbers_and_no_image(client, users, settings, astronaut_jpeg):
     alice, _ = users
     client.app.dependency_overrides.clear()  # the real (tiny) model on a real face
-    r = client.post(f"{J}/checkins", headers=alice, files=photo(astronaut_jpeg), data={"note": "ok day", "tags": "work"})
+    r = client.post(
+        f"{J}/checkins", headers=alice, files=photo(astronaut_jpeg), data={"note": "ok day", "tags": "work"}
+    )
     assert r.status_code == 201, r.text
     c = r.json()
     assert c["source"] == "photo" and c["frames"] == 1 and c["has_image"] is False
@@ -75,6 +87,7 @@ def test_photo_checkin_stores_numbers_and_no_image(client, users, settings, astr
 
 def test_group_photo_checkin_says_which_face_was_read(client, users, astronaut_jpeg):
     from helpers import crowded_group_photo
+
     alice, _ = users
     client.app.dependency_overrides.clear()  # the real (tiny) model and detector
     group = cv2.imencode(".png", crowded_group_photo()[0])[1].tobytes()
@@ -123,8 +136,12 @@ def test_mood_correction_list_and_delete(client, users):
     assert r.status_code == 201 and r.json()["source"] == "manual" and r.json()["confidence"] is None
     cid = r.json()["id"]
     fixed = client.patch(f"{J}/checkins/{cid}", headers=alice, json={"corrected": "neutral"}).json()
-    assert (fixed["emotion"], fixed["corrected"], fixed["final_emotion"], fixed["note"]) == \
-        ("sad", "neutral", "neutral", "long day")
+    assert (fixed["emotion"], fixed["corrected"], fixed["final_emotion"], fixed["note"]) == (
+        "sad",
+        "neutral",
+        "neutral",
+        "long day",
+    )
     assert client.patch(f"{J}/checkins/{cid}", headers=alice, json={"tags": ["sleep"]}).json()["corrected"] == "neutral"
     assert client.patch(f"{J}/checkins/{cid}", headers=alice, json={"corrected": "meh"}).status_code == 422
     assert [c["id"] for c in client.get(f"{J}/checkins", headers=alice).json()] == [cid]
@@ -132,14 +149,17 @@ def test_mood_correction_list_and_delete(client, users):
     assert client.get(f"{J}/checkins/{cid}", headers=alice).status_code == 404
 
 
-@pytest.mark.parametrize("kwargs, status, needle", [
-    ({"json": {"mood": "elated"}}, 422, "mood"),
-    ({"json": {"mood": "happy", "tags": ["no/slash"]}}, 422, "tag"),
-    ({"files": photo(jpeg(0))}, 422, "no face found"),
-    ({"files": photo(b"not a jpeg")}, 400, "not an image"),
-    ({"content": b"mood=happy", "headers": {"Content-Type": "text/plain"}}, 415, "JSON"),
-    ({"files": [("frames", ("f.jpg", jpeg(), "image/jpeg"))] * 21}, 400, "at most 20"),
-])
+@pytest.mark.parametrize(
+    "kwargs, status, needle",
+    [
+        ({"json": {"mood": "elated"}}, 422, "mood"),
+        ({"json": {"mood": "happy", "tags": ["no/slash"]}}, 422, "tag"),
+        ({"files": photo(jpeg(0))}, 422, "no face found"),
+        ({"files": photo(b"not a jpeg")}, 400, "not an image"),
+        ({"content": b"mood=happy", "headers": {"Content-Type": "text/plain"}}, 415, "JSON"),
+        ({"files": [("frames", ("f.jpg", jpeg(), "image/jpeg"))] * 21}, 400, "at most 20"),
+    ],
+)
 def test_bad_checkins_are_explained(client, users, kwargs, status, needle):
     alice, _ = users
     headers = {**alice, **kwargs.pop("headers", {})}
@@ -167,8 +187,11 @@ def test_baseline_changes_the_reading(client, users):
 def test_summary_export_and_account_deletion(client, users, settings):
     alice, bob = users
     for mood, day in (("happy", "2026-03-14"), ("sad", "2026-03-15"), ("happy", "2026-03-16")):
-        client.post(f"{J}/checkins", headers=alice, json={"mood": mood, "at": f"{day}T09:00:00+01:00",
-                                                           "tags": ["exercise"] if mood == "happy" else []})
+        client.post(
+            f"{J}/checkins",
+            headers=alice,
+            json={"mood": mood, "at": f"{day}T09:00:00+01:00", "tags": ["exercise"] if mood == "happy" else []},
+        )
     client.post(f"{J}/checkins", headers=alice, files=photo(), data={"keep_image": "1", "note": "secret words"})
     client.post(f"{J}/checkins", headers=bob, json={"mood": "angry", "note": "bob's own"})
     s = client.get(f"{J}/summary?days=3650&group=week", headers=alice).json()
@@ -190,9 +213,13 @@ def test_summary_export_and_account_deletion(client, users, settings):
 
 
 def _routes(cid: int):
-    return [("get", f"{J}/checkins/{cid}", {}), ("patch", f"{J}/checkins/{cid}", {"json": {"corrected": "happy"}}),
-            ("patch", f"{J}/checkins/{cid}", {"json": {"note": "mine now"}}), ("get", f"{J}/checkins/{cid}/image", {}),
-            ("delete", f"{J}/checkins/{cid}", {})]
+    return [
+        ("get", f"{J}/checkins/{cid}", {}),
+        ("patch", f"{J}/checkins/{cid}", {"json": {"corrected": "happy"}}),
+        ("patch", f"{J}/checkins/{cid}", {"json": {"note": "mine now"}}),
+        ("get", f"{J}/checkins/{cid}/image", {}),
+        ("delete", f"{J}/checkins/{cid}", {}),
+    ]
 
 
 def test_another_users_checkin_reads_exactly_like_a_missing_one(client, users):
@@ -203,8 +230,13 @@ def test_another_users_checkin_reads_exactly_like_a_missing_one(client, users):
         b = getattr(client, method)(missing_path, headers=alice, **kw)
         assert a.status_code == b.status_code == 404, (method, path)
         assert a.json()["detail"].replace(str(theirs["id"]), "N") == b.json()["detail"].replace("987654", "N")
-    for path in (f"{J}/checkins", f"{J}/summary?days=3650", f"{J}/export?format=json", f"{J}/export?format=csv",
-                 f"{J}/baseline"):
+    for path in (
+        f"{J}/checkins",
+        f"{J}/summary?days=3650",
+        f"{J}/export?format=json",
+        f"{J}/export?format=csv",
+        f"{J}/baseline",
+    ):
         assert "bob" not in client.get(path, headers=alice).text.replace('"username":"alice"', "")
     client.delete(f"{J}/account", headers=alice)
     after = client.get(f"{J}/checkins/{theirs['id']}", headers=bob).json()
@@ -212,10 +244,21 @@ def test_another_users_checkin_reads_exactly_like_a_missing_one(client, users):
     assert client.get(f"{J}/checkins/{theirs['id']}/image", headers=bob).status_code == 200
 
 
-@pytest.mark.parametrize("method, path", [("get", "/checkins"), ("post", "/checkins"), ("get", "/checkins/1"),
-                                          ("patch", "/checkins/1"), ("delete", "/checkins/1"), ("get", "/summary"),
-                                          ("get", "/export"), ("post", "/baseline"), ("get", "/baseline"),
-                                          ("delete", "/account")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/checkins"),
+        ("post", "/checkins"),
+        ("get", "/checkins/1"),
+        ("patch", "/checkins/1"),
+        ("delete", "/checkins/1"),
+        ("get", "/summary"),
+        ("get", "/export"),
+        ("post", "/baseline"),
+        ("get", "/baseline"),
+        ("delete", "/account"),
+    ],
+)
 def test_every_journal_route_needs_sign_in(client, method, path):
     assert getattr(client, method)(J + path).status_code == 401
 
@@ -223,8 +266,16 @@ def test_every_journal_route_needs_sign_in(client, method, path):
 def browser_session(client) -> str:
     r = client.get("/register")
     token = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)
-    client.post("/register", data={"username": "carol", "password": "a long enough password",
-                                   "confirm": "a long enough password", "csrf_token": token, "next": "/journal"})
+    client.post(
+        "/register",
+        data={
+            "username": "carol",
+            "password": "a long enough password",
+            "confirm": "a long enough password",
+            "csrf_token": token,
+            "next": "/journal",
+        },
+    )
     page = client.get("/journal")
     assert page.status_code == 200
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text).group(1)

@@ -5,6 +5,7 @@ correct and delete an entry, see the charts and suggestions, export, delete the 
 Same server, browser and screenshot helpers as test_web_browser.py; screenshots go to
 docs/screenshots/journal*.png only with EMOLENS_UPDATE_SCREENSHOTS=1.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -15,14 +16,28 @@ from test_web_browser import browser, page, server, shots  # noqa: F401 (fixture
 
 pytestmark = pytest.mark.slow
 
-HISTORY = [("happy", ["exercise"]), ("neutral", ["work"]), ("happy", ["friends"]), ("neutral", ["work"]),
-           ("happy", ["exercise", "outdoors"]), ("surprise", []), ("neutral", ["work"]), ("happy", ["exercise"]),
-           ("neutral", ["work", "sleep"]), ("sad", ["work"]), ("sad", ["sleep"]), ("sad", ["work", "sleep"])]
+HISTORY = [
+    ("happy", ["exercise"]),
+    ("neutral", ["work"]),
+    ("happy", ["friends"]),
+    ("neutral", ["work"]),
+    ("happy", ["exercise", "outdoors"]),
+    ("surprise", []),
+    ("neutral", ["work"]),
+    ("happy", ["exercise"]),
+    ("neutral", ["work", "sleep"]),
+    ("sad", ["work"]),
+    ("sad", ["sleep"]),
+    ("sad", ["work", "sleep"]),
+]
 
 
 def _in_view(pg, selector: str) -> bool:
-    return pg.evaluate("""sel => { const r = document.querySelector(sel).getBoundingClientRect();
-        return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
+    return pg.evaluate(
+        """sel => { const r = document.querySelector(sel).getBoundingClientRect();
+        return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }""",
+        selector,
+    )
 
 
 def test_journal_register_calibrate_checkin_and_charts(page, server, shots, tmp_path):  # noqa: F811
@@ -41,8 +56,10 @@ def test_journal_register_calibrate_checkin_and_charts(page, server, shots, tmp_
     assert "No check-ins" in page.inner_text("#summary-text")
     assert page.locator("#forget-baseline").is_hidden(), "nothing to forget before calibrating"
     assert page.locator("#cam-caption").is_visible() and page.inner_text("#cam-caption") == "Camera off"
-    assert page.evaluate("document.getElementById('cam').closest('figure').getAttribute('aria-labelledby')") \
+    assert (
+        page.evaluate("document.getElementById('cam').closest('figure').getAttribute('aria-labelledby')")
         == "cam-caption"
+    )
 
     page.click("#calibrate")  # ~4 s of the fake camera: the astronaut's face
     page.wait_for_selector("#cam-caption:has-text('Camera on')")
@@ -85,7 +102,8 @@ def test_journal_register_calibrate_checkin_and_charts(page, server, shots, tmp_
     assert page.inner_text("#disclaimer").startswith("emolens is not a medical device")
 
     # Two weeks of earlier moods through the API, as the page itself sends them (session cookie + CSRF header).
-    added = page.evaluate("""async (moods) => {
+    added = page.evaluate(
+        """async (moods) => {
         const csrf = document.querySelector('meta[name="csrf-token"]').content;
         let ok = 0;
         for (const [i, [mood, tags]] of moods.entries()) {
@@ -95,7 +113,9 @@ def test_journal_register_calibrate_checkin_and_charts(page, server, shots, tmp_
             ok += r.status === 201;
         }
         return ok;
-    }""", HISTORY)
+    }""",
+        HISTORY,
+    )
     assert added == len(HISTORY)
     page.reload()
     page.wait_for_selector("#suggestions .suggestion")

@@ -1,4 +1,5 @@
 """WebSocket /api/v1/live: one frame in, tracked and smoothed faces out; bad frames do not end the session."""
+
 from __future__ import annotations
 
 import cv2

@@ -1,4 +1,5 @@
 """Sign-in under attack: throttling with backoff, the password-check gate, equal timing, the password policy."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,9 @@ from argon2 import PasswordHasher
 from emolens.apps import accounts
 from emolens.apps.db import open_database
 from emolens.apps.passwords import PasswordRefused, check_password
-from emolens.apps.schema import all_migrations
+from emolens.apps.registry import all_migrations
 from emolens.web.services.login import HashesBusy, HashGate, LoginThrottle, ThrottlePolicy, TooManyAttempts
+
 from helpers import sign_up
 
 GOOD = "a long enough password"
@@ -66,8 +68,9 @@ def test_one_address_trying_many_usernames_is_throttled(make_client):
 
 def test_backoff_doubles_and_is_capped_and_counts_are_forgotten():
     clock = Clock()
-    throttle = LoginThrottle(ThrottlePolicy(user_failures=2, address_failures=100, backoff_s=1, backoff_max_s=8),
-                             clock=clock)
+    throttle = LoginThrottle(
+        ThrottlePolicy(user_failures=2, address_failures=100, backoff_s=1, backoff_max_s=8), clock=clock
+    )
     waits = []
     for _ in range(7):
         throttle.start("dave", "10.0.0.1")
@@ -172,8 +175,11 @@ def test_unknown_and_known_users_take_the_same_time(tmp_path):
     dummy = HashGate(1).dummy(hasher)
     times: dict[str, list[float]] = {"unknown": [], "known-wrong": [], "known-right": []}
     cpu: dict[str, list[float]] = {kind: [] for kind in times}
-    attempts = {"unknown": ("nobody-here", GOOD), "known-wrong": ("frank", "not the password"),
-                "known-right": ("frank", GOOD)}
+    attempts = {
+        "unknown": ("nobody-here", GOOD),
+        "known-wrong": ("frank", "not the password"),
+        "known-right": ("frank", GOOD),
+    }
     for _ in range(9):
         for kind, (name, password) in attempts.items():
             started, cpu_started = time.perf_counter(), time.process_time()
@@ -190,12 +196,23 @@ def test_unknown_and_known_users_take_the_same_time(tmp_path):
             assert 1 / 1.3 < ratio < 1.3, (kind, ratio, measure)
 
 
-@pytest.mark.parametrize("password, reason", [
-    ("12345678", "common"), ("        ", "different characters"), ("aaaaaaaaaa", "different characters"),
-    ("password123", "common"), ("qwertyuiop", "common"), ("87654321", "common"), ("abcdefghij", "common"),
-    ("grace-hopper", "username"), ("Grace-Hopper 2026!", "username"), ("reppoh-ecarg", "username"),
-    ("short", "too short"), ("x" * 1025, "1024"),
-])
+@pytest.mark.parametrize(
+    "password, reason",
+    [
+        ("12345678", "common"),
+        ("        ", "different characters"),
+        ("aaaaaaaaaa", "different characters"),
+        ("password123", "common"),
+        ("qwertyuiop", "common"),
+        ("87654321", "common"),
+        ("abcdefghij", "common"),
+        ("grace-hopper", "username"),
+        ("Grace-Hopper 2026!", "username"),
+        ("reppoh-ecarg", "username"),
+        ("short", "too short"),
+        ("x" * 1025, "1024"),
+    ],
+)
 def test_weak_passwords_are_refused(client, password, reason):
     r = client.post("/api/v1/auth/register", json={"username": "grace-hopper", "password": password})
     assert r.status_code == 422 and reason in r.json()["detail"], r.text
@@ -205,5 +222,7 @@ def test_weak_passwords_are_refused(client, password, reason):
 
 def test_good_passwords_are_accepted(client):
     assert check_password("correct horse battery stapler", "bob") and check_password("Tr0ub4dor&3x", "alice")
-    assert client.post("/api/v1/auth/register", json={"username": "hal", "password": "open the pod bay doors"}
-                       ).status_code == 201
+    assert (
+        client.post("/api/v1/auth/register", json={"username": "hal", "password": "open the pod bay doors"}).status_code
+        == 201
+    )

@@ -1,5 +1,6 @@
 """/api/v1/sessions: accounts and ownership, a video of real photos scored end to end, aggregates,
 CSV, the counter camera WebSocket (two sessions at once never mix), retention at startup, pages."""
+
 from __future__ import annotations
 
 import csv
@@ -13,13 +14,14 @@ import pytest
 
 from emolens.apps import accounts
 from emolens.apps.db import open_database
+from emolens.apps.registry import all_migrations
 from emolens.apps.satisfaction import store
 from emolens.apps.satisfaction.customer import CustomerRule
 from emolens.apps.satisfaction.score import ScoreParams
-from emolens.apps.schema import all_migrations
+from emolens.apps.satisfaction.video import Scoring
 from emolens.core.labels import EMOTIONS
-from emolens.web.routers.sessions import get_scoring
-from emolens.web.services.sessions import Scoring
+from emolens.web.routers.satisfaction.api import get_scoring
+
 from helpers import service_video, sign_up
 
 NEW = {"location": "Main St", "agent": "ana"}
@@ -32,8 +34,9 @@ def counter_clip(tmp_path_factory) -> bytes:
 
 @pytest.fixture(scope="module")
 def empty_clip(tmp_path_factory) -> bytes:
-    return service_video(tmp_path_factory.mktemp("empty") / "empty.mp4", frames=20, stayer=False,
-                         passer=(0, 0)).read_bytes()
+    return service_video(
+        tmp_path_factory.mktemp("empty") / "empty.mp4", frames=20, stayer=False, passer=(0, 0)
+    ).read_bytes()
 
 
 def wait_job(client, url: str, timeout: float = 600.0, headers=None) -> dict:
@@ -121,8 +124,12 @@ def test_list_filters_aggregates_and_csv(client):
     shop = sign_up(client, "shop")
     db = client.app.state.db
     user = accounts.find_user(db, "shop")
-    for day, loc, agent, score in [("2026-03-02", "Main St", "ana", 80), ("2026-03-02", "Airport", "ben", 40),
-                                   ("2026-03-03", "Main St", "ben", 60), ("2026-03-09", "Main St", "ana", None)]:
+    for day, loc, agent, score in [
+        ("2026-03-02", "Main St", "ana", 80),
+        ("2026-03-02", "Airport", "ben", 40),
+        ("2026-03-03", "Main St", "ben", 60),
+        ("2026-03-09", "Main St", "ana", None),
+    ]:
         s = store.create_session(db, user.id, location=loc, agent=agent, started_at=f"{day}T10:00:00Z")
         with db.write() as conn:
             conn.execute("UPDATE service_sessions SET status='done', score=?, confidence=0.5 WHERE id=?", (score, s.id))
@@ -138,7 +145,10 @@ def test_list_filters_aggregates_and_csv(client):
     assert [(g["key"], g["mean_score"]) for g in by_loc["groups"]] == [("Airport", 40.0), ("Main St", 70.0)]
     days = client.get("/api/v1/sessions/aggregate?by=day", headers=shop).json()["groups"]
     assert [(g["key"], g["mean_score"], g["change"]) for g in days] == [
-        ("2026-03-02", 60.0, None), ("2026-03-03", 60.0, 0.0), ("2026-03-09", None, None)]
+        ("2026-03-02", 60.0, None),
+        ("2026-03-03", 60.0, 0.0),
+        ("2026-03-09", None, None),
+    ]
     assert client.get("/api/v1/sessions/aggregate?by=month", headers=shop).status_code == 422
     r = client.get("/api/v1/sessions/export.csv?agent=ben", headers=shop)
     assert r.headers["content-type"].startswith("text/csv") and "sessions.csv" in r.headers["content-disposition"]
@@ -158,8 +168,10 @@ def test_live_sessions_from_two_browsers_never_mix(client, astronaut_jpeg):
     a = client.post("/api/v1/sessions", json=NEW, headers=shop).json()["id"]
     b = client.post("/api/v1/sessions", json={"location": "Main St", "agent": "ben"}, headers=shop).json()["id"]
     wall = jpeg(np.full((480, 640, 3), 200, np.uint8))
-    with client.websocket_connect(f"/api/v1/sessions/{a}/live", headers=shop) as wa, \
-            client.websocket_connect(f"/api/v1/sessions/{b}/live", headers=shop) as wb:
+    with (
+        client.websocket_connect(f"/api/v1/sessions/{a}/live", headers=shop) as wa,
+        client.websocket_connect(f"/api/v1/sessions/{b}/live", headers=shop) as wb,
+    ):
         assert wa.receive_json()["session"] == a and wb.receive_json()["session"] == b
         with client.websocket_connect(f"/api/v1/sessions/{a}/live", headers=shop) as again:  # one camera per session
             refused = again.receive_json()
@@ -237,9 +249,17 @@ def browser_sign_in(client, username: str) -> None:
     import re
 
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/register").text).group(1)
-    r = client.post("/register", data={"username": username, "password": "a long enough password",
-                                       "confirm": "a long enough password", "csrf_token": token, "next": "/sessions"},
-                    follow_redirects=False)
+    r = client.post(
+        "/register",
+        data={
+            "username": username,
+            "password": "a long enough password",
+            "confirm": "a long enough password",
+            "csrf_token": token,
+            "next": "/sessions",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
 
 
@@ -249,7 +269,11 @@ def test_pages_dashboard_counter_and_session(client, counter_clip):
     assert client.get("/sessions/counter", follow_redirects=False).status_code == 303
     browser_sign_in(client, "shop")
     empty = client.get("/sessions")
-    assert empty.status_code == 200 and "No sessions yet" in empty.text and 'aria-current="page">Satisfaction' in empty.text
+    assert (
+        empty.status_code == 200
+        and "No sessions yet" in empty.text
+        and 'aria-current="page">Satisfaction' in empty.text
+    )
     counter = client.get("/sessions/counter").text
     assert "Only numbers are kept" in counter and "deleted after 90 days" in counter
     assert '<option value="blur" selected>' in counter and "js/counter.js" in counter
@@ -258,8 +282,11 @@ def test_pages_dashboard_counter_and_session(client, counter_clip):
     sid = client.post("/api/v1/sessions", json=NEW, headers=shop).json()["id"]
     assert client.get(f"/sessions/{sid}").status_code == 404  # another account's session
     mine = client.post("/api/v1/sessions", json=NEW, headers={"X-CSRF-Token": _csrf(client)}).json()["id"]
-    r = client.post(f"/api/v1/sessions/{mine}/video", headers={"X-CSRF-Token": _csrf(client)},
-                    files={"video": ("counter.mp4", counter_clip, "video/mp4")})
+    r = client.post(
+        f"/api/v1/sessions/{mine}/video",
+        headers={"X-CSRF-Token": _csrf(client)},
+        files={"video": ("counter.mp4", counter_clip, "video/mp4")},
+    )
     assert r.status_code == 202, r.text
     wait_job(client, r.json()["url"])
     page = client.get(f"/sessions/{mine}").text
@@ -281,12 +308,16 @@ def _csrf(client) -> str:
 def test_session_page_says_too_little_face_time_once_and_blank_charts_say_why(client):
     from emolens.apps.satisfaction.analysis import analyze_recording
     from emolens.apps.satisfaction.recording import FaceSample, Recording
+
     browser_sign_in(client, "shop")
     db = client.app.state.db
     user = accounts.find_user(db, "shop")
     p = tuple(float(k == "happy") for k in EMOTIONS)
-    rec = Recording(EMOTIONS, tuple(i / 10 for i in range(20)),  # 2 s of face: too little for a score
-                    tuple(FaceSample(i, 1, (0.3, 0.3, 0.2, 0.2), p, True) for i in range(20)))
+    rec = Recording(
+        EMOTIONS,
+        tuple(i / 10 for i in range(20)),  # 2 s of face: too little for a score
+        tuple(FaceSample(i, 1, (0.3, 0.3, 0.2, 0.2), p, True) for i in range(20)),
+    )
     sid = store.create_session(db, user.id, location="Main St", agent="ana", source="video").id
     store.save_analysis(db, sid, analyze_recording(rec))
     page = client.get(f"/sessions/{sid}").text

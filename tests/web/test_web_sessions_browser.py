@@ -2,6 +2,7 @@
 sign up, run a counter session on the fake camera (a Y4M clip of real photos), stop it, see the
 score, open the session page and the dashboard. Screenshots as in test_web_browser.py
 (EMOLENS_UPDATE_SCREENSHOTS=1 refreshes docs/screenshots/satisfaction-*.png)."""
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,12 @@ import pytest
 
 from emolens.apps import accounts
 from emolens.apps.db import open_database
+from emolens.apps.registry import all_migrations
 from emolens.apps.satisfaction import store
 from emolens.apps.satisfaction.analysis import analyze_recording
 from emolens.apps.satisfaction.recording import FaceSample, Recording
-from emolens.apps.schema import all_migrations
 from emolens.core.labels import EMOTIONS
+
 from helpers import astronaut_head
 from test_web_browser import DOCS_SHOTS, FLAGS, ensure_chromium, free_port, save_small_png, served_model, write_y4m
 
@@ -40,10 +42,10 @@ def counter_clip(path: Path, n: int = 20) -> Path:
     for i in range(n):
         frame = np.full((480, 640, 3), (70, 80, 90), np.uint8)
         y = 200 + int(6 * np.sin(2 * np.pi * i / n))
-        frame[y:y + head.shape[0], 60:60 + head.shape[1]] = head
+        frame[y : y + head.shape[0], 60 : 60 + head.shape[1]] = head
         if 4 <= i < 14:
             x = 600 - walker.shape[1] - 30 * (i - 4)
-            frame[10:10 + walker.shape[0], x:x + walker.shape[1]] = walker
+            frame[10 : 10 + walker.shape[0], x : x + walker.shape[1]] = walker
         frames.append(frame)
     return write_y4m(path, frames)
 
@@ -55,9 +57,23 @@ def served(tiny_model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("sessions-server")
     env = {**os.environ, "EMOLENS_DATA_DIR": str(folder / "data")}
     with open(folder / "server.log", "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "emolens.cli", "serve", "--model", served_model(tiny_model),
-                                 "--host", "127.0.0.1", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
-                                env=env)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "emolens.cli",
+                "serve",
+                "--model",
+                served_model(tiny_model),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300  # generous: CI machines are shared and slow
@@ -90,8 +106,11 @@ def browser(tmp_path_factory):
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the [dev] extra)")
     exe = ensure_chromium()
     clip = counter_clip(tmp_path_factory.mktemp("counter-camera") / "counter.y4m")
-    args = FLAGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-video-capture={clip}"]
+    args = FLAGS + [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+    ]
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=exe, headless=True, args=args)
         yield b
@@ -128,8 +147,14 @@ def test_counter_session_start_stop_score_then_session_page_and_dashboard(browse
     page = context.new_page()
     page.set_default_timeout(180_000)
     outside = []
-    page.on("request", lambda r: outside.append(r.url)
-            if not r.url.startswith((base, "data:", "blob:", base.replace("http", "ws"))) else None)
+    page.on(
+        "request",
+        lambda r: (
+            outside.append(r.url)
+            if not r.url.startswith((base, "data:", "blob:", base.replace("http", "ws")))
+            else None
+        ),
+    )
 
     page.goto(f"{base}/sessions/counter")
     assert page.url.startswith(f"{base}/login"), "signed-out visitors are sent to sign in"
@@ -176,8 +201,11 @@ def test_counter_session_start_stop_score_then_session_page_and_dashboard(browse
     page.goto(f"{base}/sessions?period=day&by=agent")
     page.wait_for_selector("#trend .main-svg")
     assert page.locator("#upload-progress").is_hidden() and page.locator("#upload-label").is_hidden()
-    assert page.evaluate("""() => [...document.querySelectorAll('[hidden]')]
-        .filter(el => getComputedStyle(el).display !== 'none').length""") == 0
+    assert (
+        page.evaluate("""() => [...document.querySelectorAll('[hidden]')]
+        .filter(el => getComputedStyle(el).display !== 'none').length""")
+        == 0
+    )
     page.wait_for_selector("#groups .main-svg")
     assert page.locator("#sessions-table tbody tr").count() == 1 + 14 * 3
     assert page.locator("#groups-table tbody tr").count() == 3  # ana, ben, chloe

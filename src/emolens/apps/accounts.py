@@ -13,6 +13,7 @@ session when the password changes. Passwords follow apps/passwords.py (length, n
 not the username). Deleting a user deletes every row that references it (ON DELETE CASCADE);
 apps that keep files delete those themselves before calling `delete_user`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,7 +33,11 @@ from emolens.apps.passwords import PasswordRefused, dummy_hash
 from emolens.apps.passwords import check_password as _policy
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration("accounts", 1, "users, api tokens, sessions", sql="""
+    Migration(
+        "accounts",
+        1,
+        "users, api tokens, sessions",
+        sql="""
         CREATE TABLE users (
             id INTEGER PRIMARY KEY,
             username TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -56,11 +61,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             expires_at TEXT NOT NULL
         );
         CREATE INDEX sessions_user ON sessions(user_id);
-    """),
-    Migration("accounts", 2, "api tokens expire", sql="""
+    """,
+    ),
+    Migration(
+        "accounts",
+        2,
+        "api tokens expire",
+        sql="""
         ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;   -- UTC; tokens from before this version: 90 days on
         UPDATE api_tokens SET expires_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+90 days') WHERE expires_at IS NULL;
-    """),
+    """,
+    ),
 )
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,31}")
@@ -97,8 +108,12 @@ class User:
     has_password: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "username": self.username, "created_at": self.created_at,
-                "has_password": self.has_password}
+        return {
+            "id": self.id,
+            "username": self.username,
+            "created_at": self.created_at,
+            "has_password": self.has_password,
+        }
 
 
 @dataclass(frozen=True)
@@ -159,8 +174,12 @@ def _digest(secret: str) -> str:
 
 
 def _user(row: sqlite3.Row) -> User:
-    return User(id=row["id"], username=row["username"], created_at=row["created_at"],
-                has_password=row["password_hash"] != NO_PASSWORD)
+    return User(
+        id=row["id"],
+        username=row["username"],
+        created_at=row["created_at"],
+        has_password=row["password_hash"] != NO_PASSWORD,
+    )
 
 
 def check_username(username: str) -> str:
@@ -184,8 +203,10 @@ def create_user(db: Database, username: str, password: str | None, *, hasher: Pa
     hashed = NO_PASSWORD if password is None else hasher.hash(check_password(password, username))
     try:
         with db.write() as conn:
-            cur = conn.execute("INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
-                               (username, hashed, utc_now()))
+            cur = conn.execute(
+                "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
+                (username, hashed, utc_now()),
+            )
             row = conn.execute("SELECT * FROM users WHERE id = ?", (cur.lastrowid,)).fetchone()
     except sqlite3.IntegrityError:
         raise UsernameTaken(f"the username {username!r} is taken: choose another one") from None
@@ -215,8 +236,9 @@ def local_user(db: Database, username: str, *, hasher: PasswordHasher) -> User:
         return find_user(db, username)  # type: ignore[return-value]
 
 
-def authenticate(db: Database, username: str, password: str, *, hasher: PasswordHasher,
-                 dummy: str | None = None) -> User:
+def authenticate(
+    db: Database, username: str, password: str, *, hasher: PasswordHasher, dummy: str | None = None
+) -> User:
     """The user whose password this is, else InvalidCredentials (same message and cost for unknown users).
 
     Unknown users are checked against `dummy` (passwords.dummy_hash(hasher), made once at start-up),
@@ -272,9 +294,10 @@ def issue_token(db: Database, user_id: int, name: str = "", *, ttl_s: float = TO
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.write() as conn:
         conn.execute("DELETE FROM api_tokens WHERE expires_at <= ?", (utc_now(),))
-        cur = conn.execute("INSERT INTO api_tokens (user_id, token_sha256, name, created_at, expires_at) "
-                           "VALUES (?, ?, ?, ?, ?)", (user_id, _digest(secret), name.strip()[:100], utc_now(),
-                                                      _later(ttl_s)))
+        cur = conn.execute(
+            "INSERT INTO api_tokens (user_id, token_sha256, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            (user_id, _digest(secret), name.strip()[:100], utc_now(), _later(ttl_s)),
+        )
         row = conn.execute("SELECT * FROM api_tokens WHERE id = ?", (cur.lastrowid,)).fetchone()
     return IssuedToken(token=_token(row), secret=secret)
 
@@ -284,8 +307,11 @@ def user_for_token(db: Database, secret: str) -> User | None:
     if not secret.startswith(TOKEN_PREFIX):
         return None
     with db.read() as conn:
-        row = conn.execute("SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id "
-                           "WHERE t.token_sha256 = ? AND t.expires_at > ?", (_digest(secret), utc_now())).fetchone()
+        row = conn.execute(
+            "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id "
+            "WHERE t.token_sha256 = ? AND t.expires_at > ?",
+            (_digest(secret), utc_now()),
+        ).fetchone()
     return None if row is None else _user(row)
 
 
@@ -299,8 +325,9 @@ def token_expiry(db: Database, secret: str) -> str | None:
 def list_tokens(db: Database, user_id: int) -> list[ApiToken]:
     """The user's live tokens (names and dates, never secrets), oldest first."""
     with db.read() as conn:
-        rows = conn.execute("SELECT * FROM api_tokens WHERE user_id = ? AND expires_at > ? ORDER BY id",
-                            (user_id, utc_now())).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM api_tokens WHERE user_id = ? AND expires_at > ? ORDER BY id", (user_id, utc_now())
+        ).fetchall()
     return [_token(r) for r in rows]
 
 
@@ -315,16 +342,21 @@ def start_session(db: Database, user_id: int, *, ttl_s: int = 14 * 86400) -> Iss
     expires = _later(ttl_s)
     with db.write() as conn:
         conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (utc_now(),))
-        conn.execute("INSERT INTO sessions (user_id, session_sha256, csrf_token, created_at, expires_at) "
-                     "VALUES (?, ?, ?, ?, ?)", (user_id, _digest(secret), csrf, utc_now(), expires))
+        conn.execute(
+            "INSERT INTO sessions (user_id, session_sha256, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            (user_id, _digest(secret), csrf, utc_now(), expires),
+        )
     return IssuedSession(secret=secret, csrf_token=csrf, expires_at=expires, max_age_s=ttl_s)
 
 
 def session_for(db: Database, secret: str) -> Session | None:
     """The live session with this cookie value, or None (unknown or expired)."""
     with db.read() as conn:
-        row = conn.execute("SELECT u.*, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id "
-                           "WHERE s.session_sha256 = ? AND s.expires_at > ?", (_digest(secret), utc_now())).fetchone()
+        row = conn.execute(
+            "SELECT u.*, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.session_sha256 = ? AND s.expires_at > ?",
+            (_digest(secret), utc_now()),
+        ).fetchone()
     return None if row is None else Session(user=_user(row), csrf_token=row["csrf_token"], expires_at=row["expires_at"])
 
 

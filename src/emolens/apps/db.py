@@ -17,6 +17,7 @@ instead of failing), `synchronous=FULL` (a commit is on disk when it returns) an
 `secure_delete` (deleted rows are overwritten, not left in free pages). Connections
 are short-lived: one per `read()`/`write()`, so the handle is safe across threads.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,8 +56,8 @@ def split_sql(script: str) -> list[str]:
     """A script -> complete statements (sqlite3's execute() runs one at a time; executescript() commits)."""
     statements, start = [], 0
     for i, char in enumerate(script):
-        if char == ";" and sqlite3.complete_statement(script[start:i + 1]):
-            statements.append(script[start:i + 1].strip())
+        if char == ";" and sqlite3.complete_statement(script[start : i + 1]):
+            statements.append(script[start : i + 1].strip())
             start = i + 1
     rest = "\n".join(line for line in script[start:].splitlines() if not line.strip().startswith("--")).strip()
     if rest:
@@ -81,8 +82,9 @@ class Database:
 
     def connect(self) -> sqlite3.Connection:
         """A new connection in autocommit mode (transactions are explicit), rows as sqlite3.Row."""
-        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+        )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
@@ -129,13 +131,17 @@ class Database:
         """Apply the migrations the file lacks, all in one transaction; returns those applied."""
         plan = _check_plan(migrations)
         with self.write() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_versions (app TEXT NOT NULL, version INTEGER NOT NULL, "
-                         "name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (app, version))")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_versions (app TEXT NOT NULL, version INTEGER NOT NULL, "
+                "name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (app, version))"
+            )
             have = _versions(conn)
             for app, latest in _latest(plan).items():
                 if have.get(app, 0) > latest:
-                    raise SchemaError(f"{self.path}: the {app!r} schema is at version {have[app]}, newer than the "
-                                      f"{latest} this emolens knows: upgrade emolens (pip install -U emolens)")
+                    raise SchemaError(
+                        f"{self.path}: the {app!r} schema is at version {have[app]}, newer than the "
+                        f"{latest} this emolens knows: upgrade emolens (pip install -U emolens)"
+                    )
             applied = [m for m in plan if m.version > have.get(m.app, 0)]
             for m in applied:
                 log.info("migrating %s: %s v%d (%s)", self.path.name, m.app, m.version, m.name)
@@ -143,12 +149,16 @@ class Database:
                     conn.execute(statement)
                 if m.apply is not None:
                     m.apply(conn)
-                conn.execute("INSERT INTO schema_versions (app, version, name, applied_at) VALUES (?, ?, ?, ?)",
-                             (m.app, m.version, m.name, utc_now()))
+                conn.execute(
+                    "INSERT INTO schema_versions (app, version, name, applied_at) VALUES (?, ?, ?, ?)",
+                    (m.app, m.version, m.name, utc_now()),
+                )
             if applied:
                 problems = conn.execute("PRAGMA foreign_key_check").fetchall()
                 if problems:
-                    raise SchemaError(f"migration broke foreign keys in {self.path}: {[tuple(p) for p in problems][:5]}")
+                    raise SchemaError(
+                        f"migration broke foreign keys in {self.path}: {[tuple(p) for p in problems][:5]}"
+                    )
         return applied
 
     def integrity_check(self) -> str:
@@ -195,14 +205,15 @@ def _check_plan(migrations: Sequence[Migration]) -> list[Migration]:
     for app in order:
         steps = sorted(by_app[app], key=lambda m: m.version)
         if [m.version for m in steps] != list(range(1, len(steps) + 1)):
-            raise ValueError(f"migrations of {app!r} must be numbered 1..{len(steps)} without gaps or repeats, "
-                             f"got {[m.version for m in steps]}")
+            raise ValueError(
+                f"migrations of {app!r} must be numbered 1..{len(steps)} without gaps or repeats, "
+                f"got {[m.version for m in steps]}"
+            )
         plan.extend(steps)
     return plan
 
 
-def open_database(path: str | Path, migrations: Sequence[Migration] = (), *,
-                  busy_timeout_ms: int = 10_000) -> Database:
+def open_database(path: str | Path, migrations: Sequence[Migration] = (), *, busy_timeout_ms: int = 10_000) -> Database:
     """Create the file when missing (private: 0600 in a 0700 folder), switch on WAL, apply migrations."""
     path = Path(path).expanduser()
     if not path.parent.exists():

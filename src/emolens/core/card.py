@@ -3,6 +3,7 @@
 Nothing about a model is inferred from its file name: labels, input geometry,
 normalisation, crop margin, calibration and provenance all live here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,7 +73,7 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelCard:
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
             raise CardError(f"card.json has unknown fields: {sorted(unknown)}")

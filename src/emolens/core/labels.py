@@ -3,6 +3,7 @@
 Every reader maps class *names* to our indexes; positions in another dataset's
 ordering (alphabetical folders, RAF-DB numbers) are never trusted.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -25,26 +26,49 @@ def label_set(classes: int = 7) -> tuple[str, ...]:
 
 # Valence used by summaries (video, journal, satisfaction): -1 unpleasant .. +1 pleasant.
 VALENCE: Mapping[str, float] = {
-    "angry": -0.8, "disgust": -0.7, "fear": -0.6, "happy": 1.0,
-    "sad": -0.8, "surprise": 0.2, "neutral": 0.0, CONTEMPT: -0.5,
+    "angry": -0.8,
+    "disgust": -0.7,
+    "fear": -0.6,
+    "happy": 1.0,
+    "sad": -0.8,
+    "surprise": 0.2,
+    "neutral": 0.0,
+    CONTEMPT: -0.5,
 }
 
 # Spellings seen in public datasets (CK+, JAFFE, AffectNet, RAF-DB ...). None = not one of ours.
 ALIASES: Mapping[str, str | None] = {
-    "anger": "angry", "angry": "angry", "mad": "angry",
-    "disgust": "disgust", "disgusted": "disgust",
-    "fear": "fear", "fearful": "fear", "afraid": "fear", "scared": "fear",
-    "happy": "happy", "happiness": "happy", "joy": "happy", "smile": "happy",
-    "sad": "sad", "sadness": "sad",
-    "surprise": "surprise", "surprised": "surprise",
-    "neutral": "neutral", "calm": "neutral",
+    "anger": "angry",
+    "angry": "angry",
+    "mad": "angry",
+    "disgust": "disgust",
+    "disgusted": "disgust",
+    "fear": "fear",
+    "fearful": "fear",
+    "afraid": "fear",
+    "scared": "fear",
+    "happy": "happy",
+    "happiness": "happy",
+    "joy": "happy",
+    "smile": "happy",
+    "sad": "sad",
+    "sadness": "sad",
+    "surprise": "surprise",
+    "surprised": "surprise",
+    "neutral": "neutral",
+    "calm": "neutral",
     "contempt": None,
 }
 
 # RAF-DB's basic-emotion folder numbers.
 RAFDB_NUMBERS: Mapping[str, str] = {
-    "1": "surprise", "2": "fear", "3": "disgust", "4": "happy",
-    "5": "sad", "6": "angry", "7": "neutral",
+    "1": "surprise",
+    "2": "fear",
+    "3": "disgust",
+    "4": "happy",
+    "5": "sad",
+    "6": "angry",
+    "7": "neutral",
 }
 
 # FER2013 CSV "emotion" column: integer -> name.

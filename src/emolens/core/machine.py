@@ -4,6 +4,7 @@ Why: the same code runs 10x faster or slower by CPU (bf16 is native on some Xeon
 emulated on AVX2-only EPYCs; ONNX Runtime int8 needs VNNI to pay), so every benchmark
 prints this line next to its numbers. Torch-free: the runtime benchmarks use it too.
 """
+
 from __future__ import annotations
 
 import platform
@@ -40,8 +41,11 @@ def cpu_flags() -> list[str]:
 def describe() -> str:
     """One line for a benchmark header, e.g. 'AMD EPYC, 2 cores; avx2 (no VNNI, no native bf16)'."""
     import os
+
     flags = cpu_flags()
     vnni = any("vnni" in f or f == "amx_int8" for f in flags)
     bf16 = any("bf16" in f for f in flags)
-    return (f"{cpu_model()}, {os.cpu_count()} cores; ISA {' '.join(flags) or 'unknown'} "
-            f"({'VNNI' if vnni else 'no VNNI'}, {'native bf16' if bf16 else 'no native bf16'})")
+    return (
+        f"{cpu_model()}, {os.cpu_count()} cores; ISA {' '.join(flags) or 'unknown'} "
+        f"({'VNNI' if vnni else 'no VNNI'}, {'native bf16' if bf16 else 'no native bf16'})"
+    )

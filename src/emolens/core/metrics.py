@@ -1,4 +1,5 @@
 """Classification metrics in numpy: shared by torch-side and ONNX-side evaluation."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,12 +23,19 @@ def per_class_report(cm: np.ndarray, labels: tuple[str, ...]) -> dict[str, dict[
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
     return {
-        name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]), "support": int(support[i])}
+        name: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
         for i, name in enumerate(labels)
     }
 
 
-def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, bins: int = 15) -> tuple[float, list[dict[str, float]]]:
+def expected_calibration_error(
+    probs: np.ndarray, y_true: np.ndarray, bins: int = 15
+) -> tuple[float, list[dict[str, float]]]:
     """ECE over equal-width confidence bins, plus the bins for a reliability diagram."""
     conf = probs.max(1)
     correct = (probs.argmax(1) == y_true).astype(float)
@@ -39,8 +47,15 @@ def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, bins: int 
             continue
         gap = abs(correct[m].mean() - conf[m].mean())
         ece += m.mean() * gap
-        table.append({"lo": float(lo), "hi": float(hi), "n": int(m.sum()),
-                      "accuracy": float(correct[m].mean()), "confidence": float(conf[m].mean())})
+        table.append(
+            {
+                "lo": float(lo),
+                "hi": float(hi),
+                "n": int(m.sum()),
+                "accuracy": float(correct[m].mean()),
+                "confidence": float(conf[m].mean()),
+            }
+        )
     return float(ece), table
 
 

@@ -3,6 +3,7 @@
 Training (eval and the in-memory train tensor), ONNX parity tests and the runtime
 all call `preprocess`, so a model always sees pixels prepared the same way.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -50,8 +51,10 @@ def preprocess(crops: Sequence[np.ndarray] | np.ndarray, card: ModelCard) -> np.
     """
     size, channels = card.input_size, card.channels
     if isinstance(crops, np.ndarray) and crops.ndim == 3 and crops.dtype == np.uint8 and channels == 1:
-        batch = crops if crops.shape[1:] == (size, size) else np.stack(
-            [_resize(c, size, card.interpolation) for c in crops]
+        batch = (
+            crops
+            if crops.shape[1:] == (size, size)
+            else np.stack([_resize(c, size, card.interpolation) for c in crops])
         )
         out = batch.astype(np.float32)[:, None, :, :]
     else:

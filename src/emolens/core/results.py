@@ -1,4 +1,5 @@
 """Result types shared by the runtime, the CLI and the apps: plain data, JSON-ready."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -25,8 +26,13 @@ class Quality:
         return tuple(name for name in ("tiny", "blurry", "dark") if getattr(self, name))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tiny": self.tiny, "blurry": self.blurry, "dark": self.dark,
-                "sharpness": round(self.sharpness, 2), "brightness": round(self.brightness, 2)}
+        return {
+            "tiny": self.tiny,
+            "blurry": self.blurry,
+            "dark": self.dark,
+            "sharpness": round(self.sharpness, 2),
+            "brightness": round(self.brightness, 2),
+        }
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,9 @@ class Face:
             "uncertain": self.uncertain,
             "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()},
             "quality": self.quality.to_dict(),
-            "landmarks": None if self.landmarks is None else [[round(px, 1), round(py, 1)] for px, py in self.landmarks],
+            "landmarks": None
+            if self.landmarks is None
+            else [[round(px, 1), round(py, 1)] for px, py in self.landmarks],
         }
         if self.track_id is not None:
             out["track_id"] = self.track_id

@@ -3,6 +3,7 @@
 Shared by training-run evaluation (torch) and the ONNX runtime, so a card's `tta`
 means the same thing everywhere. Views work on the preprocessed batch (N, C, S, S).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -23,7 +24,9 @@ def parse_tta(spec: str | Iterable[str] | None) -> tuple[str, ...]:
     names = [n for n in names if n and n != "none"]
     unknown = sorted(set(names) - set(TTA_NAMES))
     if unknown:
-        raise ValueError(f"unknown test-time augmentation {', '.join(unknown)}; choose from none, {', '.join(TTA_NAMES)}")
+        raise ValueError(
+            f"unknown test-time augmentation {', '.join(unknown)}; choose from none, {', '.join(TTA_NAMES)}"
+        )
     return tuple(n for n in TTA_NAMES if n in names)
 
 
@@ -35,7 +38,7 @@ def zoom(batch: np.ndarray, factor: float = ZOOM) -> np.ndarray:
     out = np.empty_like(batch, dtype=np.float32)
     for i in range(n):
         for ch in range(c):
-            out[i, ch] = cv2.resize(batch[i, ch, o:o + side, o:o + side], (s, s), interpolation=cv2.INTER_LINEAR)
+            out[i, ch] = cv2.resize(batch[i, ch, o : o + side, o : o + side], (s, s), interpolation=cv2.INTER_LINEAR)
     return out
 
 
@@ -43,7 +46,7 @@ def shift(batch: np.ndarray, dx: int, dy: int) -> np.ndarray:
     """The batch moved by (dx, dy) pixels, borders filled by reflection as in training."""
     s, p = batch.shape[-1], max(abs(dx), abs(dy))
     padded = np.pad(np.asarray(batch, np.float32), ((0, 0), (0, 0), (p, p), (p, p)), mode="reflect")
-    return np.ascontiguousarray(padded[..., p - dy:p - dy + s, p - dx:p - dx + s])
+    return np.ascontiguousarray(padded[..., p - dy : p - dy + s, p - dx : p - dx + s])
 
 
 def tta_views(batch: np.ndarray, tta: Iterable[str]) -> list[np.ndarray]:

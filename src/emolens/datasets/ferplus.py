@@ -15,6 +15,7 @@ Images whose votes point at `unknown` or `NF` (not a face) are dropped in every 
 classes, contempt votes are removed and the rest renormalised (an image whose target is
 mostly contempt is dropped); with 8 classes contempt is the 8th label.
 """
+
 from __future__ import annotations
 
 import csv
@@ -61,8 +62,9 @@ def votes_path(data: str | Path, votes: str = "") -> Path:
         data = Path(data)
         path = (data if data.is_dir() else data.parent) / "ferplus.csv"
     if not path.is_file():
-        raise DataError(f"FER+ votes {path} not found: pass --ferplus PATH (a CSV with columns path,"
-                        f"{','.join(VOTE_COLUMNS)})")
+        raise DataError(
+            f"FER+ votes {path} not found: pass --ferplus PATH (a CSV with columns path,{','.join(VOTE_COLUMNS)})"
+        )
     return path
 
 
@@ -164,11 +166,20 @@ def apply_ferplus(split: Split, votes: dict[str, np.ndarray], opts: FerPlusOptio
             t = opts.weight * original + (1 - opts.weight) * t
         keep.append(i)
         targets.append(t)
-    log.info("FER+ %s (%d classes), split %s: kept %d of %d images%s", opts.mode, opts.classes, split.name, len(keep),
-             len(split), "; dropped " + ", ".join(f"{n} {r}" for r, n in reasons.most_common()) if reasons else "")
+    log.info(
+        "FER+ %s (%d classes), split %s: kept %d of %d images%s",
+        opts.mode,
+        opts.classes,
+        split.name,
+        len(keep),
+        len(split),
+        "; dropped " + ", ".join(f"{n} {r}" for r, n in reasons.most_common()) if reasons else "",
+    )
     if not keep:
-        raise DataError(f"no image of split {split.name!r} has a FER+ row: are the votes keyed by this layout's paths "
-                        f"(e.g. train/angry/Training_1426440.jpg)?")
+        raise DataError(
+            f"no image of split {split.name!r} has a FER+ row: are the votes keyed by this layout's paths "
+            f"(e.g. train/angry/Training_1426440.jpg)?"
+        )
     idx = np.array(keep)
     out = split.subset(idx)
     t = np.stack(targets).astype(np.float32)
@@ -210,9 +221,13 @@ def agreement(split: Split, votes: dict[str, np.ndarray]) -> dict[str, dict[str,
     for name, c in moved.items():
         n = sum(c.values())
         if n:
-            out[name] = {"n": n, "agree": c[name] / n,
-                         "top_other": max(((k, v) for k, v in c.items() if k != name), key=lambda kv: kv[1],
-                                          default=("-", 0))[0]}
+            out[name] = {
+                "n": n,
+                "agree": c[name] / n,
+                "top_other": max(((k, v) for k, v in c.items() if k != name), key=lambda kv: kv[1], default=("-", 0))[
+                    0
+                ],
+            }
     return out
 
 

@@ -1,4 +1,5 @@
 """`emolens data`: class counts per split, exact duplicates, sample grids per class."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -33,7 +34,7 @@ def duplicate_report(splits: dict[str, Split]) -> dict[str, Any]:
                 within[s]["conflicting_labels"] += int(len(set(labs)) > 1)
         names = sorted(by_split)
         for i, a in enumerate(names):
-            for b in names[i + 1:]:
+            for b in names[i + 1 :]:
                 key = f"{b} in {a}" if a == "train" else f"{a} in {b}"
                 row = across.setdefault(key, {"images": 0, "same_label": 0})
                 other = a if key.startswith(b) else b
@@ -55,7 +56,7 @@ def sample_grid(split: Split, label: int, n: int = 64, cell: int = 64, seed: int
         img = np.asarray(split.images[int(i)])
         img = cv2.resize(img, (cell, cell), interpolation=cv2.INTER_AREA if img.shape[0] > cell else cv2.INTER_LINEAR)
         r, c = divmod(k, cols)
-        grid[r * cell:(r + 1) * cell, c * cell:(c + 1) * cell] = img
+        grid[r * cell : (r + 1) * cell, c * cell : (c + 1) * cell] = img
     return grid
 
 
@@ -63,6 +64,7 @@ def ferplus_report(path: str | Path, splits: dict[str, Split], votes: str = "") 
     """Per split and FER2013 class: how often the FER+ ten-tagger majority agrees (None without votes)."""
     from emolens.datasets.ferplus import agreement, read_votes, votes_path
     from emolens.datasets.types import DataError
+
     try:
         where = votes_path(path, votes)
     except DataError:
@@ -73,8 +75,9 @@ def ferplus_report(path: str | Path, splits: dict[str, Split], votes: str = "") 
     return {"votes": str(where), "splits": {n: agreement(s, table) for n, s in splits.items()}}
 
 
-def inspect_dataset(path: str | Path, layout: str = "auto", label_map=None, out: str | Path = "reports/data",
-                    votes: str = "") -> dict[str, Any]:
+def inspect_dataset(
+    path: str | Path, layout: str = "auto", label_map=None, out: str | Path = "reports/data", votes: str = ""
+) -> dict[str, Any]:
     layout = detect_layout(path) if layout == "auto" else layout
     splits = read_dataset(path, layout, label_map=label_map)
     out = Path(out)
@@ -88,7 +91,8 @@ def inspect_dataset(path: str | Path, layout: str = "auto", label_map=None, out:
                 cv2.imwrite(str(f), grid)
                 grids.append(str(f))
     return {
-        "path": str(path), "layout": layout,
+        "path": str(path),
+        "layout": layout,
         "splits": {n: {"images": len(s), "counts": s.counts(), "dropped": s.dropped} for n, s in splits.items()},
         "duplicates": duplicate_report(splits),
         "ferplus": ferplus_report(path, splits, votes) if layout != "csv" else None,
@@ -110,7 +114,9 @@ def format_report(r: dict[str, Any]) -> str:
             lines.append(f"dropped from {n} (not one of our 7): {r['splits'][n]['dropped']}")
     lines.append("exact duplicates (byte-identical):")
     for n, d in r["duplicates"]["within"].items():
-        lines.append(f"  within {n}: {d['images']} extra copies, {d['conflicting_labels']} groups with conflicting labels")
+        lines.append(
+            f"  within {n}: {d['images']} extra copies, {d['conflicting_labels']} groups with conflicting labels"
+        )
     for k, d in r["duplicates"]["across"].items():
         lines.append(f"  {k}: {d['images']} images ({d['same_label']} with the same label)")
     if r.get("ferplus"):

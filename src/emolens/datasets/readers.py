@@ -4,6 +4,7 @@ Classes are mapped by name (see `core.labels`), never by position. Images are
 decoded once into memory as uint8 gray arrays unless that would exceed the
 memory budget, in which case they stay lazy and are decoded per item.
 """
+
 from __future__ import annotations
 
 import csv
@@ -143,8 +144,9 @@ def _decode_split(tree: Tree, split: str, items, dropped, memory_budget: int) ->
         return Split(split, LazyImages(loaders), labels, rels, digests, dropped)
     images, digests = [], []
     # disable=None: no bar when stderr is not a terminal (files, pipes, CI logs)
-    for rel in tqdm(rels, desc=f"decode {split}", unit="img", leave=False,
-                    disable=True if len(rels) < PROGRESS_MIN else None):
+    for rel in tqdm(
+        rels, desc=f"decode {split}", unit="img", leave=False, disable=True if len(rels) < PROGRESS_MIN else None
+    ):
         raw = tree.read(rel)
         images.append(_decode(raw, tree.display(rel)))
         digests.append(_sha1(raw))
@@ -179,7 +181,9 @@ def _read_csv(path: Path, splits) -> dict[str, Split]:
         reader = csv.DictReader(fh)
         need = {"emotion", "pixels", "Usage"}
         if not reader.fieldnames or not need <= set(reader.fieldnames):
-            raise DataError(f"{path} is not fer2013.csv: expected columns emotion,pixels,Usage, got {reader.fieldnames}")
+            raise DataError(
+                f"{path} is not fer2013.csv: expected columns emotion,pixels,Usage, got {reader.fieldnames}"
+            )
         for line_no, row in enumerate(reader, start=2):
             usage = CSV_USAGE.get(row["Usage"].strip().lower())
             if usage is None:
@@ -196,12 +200,21 @@ def _read_csv(path: Path, splits) -> dict[str, Split]:
             side = int(round(np.sqrt(px.size)))
             if px.size == 0 or side * side != px.size or px.min() < 0 or px.max() > 255:
                 raise DataError(f"{path} line {line_no}: expected a square of 0-255 values, got {px.size} values")
-            rows[usage].append((px.astype(np.uint8).reshape(side, side), EMOTIONS.index(name), line_no,
-                                hashlib.sha1(row["pixels"].encode()).hexdigest()))
+            rows[usage].append(
+                (
+                    px.astype(np.uint8).reshape(side, side),
+                    EMOTIONS.index(name),
+                    line_no,
+                    hashlib.sha1(row["pixels"].encode()).hexdigest(),
+                )
+            )
     out = {}
     for usage, items in rows.items():
         out[usage] = Split(
-            usage, np.stack([i[0] for i in items]), np.array([i[1] for i in items], np.int64),
-            [f"{path.name}:{i[2]}" for i in items], [i[3] for i in items],
+            usage,
+            np.stack([i[0] for i in items]),
+            np.array([i[1] for i in items], np.int64),
+            [f"{path.name}:{i[2]}" for i in items],
+            [i[3] for i in items],
         )
     return out

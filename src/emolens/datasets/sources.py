@@ -1,4 +1,5 @@
 """A file tree read the same way from a folder or directly from a .zip (no unpacking)."""
+
 from __future__ import annotations
 
 import zipfile
@@ -27,7 +28,8 @@ class Tree:
             self._names = sorted(n for n in names if _is_image(n) and not _hidden(n))
         elif root.is_dir():
             self._names = sorted(
-                p.relative_to(root).as_posix() for p in root.rglob("*")
+                p.relative_to(root).as_posix()
+                for p in root.rglob("*")
                 if p.is_file() and _is_image(p.name) and not _hidden(p.relative_to(root).as_posix())
             )
         else:
@@ -35,7 +37,7 @@ class Tree:
 
     def files(self) -> list[str]:
         """Image paths relative to the dataset root (a zip's wrapper folder stripped)."""
-        return [n[len(self._prefix):] for n in self._names]
+        return [n[len(self._prefix) :] for n in self._names]
 
     def dirs(self, under: str = "") -> list[str]:
         """Immediate sub-folder names below `under` that contain images somewhere."""
@@ -86,6 +88,14 @@ def _common_wrapper(names: list[str]) -> str:
     return ""
 
 
-SPLIT_DIRS = {"train": "train", "training": "train", "test": "test", "val": "test",
-              "valid": "test", "validation": "test", "publictest": "test",
-              "private": "private", "privatetest": "private"}
+SPLIT_DIRS = {
+    "train": "train",
+    "training": "train",
+    "test": "test",
+    "val": "test",
+    "valid": "test",
+    "validation": "test",
+    "publictest": "test",
+    "private": "private",
+    "privatetest": "private",
+}

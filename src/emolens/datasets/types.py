@@ -1,4 +1,5 @@
 """What a reader returns: one `Split` per dataset split."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -64,8 +65,13 @@ class Split:
         idx = np.asarray(idx)
         images = self.images[idx] if self.in_memory else LazyImages([self.images._loaders[i] for i in idx])
         return Split(
-            name or self.name, images, self.labels[idx],
-            [self.sources[i] for i in idx], [self.digests[i] for i in idx], dict(self.dropped), self.label_names,
+            name or self.name,
+            images,
+            self.labels[idx],
+            [self.sources[i] for i in idx],
+            [self.digests[i] for i in idx],
+            dict(self.dropped),
+            self.label_names,
             None if self.targets is None else self.targets[idx],
             None if self.original_labels is None else self.original_labels[idx],
         )
@@ -77,5 +83,10 @@ def concat_splits(parts: list[Split], name: str) -> Split:
         images: np.ndarray | LazyImages = np.concatenate([p.images for p in parts])
     else:
         images = LazyImages([lambda p=p, i=i: p.images[i] for p in parts for i in range(len(p))])
-    return Split(name, images, np.concatenate([p.labels for p in parts]),
-                 [s for p in parts for s in p.sources], [d for p in parts for d in p.digests])
+    return Split(
+        name,
+        images,
+        np.concatenate([p.labels for p in parts]),
+        [s for p in parts for s in p.sources],
+        [d for p in parts for d in p.digests],
+    )

@@ -1,23 +1,34 @@
-"""One evaluation path for run folders (torch) and exported models (ONNX Runtime).
+"""One evaluation path for exported models (ONNX Runtime) and, through a logits function the caller passes,
+training runs (torch; emolens.train.runs.run_logits): evaluation itself depends on nothing of train.
 
 Both produce logits on the same `preprocess`-ed batch, then share metrics and
 reports. For a held-out split we also report the subset without exact
 duplicates of Training images (FER2013 PublicTest has 280 of them).
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from emolens.core.card import ModelCard
 from emolens.core.metrics import classification_metrics, softmax
+from emolens.core.preprocess import preprocess
 from emolens.datasets import DataError, Split, read_dataset
 from emolens.datasets.ferplus import FerPlusOptions, apply_ferplus, read_votes, votes_path
 from emolens.datasets.types import concat_splits
+from emolens.evaluation.report import write_reports
+from emolens.inference.classifier import Classifier
 
 log = logging.getLogger(__name__)
+
+# (split, tta) -> (N, K) raw logits in the model's label order, and a description of the model whose
+# "labels" name the columns, "kind" is "onnx" or "run", "temperature" calibrates them.
+LogitsFn = Callable[[Split, str], tuple[np.ndarray, dict[str, Any]]]
 
 
 def pick_split(available: list[str], split: str | None, data: str | Path) -> str:
@@ -32,8 +43,14 @@ def pick_split(available: list[str], split: str | None, data: str | Path) -> str
     raise DataError(f"{data} has several splits ({', '.join(sorted(available))}): choose one with --split")
 
 
-def split_for_eval(data: str | Path, split: str | None, layout: str = "auto", label_map=None, labels: str = "fer2013",
-                   ferplus: FerPlusOptions | None = None) -> tuple[Split, set[str]]:
+def split_for_eval(
+    data: str | Path,
+    split: str | None,
+    layout: str = "auto",
+    label_map=None,
+    labels: str = "fer2013",
+    ferplus: FerPlusOptions | None = None,
+) -> tuple[Split, set[str]]:
     """The requested split (see pick_split when None) and the digests of the training split (empty when absent).
 
     labels='ferplus' scores against the FER+ majority (images without one are left out).
@@ -72,20 +89,28 @@ def reorder_logits(logits: np.ndarray, model_labels: tuple[str, ...], order: tup
     return out
 
 
-def _onnx_logits(model: str | Path, split: Split, tta: str) -> tuple[np.ndarray, dict[str, Any]]:
-    from emolens.core.preprocess import preprocess
-    from emolens.inference.classifier import Classifier
-
-    clf = Classifier(model, threads=2, tta=None if tta == "card" else tta)
+def onnx_logits(
+    model: str | Path, split: Split, tta: str = "card", *, card: ModelCard | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Logits of an exported model (a folder, .onnx file or shipped name); `card`, when given, describes the
+    ONNX file instead of its card.json (export calibrates before it writes the card)."""
+    clf = Classifier(model, threads=2, tta=None if tta == "card" else tta, card=card)
     if tuple(clf.labels) != split.label_names:
         log.info("model labels %s differ from the dataset's %s; mapping by name", clf.labels, split.label_names)
     out = []
     for i in range(0, len(split), 256):  # bounded: decoded and preprocessed 256 crops at a time
-        out.append(clf.logits(preprocess(split.images[i:i + 256], clf.card)))
+        out.append(clf.logits(preprocess(split.images[i : i + 256], clf.card)))
     logits = np.concatenate(out) if out else np.zeros((0, len(clf.labels)), np.float32)
-    return logits, {"labels": tuple(clf.labels), "kind": "onnx", "path": str(clf.model_dir), "name": clf.card.name, "arch": clf.card.arch,
-                              "tta": ",".join(clf.tta) or "none", "temperature": clf.card.temperature,
-                              "sha256": clf.card.onnx_sha256}
+    return logits, {
+        "labels": tuple(clf.labels),
+        "kind": "onnx",
+        "path": str(clf.model_dir),
+        "name": clf.card.name,
+        "arch": clf.card.arch,
+        "tta": ",".join(clf.tta) or "none",
+        "temperature": clf.card.temperature,
+        "sha256": clf.card.onnx_sha256,
+    }
 
 
 def is_run_folder(model: str | Path) -> bool:
@@ -94,38 +119,46 @@ def is_run_folder(model: str | Path) -> bool:
     return path.is_dir() and ((path / "best.pt").is_file() or any(path.glob("seed*/best.pt")))
 
 
-def model_logits(model: str | Path, split: Split, tta: str = "card") -> tuple[np.ndarray, dict[str, Any]]:
+def model_logits(
+    model: str | Path, split: Split, tta: str = "card", *, logits: LogitsFn | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
     """(N, K) logits over `label_order(model labels, split labels)` and a description of the model.
 
-    For a run folder or an exported model: one path for evaluation and for distillation
-    teachers, so both see the model as the runtime would. info["labels"] names the columns.
+    `logits` computes the model's raw logits; by default those of an exported model (ONNX). A training
+    run's come from emolens.train.runs (run_logits, or model_logits there, which picks). One path for
+    evaluation, calibration and distillation teachers. info["labels"] names the columns.
     """
-    if is_run_folder(model):
-        from emolens.train.runs import run_logits  # training runs need the [train] extra
-        logits, info = run_logits(Path(model), split, tta)
-    else:
-        logits, info = _onnx_logits(model, split, tta)
+    raw, info = logits(split, tta) if logits is not None else onnx_logits(model, split, tta)
     model_labels = tuple(info["labels"])
     order = label_order(model_labels, split.label_names)
     info["labels"], info["model_labels"] = order, model_labels
-    return reorder_logits(logits, model_labels, order), info
+    return reorder_logits(raw, model_labels, order), info
 
 
-def evaluate_model(model: str | Path, data: str | Path, *, split: str | None = None, layout: str = "auto",
-                   label_map=None, tta: str = "card", out: str | Path | None = None, dedup: bool = True,
-                   labels: str = "fer2013", ferplus: FerPlusOptions | None = None) -> dict[str, Any]:
+def evaluate_model(
+    model: str | Path,
+    data: str | Path,
+    *,
+    split: str | None = None,
+    layout: str = "auto",
+    label_map=None,
+    tta: str = "card",
+    out: str | Path | None = None,
+    dedup: bool = True,
+    labels: str = "fer2013",
+    ferplus: FerPlusOptions | None = None,
+    logits: LogitsFn | None = None,
+) -> dict[str, Any]:
     """Metrics dict (accuracy, macro_f1, per_class, ece, n, ...) and report files in `out` (default: a run
-    folder's eval-<split>/; for an exported model none without `out`)."""
-    from emolens.evaluation.report import write_reports
-
+    folder's eval-<split>/; for an exported model none without `out`). `logits`: see model_logits."""
     ds, train_digests = split_for_eval(data, split, layout, label_map, labels, ferplus)
     split = ds.name
     if len(ds) == 0:
         raise DataError(f"split {split!r} of {data} is empty")
-    logits, info = model_logits(model, ds, tta)
+    scores, info = model_logits(model, ds, tta, logits=logits)
     run_dir = Path(model)
     default_out = run_dir / f"eval-{split}" if info["kind"] == "run" else None
-    probs = softmax(logits, info["temperature"])
+    probs = softmax(scores, info["temperature"])
     names = tuple(info["labels"])
     report = classification_metrics(probs, ds.labels, names)
     report.update({"split": split, "data": str(data), "model": info, "label_source": labels})

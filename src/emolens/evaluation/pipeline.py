@@ -5,6 +5,7 @@ cropping and classification, so this scores exactly that: per photo the largest 
 the subject, and a photo where no face is found counts as wrong. Used on sfew-dev (films)
 for every candidate model; torch-free, like the runtime it measures.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,7 +58,7 @@ def pipeline_metrics(true: list[str], pred: list[str], probs: np.ndarray, labels
     p = np.array([cols.index(q) for q in pred])
     cm = np.zeros((len(labels), len(cols)), np.int64)
     np.add.at(cm, (y, p), 1)
-    per_class = per_class_report(cm[:, :len(labels)], labels)
+    per_class = per_class_report(cm[:, : len(labels)], labels)
     for i, name in enumerate(labels):  # recall counts photos without a face as misses
         per_class[name]["recall"] = float(cm[i, i] / cm[i].sum()) if cm[i].sum() else 0.0
         prec, rec = per_class[name]["precision"], per_class[name]["recall"]
@@ -67,17 +68,31 @@ def pipeline_metrics(true: list[str], pred: list[str], probs: np.ndarray, labels
     found = p != len(cols) - 1
     ece = expected_calibration_error(probs[found], y[found])[0] if found.any() else 0.0
     return {
-        "n": int(len(y)), "accuracy": float((p == y).mean()) if len(y) else 0.0,
+        "n": int(len(y)),
+        "accuracy": float((p == y).mean()) if len(y) else 0.0,
         "macro_f1": float(np.mean(present)) if present else 0.0,
         "face_found": float(found.mean()) if len(y) else 0.0,
         "accuracy_on_found": float((p[found] == y[found]).mean()) if found.any() else 0.0,
-        "ece_on_found": ece, "per_class": per_class, "recall": {k: v["recall"] for k, v in per_class.items()},
-        "confusion": cm.tolist(), "confusion_columns": cols, "labels": list(labels),
+        "ece_on_found": ece,
+        "per_class": per_class,
+        "recall": {k: v["recall"] for k, v in per_class.items()},
+        "confusion": cm.tolist(),
+        "confusion_columns": cols,
+        "labels": list(labels),
     }
 
 
-def evaluate_pipeline(model: str | Path, data: str | Path, *, detector: str = "centerface", tta: str = "card",
-                      label_map=None, threads: int = 2, limit: int = 0, out: str | Path | None = None) -> dict[str, Any]:
+def evaluate_pipeline(
+    model: str | Path,
+    data: str | Path,
+    *,
+    detector: str = "centerface",
+    tta: str = "card",
+    label_map=None,
+    threads: int = 2,
+    limit: int = 0,
+    out: str | Path | None = None,
+) -> dict[str, Any]:
     """Run the runtime on every photo of a class-folder set (folder or .zip); the metrics dict."""
     from tqdm import tqdm
 
@@ -105,10 +120,22 @@ def evaluate_pipeline(model: str | Path, data: str | Path, *, detector: str = "c
         probs[i] = [face.probabilities.get(k, 0.0) for k in labels]
     report = pipeline_metrics(names, pred, probs, labels)
     card = analyzer.card
-    report.update({"data": str(data), "unreadable": unreadable, "detector": analyzer.detector.name,
-                   "model": {"kind": "onnx", "path": str(analyzer.classifier.model_dir), "name": card.name,
-                             "arch": card.arch, "tta": ",".join(analyzer.classifier.tta) or "none",
-                             "sha256": card.onnx_sha256}, "split": "pipeline"})
+    report.update(
+        {
+            "data": str(data),
+            "unreadable": unreadable,
+            "detector": analyzer.detector.name,
+            "model": {
+                "kind": "onnx",
+                "path": str(analyzer.classifier.model_dir),
+                "name": card.name,
+                "arch": card.arch,
+                "tta": ",".join(analyzer.classifier.tta) or "none",
+                "sha256": card.onnx_sha256,
+            },
+            "split": "pipeline",
+        }
+    )
     if out:
         report["files"] = _write(report, Path(out))
     return report
@@ -117,6 +144,7 @@ def evaluate_pipeline(model: str | Path, data: str | Path, *, detector: str = "c
 def _write(report: dict[str, Any], out: Path) -> list[str]:
     import csv
     import json
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "pipeline.json").write_text(json.dumps(report, indent=2))
     with open(out / "pipeline-confusion.csv", "w", newline="") as fh:
@@ -129,10 +157,12 @@ def _write(report: dict[str, Any], out: Path) -> list[str]:
 
 def format_pipeline(report: dict[str, Any]) -> str:
     m = report["model"]
-    lines = [f"model {m['name']} ({m['arch']}, tta {m['tta']}), whole pipeline ({report['detector']}) on {report['data']}",
-             f"n {report['n']}  accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
-             f"face found {report['face_found']:.3f}  accuracy on found faces {report['accuracy_on_found']:.4f}",
-             f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'photos':>9}"]
+    lines = [
+        f"model {m['name']} ({m['arch']}, tta {m['tta']}), whole pipeline ({report['detector']}) on {report['data']}",
+        f"n {report['n']}  accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
+        f"face found {report['face_found']:.3f}  accuracy on found faces {report['accuracy_on_found']:.4f}",
+        f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'photos':>9}",
+    ]
     for name, c in report["per_class"].items():
         lines.append(f"{name:<10}{c['precision']:>10.3f}{c['recall']:>10.3f}{c['f1']:>10.3f}{c['support']:>9}")
     if report.get("files"):

@@ -2,6 +2,7 @@
 
 Figures need matplotlib (the [train] extra); without it the CSV/JSON still land.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,6 +31,7 @@ def write_reports(report: dict[str, Any], out: Path, run_dir: Path | None = None
             w.writerow([name, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", m["support"]])
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         from emolens.evaluation import figures
     except ImportError:
@@ -45,16 +47,25 @@ def write_reports(report: dict[str, Any], out: Path, run_dir: Path | None = None
 def format_metrics(report: dict[str, Any]) -> str:
     """Readable table for the terminal."""
     m = report["model"]
-    lines = [f"model {m.get('name', m['path'])} ({m['arch']}, tta {m['tta']}) on split {report['split']} of {report['data']}",
-             f"n {report['n']}  accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  ECE {report['ece']:.4f}"]
+    lines = [
+        f"model {m.get('name', m['path'])} ({m['arch']}, tta {m['tta']}) "
+        f"on split {report['split']} of {report['data']}",
+        f"n {report['n']}  accuracy {report['accuracy']:.4f}  "
+        f"macro-F1 {report['macro_f1']:.4f}  ECE {report['ece']:.4f}",
+    ]
     d = report.get("without_train_duplicates")
     if d:
-        lines.append(f"without {d['removed']} exact duplicates of Training images: n {d['n']}  "
-                     f"accuracy {d['accuracy']:.4f}  macro-F1 {d['macro_f1']:.4f}")
+        lines.append(
+            f"without {d['removed']} exact duplicates of Training images: n {d['n']}  "
+            f"accuracy {d['accuracy']:.4f}  macro-F1 {d['macro_f1']:.4f}"
+        )
     lines.append(f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, c in report["per_class"].items():
         lines.append(f"{name:<10}{c['precision']:>10.3f}{c['recall']:>10.3f}{c['f1']:>10.3f}{c['support']:>9}")
     files = report.get("files", [])
-    lines.append("reports: " + ", ".join(files) if files else
-                 "reports: none written (pass --out DIR for metrics.json, per-class and confusion CSVs, PNGs)")
+    lines.append(
+        "reports: " + ", ".join(files)
+        if files
+        else "reports: none written (pass --out DIR for metrics.json, per-class and confusion CSVs, PNGs)"
+    )
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 One affine warp does rotation, crop and border padding together, so faces at
 the image edge get replicated borders instead of being cut or shifted.
 """
+
 from __future__ import annotations
 
 import math

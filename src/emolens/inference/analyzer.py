@@ -7,6 +7,7 @@
 One image gives list[Face]; many give list[list[Face]], classified in one batch.
 Faces come in reading order (left to right, top to bottom; see inference/order.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from emolens.core.card import ModelCard
 from emolens.core.results import Face
 from emolens.inference.align import crop_face
 from emolens.inference.classifier import Classifier
@@ -38,20 +40,31 @@ class Analyzer:
     decoding a path or bytes may cost (default: max_pixels and a 1 GB decode budget).
     """
 
-    def __init__(self, model: str | Path = "default", detector: str | Detector = "centerface", *,
-                 threads: int = 1, tta: str | Sequence[str] | None = None, threshold: float | None = None,
-                 min_face: int = 20, max_side: int = 1024, max_pixels: int = MAX_PIXELS,
-                 classifier: Classifier | None = None, limits: ImageLimits | None = None):
+    def __init__(
+        self,
+        model: str | Path = "default",
+        detector: str | Detector = "centerface",
+        *,
+        threads: int = 1,
+        tta: str | Sequence[str] | None = None,
+        threshold: float | None = None,
+        min_face: int = 20,
+        max_side: int = 1024,
+        max_pixels: int = MAX_PIXELS,
+        classifier: Classifier | None = None,
+        limits: ImageLimits | None = None,
+    ):
         self.classifier = classifier or Classifier(model, threads=threads, tta=tta)
         if isinstance(detector, str):
-            detector = create_detector(detector, threshold=threshold, min_face=min_face, max_side=max_side,
-                                       threads=threads)
+            detector = create_detector(
+                detector, threshold=threshold, min_face=min_face, max_side=max_side, threads=threads
+            )
         self.detector: Detector = detector
         self.limits = limits or ImageLimits(max_pixels=max_pixels)
         self.max_pixels = self.limits.max_pixels
 
     @property
-    def card(self):
+    def card(self) -> ModelCard:
         return self.classifier.card
 
     @property
@@ -80,30 +93,55 @@ class Analyzer:
     def load(self, image: ImageInput, *, rgb: bool = False) -> np.ndarray:
         return load_image(image, rgb=rgb, limits=self.limits)
 
-    def classify(self, images: Sequence[np.ndarray], detections: Sequence[Sequence[Detection]],
-                 track_ids: Sequence[Sequence[int]] | None = None) -> list[list[Face]]:
-        """Known detections in decoded BGR images -> Face results (used by video too)."""
-        card = self.card
-        crops = [crop_face(img, d, margin=card.crop_margin, align=card.align)
-                 for img, dets in zip(images, detections) for d in dets]
-        probs = self.classifier.predict(crops) if crops else np.zeros((0, len(self.labels)), np.float32)
+    def classify(
+        self,
+        images: Sequence[np.ndarray],
+        detections: Sequence[Sequence[Detection]],
+        track_ids: Sequence[Sequence[int]] | None = None,
+    ) -> list[list[Face]]:
+        """Known detections in decoded BGR images -> Face results."""
+        crops, probs = self.crops_and_probs(images, detections)
         out, k = [], 0
         for i, dets in enumerate(detections):
             faces = []
             for j, det in enumerate(dets):
                 tid = None if track_ids is None else track_ids[i][j]
-                faces.append(make_face(det, probs[k], crops[k], self.labels, card.uncertain_below, tid))
+                faces.append(make_face(det, probs[k], crops[k], self.labels, self.card.uncertain_below, tid))
                 k += 1
             out.append(faces)
         return out
 
+    def crops_and_probs(
+        self, images: Sequence[np.ndarray], detections: Sequence[Sequence[Detection]]
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Every detection's face crop (the card's margin and alignment) and its calibrated probabilities,
+        (N, K) in card label order, in one classifier call: the step photos and video frames share."""
+        card = self.card
+        crops = [
+            crop_face(img, d, margin=card.crop_margin, align=card.align)
+            for img, dets in zip(images, detections)
+            for d in dets
+        ]
+        probs = self.classifier.predict(crops) if crops else np.zeros((0, len(self.labels)), np.float32)
+        return crops, probs
+
     def describe(self) -> dict[str, Any]:
-        return {"model": str(self.classifier.model_dir), "model_name": self.card.name,
-                "detector": self.detector.name, "threshold": self.detector.threshold}
+        return {
+            "model": str(self.classifier.model_dir),
+            "model_name": self.card.name,
+            "detector": self.detector.name,
+            "threshold": self.detector.threshold,
+        }
 
 
-def make_face(det: Detection, probs: np.ndarray, crop: np.ndarray, labels: Sequence[str],
-              uncertain_below: float, track_id: int | None = None) -> Face:
+def make_face(
+    det: Detection,
+    probs: np.ndarray,
+    crop: np.ndarray,
+    labels: Sequence[str],
+    uncertain_below: float,
+    track_id: int | None = None,
+) -> Face:
     """A Face from a detection, its probabilities (card label order) and its crop."""
     top = int(np.argmax(probs))
     x, y, w, h = det.box

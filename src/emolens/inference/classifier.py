@@ -3,6 +3,7 @@
 Faces of one image/frame go through in one batched call; TTA views and the
 card's temperature are applied here, so every caller gets the same numbers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,11 +24,24 @@ log = logging.getLogger(__name__)
 class Classifier:
     """Face crops -> probabilities over `card.labels`."""
 
-    def __init__(self, model: str | Path = "default", *, threads: int = 1, tta: str | Sequence[str] | None = None):
-        import onnxruntime as ort
+    def __init__(
+        self,
+        model: str | Path = "default",
+        *,
+        threads: int = 1,
+        tta: str | Sequence[str] | None = None,
+        card: ModelCard | None = None,
+    ):
+        """model: a shipped name, a folder with model.onnx + card.json, or a .onnx file beside its card; with
+        `card`, a folder or .onnx file that card describes (no card.json needed: export calibrates with it)."""
+        import onnxruntime as ort  # loads with the first model, not with `import emolens`
 
-        self.model_dir = resolve_model_dir(model)
-        self.card: ModelCard = load_card(self.model_dir)
+        if card is None:
+            self.model_dir = resolve_model_dir(model)
+            self.card: ModelCard = load_card(self.model_dir)
+        else:
+            self.model_dir = Path(model).parent if Path(model).suffix == ".onnx" else Path(model)
+            self.card = card
         self.tta = parse_tta(self.card.tta if tta is None else tta)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, int(threads))
@@ -38,8 +52,9 @@ class Classifier:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own types; the fix is the same
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CardError(f"{path}: ONNX Runtime cannot load it ({reason[:200]}); re-export the model "
-                            "or upgrade onnxruntime") from None
+            raise CardError(
+                f"{path}: ONNX Runtime cannot load it ({reason[:200]}); re-export the model or upgrade onnxruntime"
+            ) from None
         self.input_name = self.session.get_inputs()[0].name
         log.debug("loaded %s (%s, tta=%s, %d threads)", self.model_dir, self.card.arch, self.tta, threads)
 
@@ -58,7 +73,7 @@ class Classifier:
         step = max(1, max_rows // len(tta_views(batch[:1], self.tta)))
         out = []
         for i in range(0, len(batch), step):
-            part = batch[i:i + step]
+            part = batch[i : i + step]
             views = tta_views(part, self.tta)  # one session call for all views of this part
             res = self.session.run(None, {self.input_name: np.concatenate(views) if len(views) > 1 else views[0]})[0]
             out.append(res.reshape(len(views), len(part), -1).mean(0))

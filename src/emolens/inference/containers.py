@@ -5,16 +5,42 @@ URLs: an HLS playlist (#EXTM3U), a concat list, an SDP description. An upload th
 is text, a playlist, a still image or anything unknown is refused before FFmpeg
 sees it. Pure Python, no OpenCV.
 """
+
 from __future__ import annotations
 
-CONTAINERS = {"mp4": ".mp4", "matroska": ".mkv", "avi": ".avi", "mpeg-ps": ".mpg", "mpeg-ts": ".ts", "ogg": ".ogv",
-              "asf": ".wmv", "mpeg-es": ".m1v"}
+CONTAINERS = {
+    "mp4": ".mp4",
+    "matroska": ".mkv",
+    "avi": ".avi",
+    "mpeg-ps": ".mpg",
+    "mpeg-ts": ".ts",
+    "ogg": ".ogv",
+    "asf": ".wmv",
+    "mpeg-es": ".m1v",
+}
 SNIFF_BYTES = 4096
 ASF = b"\x30\x26\xb2\x75\x8e\x66\xcf\x11\xa6\xd9\x00\xaa\x00\x62\xce\x6c"
 MP4_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
 STILL_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
-PLAYLISTS = (b"#extm3u", b"#ext-x-", b"ffconcat", b"[playlist]", b"v=0", b"<?xml", b"<smil", b"<mpd", b"<asx",
-             b"file ", b"file:", b"http:", b"https:", b"rtsp:", b"rtmp:", b"concat:", b"subfile,")
+PLAYLISTS = (
+    b"#extm3u",
+    b"#ext-x-",
+    b"ffconcat",
+    b"[playlist]",
+    b"v=0",
+    b"<?xml",
+    b"<smil",
+    b"<mpd",
+    b"<asx",
+    b"file ",
+    b"file:",
+    b"http:",
+    b"https:",
+    b"rtsp:",
+    b"rtmp:",
+    b"concat:",
+    b"subfile,",
+)
 NAMES = "MP4/MOV, Matroska/WebM, AVI, MPEG, Ogg or WMV"
 
 
@@ -30,8 +56,9 @@ def sniff_video(head: bytes, name: str) -> str:
     """The container (a key of CONTAINERS) of a file starting with `head`, else VideoFormatError."""
     if head[4:8] in MP4_BOXES:
         if head[4:8] == b"ftyp" and head[8:12] in STILL_BRANDS:
-            raise VideoFormatError(f"{name}: a still image (HEIC/AVIF), not a video: photos go to /api/v1/analyze",
-                                   unsupported=True)
+            raise VideoFormatError(
+                f"{name}: a still image (HEIC/AVIF), not a video: photos go to /api/v1/analyze", unsupported=True
+            )
         return "mp4"
     if head[:4] == b"\x1a\x45\xdf\xa3":
         return "matroska"
@@ -49,10 +76,17 @@ def sniff_video(head: bytes, name: str) -> str:
         return "asf"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith(PLAYLISTS):
-        raise VideoFormatError(f"{name}: a playlist or stream description, not a video file: send the video itself "
-                               f"({NAMES}); lists of files and URLs are refused", unsupported=True)
-    if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n" or head[:4] == b"GIF8" or \
-            (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        raise VideoFormatError(
+            f"{name}: a playlist or stream description, not a video file: send the video itself "
+            f"({NAMES}); lists of files and URLs are refused",
+            unsupported=True,
+        )
+    if (
+        head[:3] == b"\xff\xd8\xff"
+        or head[:8] == b"\x89PNG\r\n\x1a\n"
+        or head[:4] == b"GIF8"
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+    ):
         raise VideoFormatError(f"{name}: a still image, not a video: photos go to /api/v1/analyze", unsupported=True)
     if head and _is_text(head):
         raise VideoFormatError(f"{name}: a text file, not a video: send {NAMES}", unsupported=True)

@@ -5,6 +5,7 @@ and the apps): at most `slots` decodes run at a time and the sum of their estima
 buffers (ImageHeader.decode_bytes) stays within `budget`. A request that cannot get
 in within `wait_s` gets DecoderBusy (503) instead of queueing without end.
 """
+
 from __future__ import annotations
 
 import threading
@@ -33,10 +34,13 @@ class DecodeGate:
         nbytes = min(max(0, nbytes), self.budget)
         with self._cond:
             admitted = self._cond.wait_for(
-                lambda: self._active < self.slots and self._held + nbytes <= self.budget, timeout=self.wait_s)
+                lambda: self._active < self.slots and self._held + nbytes <= self.budget, timeout=self.wait_s
+            )
             if not admitted:
-                raise DecoderBusy(f"{self._active} images are being decoded ({self._held / MB:.0f} MB of the "
-                                  f"{self.budget / MB:.0f} MB decode budget): try again in a few seconds")
+                raise DecoderBusy(
+                    f"{self._active} images are being decoded ({self._held / MB:.0f} MB of the "
+                    f"{self.budget / MB:.0f} MB decode budget): try again in a few seconds"
+                )
             self._active += 1
             self._held += nbytes
         try:

@@ -1,4 +1,5 @@
 """A live OpenCV window as a video sink (the `webcam` command); q or Esc closes it."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,10 @@ from emolens.inference.draw import annotate
 from emolens.inference.stream import FrameResult
 from emolens.inference.video import VideoError
 
-NO_GUI_HINT = ("record instead with `emolens video 0 --out webcam.mp4 --max-frames 300`, "
-               "or install a GUI build: pip install opencv-python")
+NO_GUI_HINT = (
+    "record instead with `emolens video 0 --out webcam.mp4 --max-frames 300`, "
+    "or install a GUI build: pip install opencv-python"
+)
 
 
 class Window:
@@ -25,7 +28,9 @@ class Window:
         try:
             cv2.namedWindow(title, cv2.WINDOW_NORMAL)
         except cv2.error:
-            raise VideoError(f"this OpenCV build has no window support (opencv-python-headless): {NO_GUI_HINT}") from None
+            raise VideoError(
+                f"this OpenCV build has no window support (opencv-python-headless): {NO_GUI_HINT}"
+            ) from None
         self.title = title
         self.fps: float | None = None
         self._last = time.monotonic()

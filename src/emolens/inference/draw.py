@@ -1,4 +1,5 @@
 """Annotated images and frames: a box, a number and the top emotion per face, labels never overlapping."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,8 +11,13 @@ from emolens.core.results import Face
 
 # BGR colours; labels a card adds beyond these get gray.
 COLOURS = {
-    "angry": (40, 40, 220), "disgust": (40, 140, 60), "fear": (160, 60, 160), "happy": (40, 200, 240),
-    "sad": (200, 120, 40), "surprise": (240, 200, 40), "neutral": (200, 200, 200),
+    "angry": (40, 40, 220),
+    "disgust": (40, 140, 60),
+    "fear": (160, 60, 160),
+    "happy": (40, 200, 240),
+    "sad": (200, 120, 40),
+    "surprise": (240, 200, 40),
+    "neutral": (200, 200, 200),
 }
 
 Rect = tuple[int, int, int, int]  # x, y, w, h
@@ -21,8 +27,9 @@ def _overlap(a: Sequence[float], b: Sequence[float]) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def place_labels(boxes: Sequence[Sequence[float]], sizes: Sequence[tuple[int, int]], width: int,
-                 height: int) -> list[Rect]:
+def place_labels(
+    boxes: Sequence[Sequence[float]], sizes: Sequence[tuple[int, int]], width: int, height: int
+) -> list[Rect]:
     """One label rectangle per box (label sizes (w, h)), no two overlapping while the image has room.
 
     The same rule as the web page's layoutLabels (static/js/faces.js): each label tries above its
@@ -34,18 +41,31 @@ def place_labels(boxes: Sequence[Sequence[float]], sizes: Sequence[tuple[int, in
         tw, th = min(tw, width), min(th, height)
         xs = (x, x + w - tw, x + (w - tw) / 2)
         cands = [(cx, cy) for cx in xs for cy in (y - th, y + h)] + [(cx, cy) for cx in xs for cy in (y, y + h - th)]
-        cands += [(cx, cy) for k in range(1, -(-height // th) + 1) for cx in xs for cy in (y - th - k * th, y + h + k * th)]
-        rects = [(int(max(0, min(width - tw, round(cx)))), int(max(0, min(height - th, round(cy)))), tw, th)
-                 for cx, cy in cands]
+        cands += [
+            (cx, cy) for k in range(1, -(-height // th) + 1) for cx in xs for cy in (y - th - k * th, y + h + k * th)
+        ]
+        rects = [
+            (int(max(0, min(width - tw, round(cx)))), int(max(0, min(height - th, round(cy)))), tw, th)
+            for cx, cy in cands
+        ]
         others = [b for j, b in enumerate(boxes) if j != i]
 
         def free(r: Rect) -> bool:
             return not any(_overlap(r, p) for p in placed)
 
-        best = next((r for r in rects if free(r) and not any(_overlap(r, b) for b in others)), None) \
-            or next((r for r in rects if free(r)), None) \
-            or next(((gx, gy, tw, th) for gy in range(0, height - th + 1, th) for gx in range(0, width - tw + 1, 4)
-                     if free((gx, gy, tw, th))), None)
+        best = (
+            next((r for r in rects if free(r) and not any(_overlap(r, b) for b in others)), None)
+            or next((r for r in rects if free(r)), None)
+            or next(
+                (
+                    (gx, gy, tw, th)
+                    for gy in range(0, height - th + 1, th)
+                    for gx in range(0, width - tw + 1, 4)
+                    if free((gx, gy, tw, th))
+                ),
+                None,
+            )
+        )
         placed.append(best or rects[0])  # an image full of labels: nothing is free
     return placed
 
@@ -71,7 +91,7 @@ def annotate(image: np.ndarray, faces: Sequence[Face], *, fps: float | None = No
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, thick)
         for px, py in face.landmarks or ():
             cv2.circle(out, (int(px), int(py)), thick, colour, -1)
-    for face, text, (rx, ry, rw, rh), ((_, th), base) in zip(faces, texts, rects, metrics):
+    for face, text, (rx, ry, rw, rh), ((_, th), _base) in zip(faces, texts, rects, metrics):
         x, y, w, h = face.box
         colour = COLOURS.get(face.emotion, (160, 160, 160))
         if not (rx <= x + w and x <= rx + rw and ry <= y + h and y <= ry + rh):  # away from its box: a leader line

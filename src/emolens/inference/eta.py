@@ -10,6 +10,7 @@ so the CLI can say up front what `--model fast` (a smaller face_s) or `--every 3
 detector calls) would cost, and every progress line can give a time left. Pure arithmetic:
 the numbers are measured by the caller, so tests feed fixed ones.
 """
+
 from __future__ import annotations
 
 import time
@@ -73,7 +74,9 @@ def format_duration(seconds: float) -> str:
     return f"{h} h {m} min" if m else f"{h} h"
 
 
-def cheaper_settings(model: CostModel, frames: int, every: int, *, fast_face_s: float | None) -> list[tuple[str, float]]:
+def cheaper_settings(
+    model: CostModel, frames: int, every: int, *, fast_face_s: float | None
+) -> list[tuple[str, float]]:
     """[(flags, seconds)] for the remaining frames with `--model fast` (when fast_face_s, its per-face cost,
     is given), with `--every 3` (when detecting more often than that), and with both."""
     out = []

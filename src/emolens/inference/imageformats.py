@@ -6,6 +6,7 @@ Photoshop, HDR, ...) raise UnsupportedImage; bytes that match no signature raise
 ImageError. `bytes_per_pixel` is what decoding costs per pixel: the BGR result
 (3 bytes) plus the decoder's own buffers, so memory is known before decoding.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,20 +18,48 @@ from emolens.inference.jpeg_layout import JpegLayout, jpeg_layout
 from emolens.inference.limits import ImageError, UnsupportedImage
 from emolens.inference.tiff_jp2 import BITS, HEIGHT, SAMPLES, TILE_H, TILE_W, WIDTH, jp2_size, tiff_fields
 
-SUPPORTED = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "bmp": "BMP", "webp": "WebP", "tiff": "TIFF",
-             "pnm": "PGM/PPM/PBM", "jp2": "JPEG 2000"}
+SUPPORTED = {
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "gif": "GIF",
+    "bmp": "BMP",
+    "webp": "WebP",
+    "tiff": "TIFF",
+    "pnm": "PGM/PPM/PBM",
+    "jp2": "JPEG 2000",
+}
 SIGNATURES = (  # (prefix, offset, format)
-    (b"\xff\xd8\xff", 0, "jpeg"), (b"\x89PNG\r\n\x1a\n", 0, "png"), (b"GIF87a", 0, "gif"), (b"GIF89a", 0, "gif"),
-    (b"BM", 0, "bmp"), (b"WEBP", 8, "webp"), (b"II*\x00", 0, "tiff"), (b"MM\x00*", 0, "tiff"),
-    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", 0, "jp2"), (b"\xff\x4f\xff\x51", 0, "jp2"),
+    (b"\xff\xd8\xff", 0, "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "png"),
+    (b"GIF87a", 0, "gif"),
+    (b"GIF89a", 0, "gif"),
+    (b"BM", 0, "bmp"),
+    (b"WEBP", 8, "webp"),
+    (b"II*\x00", 0, "tiff"),
+    (b"MM\x00*", 0, "tiff"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", 0, "jp2"),
+    (b"\xff\x4f\xff\x51", 0, "jp2"),
 )
 REFUSED = (  # recognised, not supported: (prefix, offset, what it is)
-    (b"II+\x00", 0, "BigTIFF"), (b"MM\x00+", 0, "BigTIFF"), (b"%PDF", 0, "PDF"), (b"8BPS", 0, "Photoshop"),
-    (b"#?RADIANCE", 0, "Radiance HDR"), (b"#?RGBE", 0, "Radiance HDR"), (b"PF\n", 0, "PFM"), (b"Pf\n", 0, "PFM"),
-    (b"P7", 0, "PAM"), (b"\x59\xa6\x6a\x95", 0, "Sun raster"), (b"\x76\x2f\x31\x01", 0, "OpenEXR"),
-    (b"\x00\x00\x01\x00", 0, "Windows icon"), (b"PK\x03\x04", 0, "ZIP"), (b"\x1f\x8b", 0, "gzip"),
-    (b"AVI ", 8, "AVI video"), (b"\x1a\x45\xdf\xa3", 0, "Matroska/WebM video"), (b"OggS", 0, "Ogg"),
-    (b"#EXTM3U", 0, "playlist"), (b"\x00\x00\x01\xba", 0, "MPEG video"),
+    (b"II+\x00", 0, "BigTIFF"),
+    (b"MM\x00+", 0, "BigTIFF"),
+    (b"%PDF", 0, "PDF"),
+    (b"8BPS", 0, "Photoshop"),
+    (b"#?RADIANCE", 0, "Radiance HDR"),
+    (b"#?RGBE", 0, "Radiance HDR"),
+    (b"PF\n", 0, "PFM"),
+    (b"Pf\n", 0, "PFM"),
+    (b"P7", 0, "PAM"),
+    (b"\x59\xa6\x6a\x95", 0, "Sun raster"),
+    (b"\x76\x2f\x31\x01", 0, "OpenEXR"),
+    (b"\x00\x00\x01\x00", 0, "Windows icon"),
+    (b"PK\x03\x04", 0, "ZIP"),
+    (b"\x1f\x8b", 0, "gzip"),
+    (b"AVI ", 8, "AVI video"),
+    (b"\x1a\x45\xdf\xa3", 0, "Matroska/WebM video"),
+    (b"OggS", 0, "Ogg"),
+    (b"#EXTM3U", 0, "playlist"),
+    (b"\x00\x00\x01\xba", 0, "MPEG video"),
 )
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1", b"avif", b"avis")
 PNM_RE = re.compile(rb"P([1-6])(?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)(?:(?:\s|#[^\n]*\n)+(\d+))?")
@@ -61,16 +90,20 @@ def supported_names() -> str:
 def sniff(data: bytes) -> str | None:
     """A key of SUPPORTED, or None; UnsupportedImage for formats we know and refuse."""
     for prefix, at, kind in SIGNATURES:
-        if data[at:at + len(prefix)] == prefix and (kind != "webp" or data[:4] == b"RIFF"):
+        if data[at : at + len(prefix)] == prefix and (kind != "webp" or data[:4] == b"RIFF"):
             return kind
     if data[:1] == b"P" and data[1:2] in b"123456" and data[2:3].isspace():
         return "pnm"
-    refused = next((what for prefix, at, what in REFUSED if data[at:at + len(prefix)] == prefix), None)
+    refused = next((what for prefix, at, what in REFUSED if data[at : at + len(prefix)] == prefix), None)
     if refused is None and data[4:8] == b"ftyp":
         refused = "HEIC/AVIF" if data[8:12] in HEIF_BRANDS else "MP4/QuickTime video"
     head = data[:256].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if refused is None and (head.startswith(b"<svg") or head.startswith(b"<?xml") or head.startswith(b"<!doctype")
-                            or head.startswith(b"<html")):
+    if refused is None and (
+        head.startswith(b"<svg")
+        or head.startswith(b"<?xml")
+        or head.startswith(b"<!doctype")
+        or head.startswith(b"<html")
+    ):
         refused = "SVG/XML/HTML"
     if refused is not None:
         raise UnsupportedImage(f"{refused} is not a supported image format: send {supported_names()}")
@@ -111,10 +144,12 @@ def _png_chunks(data: bytes, name: str) -> None:
     """Every chunk's length must fit in the file: decoders allocate what a chunk claims before reading it."""
     i = 8
     while i + 12 <= len(data):
-        length, kind = struct.unpack(">I4s", data[i:i + 8])
+        length, kind = struct.unpack(">I4s", data[i : i + 8])
         if i + 12 + length > len(data):
-            raise ImageError(f"{name}: the PNG is truncated or corrupt (a {length}-byte {kind.decode('latin-1')!r} "
-                             f"chunk at byte {i} runs past the end of the file)")
+            raise ImageError(
+                f"{name}: the PNG is truncated or corrupt (a {length}-byte {kind.decode('latin-1')!r} "
+                f"chunk at byte {i} runs past the end of the file)"
+            )
         if kind == b"IEND":
             return
         i += 12 + length
@@ -126,7 +161,7 @@ def _gif(data: bytes, name: str) -> ImageHeader:
     while i < len(data):
         block = data[i]
         if block == 0x2C:  # the first image: it may reach past the logical screen
-            left, top, w, h = struct.unpack("<HHHH", data[i + 1:i + 9])
+            left, top, w, h = struct.unpack("<HHHH", data[i + 1 : i + 9])
             return ImageHeader("gif", max(width, left + w), max(height, top + h), 8)
         if block != 0x21:  # anything but an extension before the first image
             break
@@ -193,5 +228,4 @@ def _jp2(data: bytes, name: str) -> ImageHeader:
     return ImageHeader("jp2", width, height, 3 + 4 * max(components, 1))  # OpenJPEG keeps int32 samples
 
 
-PARSERS = {"jpeg": _jpeg, "png": _png, "gif": _gif, "bmp": _bmp, "webp": _webp, "tiff": _tiff, "pnm": _pnm,
-           "jp2": _jp2}
+PARSERS = {"jpeg": _jpeg, "png": _png, "gif": _gif, "bmp": _bmp, "webp": _webp, "tiff": _tiff, "pnm": _pnm, "jp2": _jp2}

@@ -9,6 +9,7 @@ is composited onto white in bounded blocks. OpenCV's IMREAD_COLOR applies EXIF
 orientation and reduces 16-bit to 8-bit. A DecodeGate, when given, bounds how many
 decodes run at once and the memory they hold together.
 """
+
 from __future__ import annotations
 
 from contextlib import nullcontext
@@ -19,22 +20,59 @@ import numpy as np
 
 from emolens.inference.decode_gate import DecodeGate
 from emolens.inference.imageformats import SUPPORTED, ImageHeader, read_header
-from emolens.inference.limits import (DEFAULT_MAX_PIXELS, OPENCV_PIXELS_ENV, ImageError, ImageLimits,
-                                      ImageTooLarge, UnsupportedImage)
+from emolens.inference.limits import (
+    DEFAULT_MAX_PIXELS,
+    OPENCV_PIXELS_ENV,
+    ImageError,
+    ImageLimits,
+    ImageTooLarge,
+    UnsupportedImage,
+)
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "ImageError", "ImageInput", "ImageLimits", "ImageTooLarge",
-           "UnsupportedImage", "decode_bytes", "header_size", "load_image"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
+    "ImageError",
+    "ImageInput",
+    "ImageLimits",
+    "ImageTooLarge",
+    "UnsupportedImage",
+    "decode_bytes",
+    "header_size",
+    "load_image",
+]
 
 MAX_PIXELS = DEFAULT_MAX_PIXELS  # kept for callers of the old name
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".jp2", ".j2k", ".pgm",
-                  ".ppm", ".pbm", ".pnm")
+IMAGE_SUFFIXES = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".bmp",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".jp2",
+    ".j2k",
+    ".pgm",
+    ".ppm",
+    ".pbm",
+    ".pnm",
+)
 ImageInput = str | Path | bytes | bytearray | memoryview | np.ndarray
 JUNK = bytes((i * 167 + 13) % 254 + 1 for i in range(256))  # never 0x00 or 0xFF: pure entropy-coded data
 BLOCK_ROWS = 256  # alpha compositing works on this many rows at a time
 
 
-def load_image(image: ImageInput, *, rgb: bool = False, max_pixels: int = MAX_PIXELS, name: str | None = None,
-               limits: ImageLimits | None = None, gate: DecodeGate | None = None) -> np.ndarray:
+def load_image(
+    image: ImageInput,
+    *,
+    rgb: bool = False,
+    max_pixels: int = MAX_PIXELS,
+    name: str | None = None,
+    limits: ImageLimits | None = None,
+    gate: DecodeGate | None = None,
+) -> np.ndarray:
     """Any supported input -> contiguous uint8 BGR (H, W, 3).
 
     Arrays are taken as OpenCV-style BGR (or gray / BGRA); pass rgb=True for
@@ -61,8 +99,14 @@ def load_image(image: ImageInput, *, rgb: bool = False, max_pixels: int = MAX_PI
     return decode_bytes(data, name=str(path), limits=limits, gate=gate)
 
 
-def decode_bytes(data: bytes, *, name: str, max_pixels: int = MAX_PIXELS, limits: ImageLimits | None = None,
-                 gate: DecodeGate | None = None) -> np.ndarray:
+def decode_bytes(
+    data: bytes,
+    *,
+    name: str,
+    max_pixels: int = MAX_PIXELS,
+    limits: ImageLimits | None = None,
+    gate: DecodeGate | None = None,
+) -> np.ndarray:
     """Untrusted bytes -> BGR: ImageError (bad), ImageTooLarge (over a limit), UnsupportedImage (format)."""
     limits = limits or ImageLimits(max_pixels=max_pixels)
     if not data:
@@ -92,8 +136,9 @@ def _decode(data: bytes, header: ImageHeader, name: str) -> np.ndarray:
     if img is None:
         raise ImageError(f"{name}: a truncated or corrupt {SUPPORTED[header.format]} image")
     if header.jpeg is not None and _forged_end(data, header, img, name):
-        raise ImageError(f"{name}: the JPEG is truncated (its data stops early and an end marker was added); "
-                         "re-copy or re-export it")
+        raise ImageError(
+            f"{name}: the JPEG is truncated (its data stops early and an end marker was added); re-copy or re-export it"
+        )
     return img
 
 
@@ -103,8 +148,9 @@ def _imdecode(data: bytes, flags: int, name: str) -> np.ndarray | None:
         return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error as exc:
         if "CV_IO_MAX_IMAGE" in str(exc):
-            raise ImageTooLarge(f"{name}: over OpenCV's pixel limit ({OPENCV_PIXELS_ENV}) for this process: "
-                                "downscale it first") from None
+            raise ImageTooLarge(
+                f"{name}: over OpenCV's pixel limit ({OPENCV_PIXELS_ENV}) for this process: downscale it first"
+            ) from None
         raise ImageError(f"{name}: OpenCV cannot decode it ({str(exc).strip().splitlines()[-1][:200]})") from None
     except MemoryError:
         raise ImageTooLarge(f"{name}: not enough memory to decode it: send a smaller image") from None
@@ -119,12 +165,14 @@ def _forged_end(data: bytes, header: ImageHeader, img: np.ndarray, name: str) ->
     """
     layout = header.jpeg
     assert layout is not None
-    variant = data[:layout.eoi] + JUNK + data[layout.eoi:]
+    variant = data[: layout.eoi] + JUNK + data[layout.eoi :]
     if layout.progressive:
         other = _imdecode(variant, cv2.IMREAD_COLOR, name)
         return other is None or not np.array_equal(other, img)
-    small, other = _imdecode(data, cv2.IMREAD_REDUCED_COLOR_8, name), _imdecode(variant, cv2.IMREAD_REDUCED_COLOR_8,
-                                                                               name)
+    small, other = (
+        _imdecode(data, cv2.IMREAD_REDUCED_COLOR_8, name),
+        _imdecode(variant, cv2.IMREAD_REDUCED_COLOR_8, name),
+    )
     return small is None or other is None or not np.array_equal(small, other)
 
 
@@ -161,10 +209,9 @@ def _composite_on_white(img: np.ndarray, *, rgb: bool, name: str) -> np.ndarray:
     """Gray+alpha or BGRA (8- or 16-bit) -> BGR on white, BLOCK_ROWS rows at a time (memory ~ the result)."""
     out = np.empty((*img.shape[:2], 3), np.uint8)
     for y in range(0, img.shape[0], BLOCK_ROWS):
-        block = _to_uint8(img[y:y + BLOCK_ROWS], name)
+        block = _to_uint8(img[y : y + BLOCK_ROWS], name)
         colour = block[:, :, :3] if block.shape[2] == 4 else block[:, :, :1]
         alpha = block[:, :, -1:].astype(np.uint16)
         mixed = (colour.astype(np.uint16) * alpha + 255 * (255 - alpha) + 127) // 255
-        out[y:y + BLOCK_ROWS] = mixed.astype(np.uint8)[:, :, ::-1] if rgb and block.shape[2] == 4 else mixed
+        out[y : y + BLOCK_ROWS] = mixed.astype(np.uint8)[:, :, ::-1] if rgb and block.shape[2] == 4 else mixed
     return out
-

@@ -9,6 +9,7 @@ encoder writes (a progressive file of thousands of tiny scans costs minutes).
 A cut inside the last restart interval, or in a file without restart markers, is
 found after decoding (see images.py: the forged-end check).
 """
+
 from __future__ import annotations
 
 import math
@@ -56,7 +57,7 @@ def jpeg_layout(data: bytes, name: str) -> JpegLayout:
             i += 2
             continue
         end = _segment_end(data, i, name)
-        body = data[i + 4:end]
+        body = data[i + 4 : end]
         if marker in SOF_MARKERS and frame.sampling is None:
             frame = _frame(body, marker, name)
         elif marker == DRI and len(body) >= 2:
@@ -66,8 +67,9 @@ def jpeg_layout(data: bytes, name: str) -> JpegLayout:
                 raise ImageError(f"{name}: a corrupt JPEG (image data before the frame header)")
             scans += 1
             if scans > MAX_SCANS:
-                raise ImageTooLarge(f"{name}: the JPEG has more than {MAX_SCANS} scans (a decoder stress file, "
-                                    "not a photo): re-save it")
+                raise ImageTooLarge(
+                    f"{name}: the JPEG has more than {MAX_SCANS} scans (a decoder stress file, not a photo): re-save it"
+                )
             i, found = _skip_scan(data, end, name)
             expected = _restarts_needed(frame, body, interval)
             if found < expected:
@@ -77,13 +79,13 @@ def jpeg_layout(data: bytes, name: str) -> JpegLayout:
         i = end
     if frame.sampling is None or scans == 0:
         raise ImageError(f"{name}: a corrupt JPEG (no image data before its end marker)")
-    return JpegLayout(frame.width, frame.height, len(frame.sampling), frame.precision, frame.progressive, scans, i,
-                      restarts)
+    return JpegLayout(
+        frame.width, frame.height, len(frame.sampling), frame.precision, frame.progressive, scans, i, restarts
+    )
 
 
 def _truncated(name: str) -> ImageError:
-    return ImageError(f"{name}: the JPEG is truncated (the file ends before the image does); "
-                      "re-copy or re-export it")
+    return ImageError(f"{name}: the JPEG is truncated (the file ends before the image does); re-copy or re-export it")
 
 
 def _next_marker(data: bytes, i: int, name: str) -> int:
@@ -100,7 +102,7 @@ def _next_marker(data: bytes, i: int, name: str) -> int:
 def _segment_end(data: bytes, i: int, name: str) -> int:
     if i + 4 > len(data):
         raise _truncated(name)
-    length = struct.unpack(">H", data[i + 2:i + 4])[0]
+    length = struct.unpack(">H", data[i + 2 : i + 4])[0]
     if length < 2:
         raise ImageError(f"{name}: a corrupt JPEG (segment length {length} at byte {i})")
     if i + 2 + length > len(data):

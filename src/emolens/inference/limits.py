@@ -9,6 +9,7 @@ OpenCV has its own pixel check (OPENCV_IO_MAX_IMAGE_PIXELS) but reads it once, w
 the library loads: `limit_opencv` sets it, and must run before the first `import cv2`
 (the CLI's main and `emolens serve` call it first thing).
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,9 @@ class ImageLimits:
 
     def __post_init__(self) -> None:
         if self.max_pixels <= 0 or self.max_decode_bytes <= 0:
-            raise ValueError(f"image limits must be positive, got {self.max_pixels} pixels, "
-                             f"{self.max_decode_bytes} bytes")
+            raise ValueError(
+                f"image limits must be positive, got {self.max_pixels} pixels, {self.max_decode_bytes} bytes"
+            )
 
     def check_pixels(self, width: int, height: int, name: str) -> None:
         if width <= 0 or height <= 0:
@@ -61,14 +63,18 @@ class ImageLimits:
         if max(width, height) > MAX_SIDE:
             raise ImageTooLarge(f"{name}: {width}x{height} has a side over {MAX_SIDE} pixels: downscale it first")
         if width * height > self.max_pixels:
-            raise ImageTooLarge(f"{name}: {width}x{height} is {megapixels(width * height)} megapixels, over the "
-                                f"{megapixels(self.max_pixels)} MP limit ({self.pixels_setting}): downscale it first")
+            raise ImageTooLarge(
+                f"{name}: {width}x{height} is {megapixels(width * height)} megapixels, over the "
+                f"{megapixels(self.max_pixels)} MP limit ({self.pixels_setting}): downscale it first"
+            )
 
     def check_decode(self, needed: int, name: str, what: str = "decoding it") -> None:
         if needed > self.max_decode_bytes:
-            raise ImageTooLarge(f"{name}: {what} needs about {needed / MB:.0f} MB, over the "
-                                f"{self.max_decode_bytes / MB:.0f} MB decode budget ({self.decode_setting}): "
-                                "send a smaller or 8-bit image")
+            raise ImageTooLarge(
+                f"{name}: {what} needs about {needed / MB:.0f} MB, over the "
+                f"{self.max_decode_bytes / MB:.0f} MB decode budget ({self.decode_setting}): "
+                "send a smaller or 8-bit image"
+            )
 
 
 def megapixels(pixels: int) -> str:

@@ -1,4 +1,5 @@
 """Find a model folder by name ('default', 'fast') or path, and check its files."""
+
 from __future__ import annotations
 
 from importlib import resources
@@ -22,10 +23,15 @@ def resolve_model_dir(model: str | Path) -> Path:
     named = packaged_models_dir() / str(model)
     if "/" not in str(model) and (named / "card.json").is_file():
         return named
-    shipped = sorted(d.name for d in packaged_models_dir().iterdir() if (d / "card.json").is_file()) \
-        if packaged_models_dir().is_dir() else []
-    raise CardError(f"no model at {model!r}: give a folder with model.onnx + card.json"
-                    + (f", or one of the shipped models: {', '.join(shipped)}" if shipped else ""))
+    shipped = (
+        sorted(d.name for d in packaged_models_dir().iterdir() if (d / "card.json").is_file())
+        if packaged_models_dir().is_dir()
+        else []
+    )
+    raise CardError(
+        f"no model at {model!r}: give a folder with model.onnx + card.json"
+        + (f", or one of the shipped models: {', '.join(shipped)}" if shipped else "")
+    )
 
 
 def load_card(model_dir: Path, verify: bool = True) -> ModelCard:

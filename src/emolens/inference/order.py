@@ -6,6 +6,7 @@ its vertical centre lies within half a face height of the row's centre; rows go 
 faces in a row left to right. The API, the CLI table, `--annotate` and the web page number
 faces in this order.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,4 +1,5 @@
 """Cheap face-crop quality checks that flag predictions not to trust blindly."""
+
 from __future__ import annotations
 
 import cv2
@@ -17,5 +18,10 @@ def assess(crop: np.ndarray, box_side: float) -> Quality:
     norm = cv2.resize(gray, (96, 96), interpolation=cv2.INTER_AREA if gray.shape[0] > 96 else cv2.INTER_LINEAR)
     sharpness = float(cv2.Laplacian(norm, cv2.CV_64F).var())
     brightness = float(norm.mean())
-    return Quality(tiny=box_side < TINY_SIDE, blurry=sharpness < BLURRY_BELOW, dark=brightness < DARK_BELOW,
-                   sharpness=sharpness, brightness=brightness)
+    return Quality(
+        tiny=box_side < TINY_SIDE,
+        blurry=sharpness < BLURRY_BELOW,
+        dark=brightness < DARK_BELOW,
+        sharpness=sharpness,
+        brightness=brightness,
+    )

@@ -1,14 +1,14 @@
 """Per-frame analysis for videos and cameras: detect every N frames, track, smooth."""
+
 from __future__ import annotations
 
-from time import perf_counter
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any
 
 import numpy as np
 
 from emolens.core.results import Face
-from emolens.inference.align import crop_face
 from emolens.inference.analyzer import Analyzer, make_face
 from emolens.inference.detectors.base import clip_detection
 from emolens.inference.eta import StreamCosts
@@ -33,8 +33,12 @@ class StreamOptions:
             raise ValueError(f"smoothing alpha must be in (0, 1], got {self.alpha}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"every": self.every, "alpha": self.alpha, "iou_threshold": self.iou_threshold,
-                "max_missed": self.max_missed}
+        return {
+            "every": self.every,
+            "alpha": self.alpha,
+            "iou_threshold": self.iou_threshold,
+            "max_missed": self.max_missed,
+        }
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,12 @@ class FrameResult:
     detected: bool  # whether the detector ran on this frame
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "time": round(self.time, 3), "detected": self.detected,
-                "faces": [f.to_dict() for f in self.faces]}
+        return {
+            "index": self.index,
+            "time": round(self.time, 3),
+            "detected": self.detected,
+            "faces": [f.to_dict() for f in self.faces],
+        }
 
 
 class StreamAnalyzer:
@@ -60,8 +68,7 @@ class StreamAnalyzer:
     def __init__(self, analyzer: Analyzer, options: StreamOptions = StreamOptions()):
         self.analyzer = analyzer
         self.options = options
-        self.tracker = Tracker(iou_threshold=options.iou_threshold, max_missed=options.max_missed,
-                               alpha=options.alpha)
+        self.tracker = Tracker(iou_threshold=options.iou_threshold, max_missed=options.max_missed, alpha=options.alpha)
         self._seen = 0
         self.costs = StreamCosts()
 
@@ -86,14 +93,13 @@ class StreamAnalyzer:
                     dets.append(d)
         if not dets:
             return FrameResult(index, time, (), detect)
-        card = self.analyzer.card
         t0 = perf_counter()
-        crops = [crop_face(frame, d, margin=card.crop_margin, align=card.align) for d in dets]
-        probs = self.analyzer.classifier.predict(crops)
+        crops, probs = self.analyzer.crops_and_probs([frame], [dets])
         self.costs.classify_s += perf_counter() - t0
         self.costs.faces += len(crops)
+        labels, below = self.analyzer.labels, self.analyzer.card.uncertain_below
         faces = tuple(
-            make_face(d, self.tracker.smooth(t, p), c, self.analyzer.labels, card.uncertain_below, t.id)
+            make_face(d, self.tracker.smooth(t, p), c, labels, below, t.id)  # smoothed along the track
             for d, t, p, c in zip(dets, tracks, probs, crops)
         )
         return FrameResult(index, time, faces, detect)

@@ -3,6 +3,7 @@
 Share of time per emotion counts frames by their (smoothed) top label; valence
 is the probability-weighted mean of core.labels.VALENCE, -1 unpleasant .. +1 pleasant.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,9 +28,16 @@ class FaceSummary:
     mean_valence: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "first_time": round(self.first_time, 3), "last_time": round(self.last_time, 3),
-                "frames": self.frames, "dominant": self.dominant, "mean_valence": round(self.mean_valence, 4),
-                "share": _r(self.share), "mean_probabilities": _r(self.mean_probabilities)}
+        return {
+            "id": self.id,
+            "first_time": round(self.first_time, 3),
+            "last_time": round(self.last_time, 3),
+            "frames": self.frames,
+            "dominant": self.dominant,
+            "mean_valence": round(self.mean_valence, 4),
+            "share": _r(self.share),
+            "mean_probabilities": _r(self.mean_probabilities),
+        }
 
 
 @dataclass(frozen=True)
@@ -44,11 +52,17 @@ class VideoSummary:
     faces: list[FaceSummary]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"frames": self.frames, "duration": round(self.duration, 3), "frames_with_faces": self.frames_with_faces,
-                "face_count": len(self.faces), "dominant": self.dominant,
-                "mean_valence": None if self.mean_valence is None else round(self.mean_valence, 4),
-                "share": _r(self.share), "valence_over_time": self.valence_over_time,
-                "faces": [f.to_dict() for f in self.faces]}
+        return {
+            "frames": self.frames,
+            "duration": round(self.duration, 3),
+            "frames_with_faces": self.frames_with_faces,
+            "face_count": len(self.faces),
+            "dominant": self.dominant,
+            "mean_valence": None if self.mean_valence is None else round(self.mean_valence, 4),
+            "share": _r(self.share),
+            "valence_over_time": self.valence_over_time,
+            "faces": [f.to_dict() for f in self.faces],
+        }
 
 
 def _r(d: dict[str, float]) -> dict[str, float]:
@@ -85,8 +99,16 @@ class SummaryBuilder:
             b[0] += val
             b[1] += 1
             key = face.track_id if face.track_id is not None else 0
-            f = self.per_face.setdefault(key, {"first": result.time, "frames": 0, "counts": np.zeros(len(self.labels)),
-                                               "probs": np.zeros(len(self.labels)), "valence": 0.0})
+            f = self.per_face.setdefault(
+                key,
+                {
+                    "first": result.time,
+                    "frames": 0,
+                    "counts": np.zeros(len(self.labels)),
+                    "probs": np.zeros(len(self.labels)),
+                    "valence": 0.0,
+                },
+            )
             f["last"] = result.time
             f["frames"] += 1
             f["counts"][top] += 1
@@ -97,13 +119,20 @@ class SummaryBuilder:
         total = self.counts.sum()
         duration = self.last_time + (1.0 / fps if fps else 0.0)
         faces = [self._face(fid, f) for fid, f in sorted(self.per_face.items())]
-        timeline = [{"t": round(k * self.bucket, 3), "valence": round(v / n, 4) if n else None,
-                     "faces": round(n / frames, 3)} for k, (v, n, frames) in sorted(self.buckets.items())]
+        timeline = [
+            {"t": round(k * self.bucket, 3), "valence": round(v / n, 4) if n else None, "faces": round(n / frames, 3)}
+            for k, (v, n, frames) in sorted(self.buckets.items())
+        ]
         return VideoSummary(
-            frames=self.frames, duration=duration, frames_with_faces=self.frames_with_faces,
-            share=self._share(self.counts), dominant=self.labels[int(self.counts.argmax())] if total else None,
+            frames=self.frames,
+            duration=duration,
+            frames_with_faces=self.frames_with_faces,
+            share=self._share(self.counts),
+            dominant=self.labels[int(self.counts.argmax())] if total else None,
             mean_valence=float(sum(b[0] for b in self.buckets.values()) / total) if total else None,
-            valence_over_time=timeline, faces=faces)
+            valence_over_time=timeline,
+            faces=faces,
+        )
 
     def _share(self, counts: np.ndarray) -> dict[str, float]:
         total = counts.sum()
@@ -111,7 +140,13 @@ class SummaryBuilder:
 
     def _face(self, fid: int, f: dict[str, Any]) -> FaceSummary:
         n = f["frames"]
-        return FaceSummary(id=fid, first_time=f["first"], last_time=f["last"], frames=n, share=self._share(f["counts"]),
-                           dominant=self.labels[int(f["counts"].argmax())],
-                           mean_probabilities={k: float(v / n) for k, v in zip(self.labels, f["probs"])},
-                           mean_valence=f["valence"] / n)
+        return FaceSummary(
+            id=fid,
+            first_time=f["first"],
+            last_time=f["last"],
+            frames=n,
+            share=self._share(f["counts"]),
+            dominant=self.labels[int(f["counts"].argmax())],
+            mean_probabilities={k: float(v / n) for k, v in zip(self.labels, f["probs"])},
+            mean_valence=f["valence"] / n,
+        )

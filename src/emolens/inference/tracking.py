@@ -4,6 +4,7 @@ Matching is greedy on IoU, then on centre distance for fast movers; between
 detection frames a track moves at its last measured velocity (constant-velocity
 prediction), which is enough at `--every 2..5` for people on camera.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

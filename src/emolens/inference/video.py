@@ -4,6 +4,7 @@
 result to sinks (annotated video, timeline CSV, live window); only counters for
 the summary are kept, never the frames.
 """
+
 from __future__ import annotations
 
 import csv
@@ -68,8 +69,14 @@ class VideoInfo:
     camera: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "fps": round(self.fps, 3), "frame_count": self.frame_count,
-                "width": self.width, "height": self.height, "camera": self.camera}
+        return {
+            "source": self.source,
+            "fps": round(self.fps, 3),
+            "frame_count": self.frame_count,
+            "width": self.width,
+            "height": self.height,
+            "camera": self.camera,
+        }
 
 
 def parse_source(source: str | int) -> str | int:
@@ -86,35 +93,50 @@ class VideoSource:
     checked on the header's frame size and again on every frame read.
     """
 
-    def __init__(self, source: str | int, *, api: int | None = None, max_pixels: int | None = None,
-                 limit_name: str = "max_pixels"):
+    def __init__(
+        self,
+        source: str | int,
+        *,
+        api: int | None = None,
+        max_pixels: int | None = None,
+        limit_name: str = "max_pixels",
+    ):
         source = parse_source(source)
         self.max_pixels, self.limit_name = max_pixels, limit_name
         self.camera = isinstance(source, int)
-        if not self.camera and not Path(source).exists() and "://" not in str(source):
+        if not isinstance(source, int) and not Path(source).exists() and "://" not in source:
             raise VideoError(f"{source}: no such video file (for a camera give its index, e.g. 0)")
-        if not self.camera and Path(source).is_file():
+        if not isinstance(source, int) and Path(source).is_file():
             refuse_playlists(Path(source))
         self.cap = cv2.VideoCapture(source) if api is None else cv2.VideoCapture(source, api)
         if not self.cap.isOpened():
             self.cap.release()
             what = f"camera {source}" if self.camera else str(source)
-            hint = "is it connected and not used by another program?" if self.camera else \
-                "not a video OpenCV can read (try converting it to mp4/H.264)"
+            hint = (
+                "is it connected and not used by another program?"
+                if self.camera
+                else "not a video OpenCV can read (try converting it to mp4/H.264)"
+            )
             raise VideoError(f"{what} could not be opened: {hint}")
         fps = self.cap.get(cv2.CAP_PROP_FPS)
-        self.info = VideoInfo(str(source), fps if 0 < fps < 1000 else 30.0,
-                              max(0, int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT))) if not self.camera else 0,
-                              int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-                              self.camera)
+        self.info = VideoInfo(
+            str(source),
+            fps if 0 < fps < 1000 else 30.0,
+            max(0, int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT))) if not self.camera else 0,
+            int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            self.camera,
+        )
         self._check_size(self.info.width, self.info.height, "its frames are")
 
     def _check_size(self, width: int, height: int, what: str) -> None:
         if self.max_pixels is not None and width * height > self.max_pixels:
             self.cap.release()
-            raise VideoTooLarge(f"{self.info.source}: {what} {width}x{height}, over the limit of "
-                                f"{self.max_pixels / 1e6:.1f} MP per frame ({self.limit_name}): "
-                                "send a smaller video, e.g. 1920x1080")
+            raise VideoTooLarge(
+                f"{self.info.source}: {what} {width}x{height}, over the limit of "
+                f"{self.max_pixels / 1e6:.1f} MP per frame ({self.limit_name}): "
+                "send a smaller video, e.g. 1920x1080"
+            )
 
     def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
         start, index = time.monotonic(), 0
@@ -155,7 +177,7 @@ class AnnotatedVideo:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fourcc = "MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"
-        self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+        self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*fourcc), fps, size)
         if not self.writer.isOpened():
             raise VideoError(f"cannot write {self.path}: use a .mp4 or .avi name in a writable folder")
 
@@ -176,22 +198,52 @@ class TimelineCsv:
         self.labels = tuple(labels)
         self.fh = open(self.path, "w", newline="")
         self.csv = csv.writer(self.fh)
-        self.csv.writerow(["frame", "time", "face_id", "x", "y", "w", "h", "detected", "emotion", "confidence",
-                           "uncertain", *self.labels])
+        self.csv.writerow(
+            [
+                "frame",
+                "time",
+                "face_id",
+                "x",
+                "y",
+                "w",
+                "h",
+                "detected",
+                "emotion",
+                "confidence",
+                "uncertain",
+                *self.labels,
+            ]
+        )
 
     def write(self, frame: np.ndarray, result: FrameResult) -> bool:
         for f in result.faces:
-            self.csv.writerow([result.index, f"{result.time:.3f}", f.track_id, *f.box, int(result.detected), f.emotion,
-                               f"{f.confidence:.4f}", int(f.uncertain),
-                               *(f"{f.probabilities[k]:.4f}" for k in self.labels)])
+            self.csv.writerow(
+                [
+                    result.index,
+                    f"{result.time:.3f}",
+                    f.track_id,
+                    *f.box,
+                    int(result.detected),
+                    f.emotion,
+                    f"{f.confidence:.4f}",
+                    int(f.uncertain),
+                    *(f"{f.probabilities[k]:.4f}" for k in self.labels),
+                ]
+            )
         return True
 
     def close(self) -> None:
         self.fh.close()
 
 
-def run_video(source: VideoSource, stream: StreamAnalyzer, sinks: Sequence[Sink] = (), *,
-              max_frames: int | None = None, on_progress: Callable[[FrameResult], None] | None = None) -> VideoSummary:
+def run_video(
+    source: VideoSource,
+    stream: StreamAnalyzer,
+    sinks: Sequence[Sink] = (),
+    *,
+    max_frames: int | None = None,
+    on_progress: Callable[[FrameResult], None] | None = None,
+) -> VideoSummary:
     """Analyse every frame of an opened source; sinks are closed at the end, even on errors."""
     summary = SummaryBuilder(stream.analyzer.labels)
     try:
@@ -202,7 +254,7 @@ def run_video(source: VideoSource, stream: StreamAnalyzer, sinks: Sequence[Sink]
             summary.add(result)
             if on_progress:
                 on_progress(result)
-            if not all([sink.write(frame, result) for sink in sinks]):
+            if not all([sink.write(frame, result) for sink in sinks]):  # noqa: C419 - every sink gets the frame
                 break
     finally:
         for sink in sinks:

@@ -4,6 +4,7 @@ Injected into the training loop; datasets and models know nothing about it. Ever
 draw comes from one generator and is made on that generator's device: on a GPU no random
 parameter crosses from the host per step (a host-to-device copy would stall the queue).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,14 @@ class BatchAugment:
     so they convert with `mean` and `std`.
     """
 
-    def __init__(self, cfg: AugmentConfig, num_classes: int, generator: torch.Generator | None = None,
-                 mean: float = 0.5, std: float = 0.25):
+    def __init__(
+        self,
+        cfg: AugmentConfig,
+        num_classes: int,
+        generator: torch.Generator | None = None,
+        mean: float = 0.5,
+        std: float = 0.25,
+    ):
         self.cfg = cfg
         self.k = num_classes
         self.g = generator
@@ -99,8 +106,12 @@ class BatchAugment:
         x0 = (self._u(b) * (w - ew + 1)).long()
         rows = torch.arange(h, device=self.device).view(1, h, 1)
         cols = torch.arange(w, device=self.device).view(1, 1, w)
-        box = (rows >= y0.view(b, 1, 1)) & (rows < (y0 + eh).view(b, 1, 1)) & \
-              (cols >= x0.view(b, 1, 1)) & (cols < (x0 + ew).view(b, 1, 1))
+        box = (
+            (rows >= y0.view(b, 1, 1))
+            & (rows < (y0 + eh).view(b, 1, 1))
+            & (cols >= x0.view(b, 1, 1))
+            & (cols < (x0 + ew).view(b, 1, 1))
+        )
         box &= (self._u(b) < self.cfg.erase).view(b, 1, 1)
         noise = torch.randn(x.shape, generator=self.g, device=self.device, dtype=x.dtype)
         return torch.where(box.unsqueeze(1), noise, x)
@@ -124,7 +135,9 @@ class BatchAugment:
             x = lam * x + (1 - lam) * x[perm]
         return x, lam * t + (1 - lam) * t[perm]
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, x: torch.Tensor, y: torch.Tensor, soft: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """`soft` (B, K) replaces the one-hot targets (distillation); mixup mixes it the same way."""
         x = self.geometric(x)
         if self.cfg.camera > 0 or self.cfg.occlude > 0:

@@ -5,6 +5,7 @@ Why: FER2013's crops are clean web images; the runtime sees webcams, phones and 
 Every effect is drawn per image from the augmenter's generator, on its device, and works on
 pixel values in [0, 1] (the augmenter converts from and back to the card's normalisation).
 """
+
 from __future__ import annotations
 
 import math
@@ -13,9 +14,72 @@ import torch
 import torch.nn.functional as F
 
 # The JPEG standard's luminance quantisation table (ITU T.81, Annex K).
-_JPEG_Q = [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-           14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-           49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99]
+_JPEG_Q = [
+    16,
+    11,
+    10,
+    16,
+    24,
+    40,
+    51,
+    61,
+    12,
+    12,
+    14,
+    19,
+    26,
+    58,
+    60,
+    55,
+    14,
+    13,
+    16,
+    24,
+    40,
+    57,
+    69,
+    56,
+    14,
+    17,
+    22,
+    29,
+    51,
+    87,
+    80,
+    62,
+    18,
+    22,
+    37,
+    56,
+    68,
+    109,
+    103,
+    77,
+    24,
+    35,
+    55,
+    64,
+    81,
+    104,
+    113,
+    92,
+    49,
+    64,
+    78,
+    87,
+    103,
+    121,
+    120,
+    101,
+    72,
+    92,
+    95,
+    98,
+    112,
+    100,
+    103,
+    99,
+]
 
 
 def _dct_matrix(device: torch.device) -> torch.Tensor:

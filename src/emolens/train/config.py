@@ -1,4 +1,5 @@
 """Training configuration: defaults, YAML loading and CLI overrides, saved with every run."""
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,8 @@ class TrainConfig:
     label_smoothing: float = 0.1
     class_weights: str = "none"  # none | balanced | sqrt
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    eval_tta: str = "flip"  # none | flip | a comma list of flip, zoom, shift: how validation accuracy is measured (best-epoch choice)
+    # none | flip | a comma list of flip, zoom, shift: how validation accuracy is measured (best-epoch choice)
+    eval_tta: str = "flip"
     export_tta: str = ""  # TTA written in the exported card, so the runtime applies it; empty: eval_tta
     ensemble_seeds: list[int] = field(default_factory=list)  # 2+ seeds: one member run per seed in OUT/seed<k>
     teachers: list[str] = field(default_factory=list)  # run folders or exported models (e.g. default): distillation
@@ -52,7 +54,9 @@ class TrainConfig:
     teacher_online: bool = False  # ask the teachers on every augmented view (costs a teacher forward per step)
     bf16: bool | str = "auto"  # auto: bf16 autocast only where the CPU/GPU runs it natively | true | false (forced)
     channels_last: bool = True
-    precision: dict[str, Any] = field(default_factory=dict)  # written by the run: what auto chose, why, on which CPU/GPU
+    precision: dict[str, Any] = field(
+        default_factory=dict
+    )  # written by the run: what auto chose, why, on which CPU/GPU
     device: str = "auto"  # auto (a CUDA GPU when torch sees one, else the CPU) | cpu | cuda[:N]
     threads: int = 0  # 0 = torch default
     workers: int = 2  # DataLoader workers, streaming datasets only

@@ -6,6 +6,7 @@
 - the runtime's own re-made crops of the training and validation faces (train/recrop.py);
 - the validation split with FER2013 labels, plus FER+ majority labels where there are votes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,14 +17,15 @@ import numpy as np
 import torch
 
 from emolens.core.card import ModelCard
-from emolens.core.labels import label_set
 from emolens.core.preprocess import preprocess
-from emolens.core.tta import parse_tta
 from emolens.datasets import DataError, Split, read_dataset
 from emolens.train.config import TrainConfig
+from emolens.train.inputs import batches, card_for
 from emolens.train.targets import ferplus_majority, teacher_mix, with_label_source
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Data", "batches", "card_for", "load_data"]  # batches and card_for live in train/inputs.py
 
 
 @dataclass
@@ -44,12 +46,6 @@ class Data:
             if t is not None:
                 setattr(self, name, t.to(device))
         return self
-
-
-def card_for(cfg: TrainConfig) -> ModelCard:
-    """The card a model trained with `cfg` will ship with (before metrics/calibration)."""
-    return ModelCard(arch=cfg.model, labels=label_set(cfg.classes), input_size=cfg.input_size, mean=(cfg.mean,),
-                     std=(cfg.std,), tta=parse_tta(cfg.export_tta or cfg.eval_tta), train_config=cfg.to_dict())
 
 
 def split_train_val(cfg: TrainConfig) -> tuple[Split, Split]:
@@ -94,52 +90,45 @@ def load_data(cfg: TrainConfig, out: Path | None = None) -> Data:
         train = _append(train, e)
     xv = torch.from_numpy(preprocess(val.images, card)) if val.in_memory else None
     xv_recrop = torch.from_numpy(_recrop(val, card, cfg)) if cfg.recrop > 0 and val.in_memory else None
-    log.info("train %d images (%d from extra sets), val %d images", len(train), sum(len(e.images) for e in extra), len(val))
-    return Data(train, val, torch.from_numpy(xt), xv, torch.from_numpy(targets.astype(np.float32)),
-                torch.from_numpy(weights) if extra else None,
-                torch.from_numpy(x_recrop) if x_recrop is not None else None, xv_recrop, ferplus_majority(val, cfg))
+    log.info(
+        "train %d images (%d from extra sets), val %d images", len(train), sum(len(e.images) for e in extra), len(val)
+    )
+    return Data(
+        train,
+        val,
+        torch.from_numpy(xt),
+        xv,
+        torch.from_numpy(targets.astype(np.float32)),
+        torch.from_numpy(weights) if extra else None,
+        torch.from_numpy(x_recrop) if x_recrop is not None else None,
+        xv_recrop,
+        ferplus_majority(val, cfg),
+    )
 
 
 def _recrop(split: Split, card: ModelCard, cfg: TrainConfig) -> np.ndarray:
     from emolens.train.recrop import recrop_faces
-    crops, _ = recrop_faces(split.images, split.digests, card.input_size, seed=cfg.seed, threads=max(1, cfg.threads or 2),
-                            margin=card.crop_margin, align=card.align)
+
+    crops, _ = recrop_faces(
+        split.images,
+        split.digests,
+        card.input_size,
+        seed=cfg.seed,
+        threads=max(1, cfg.threads or 2),
+        margin=card.crop_margin,
+        align=card.align,
+    )
     return preprocess(crops, card)
 
 
 def _append(train: Split, extra) -> Split:
     """The training split with an extra set's crops appended (labels = argmax of their targets)."""
-    return Split(train.name, np.concatenate([train.images, extra.images]),
-                 np.concatenate([train.labels, extra.targets.argmax(1)]), train.sources + extra.sources,
-                 train.digests + extra.digests, dict(train.dropped), train.label_names)
-
-
-class _Streamed(torch.utils.data.Dataset):
-    """Decode + preprocess per item, for datasets that do not fit in memory."""
-
-    def __init__(self, split: Split, card: ModelCard):
-        self.split, self.card = split, card
-
-    def __len__(self) -> int:
-        return len(self.split)
-
-    def __getitem__(self, i: int):
-        return torch.from_numpy(preprocess([self.split.images[i]], self.card)[0]), int(self.split.labels[i]), i
-
-
-def batches(x: torch.Tensor | None, split: Split, cfg: TrainConfig, shuffle: bool, g: torch.Generator):
-    """Yield (x (B, C, S, S), y (B,), index (B,)) batches from memory or through DataLoader workers.
-
-    In-memory batches stay on x's device and are shuffled there (`g` lives on that device too),
-    so no index crosses from the host per step on a GPU; streamed batches come on the CPU.
-    """
-    if x is not None:
-        y = torch.from_numpy(split.labels).to(x.device)
-        order = torch.randperm(len(y), generator=g, device=x.device) if shuffle else torch.arange(len(y), device=x.device)
-        for i in range(0, len(order), cfg.batch_size):
-            idx = order[i:i + cfg.batch_size]
-            yield x[idx], y[idx], idx
-        return
-    loader = torch.utils.data.DataLoader(_Streamed(split, card_for(cfg)), batch_size=cfg.batch_size,
-                                         shuffle=shuffle, num_workers=cfg.workers, generator=g)
-    yield from loader
+    return Split(
+        train.name,
+        np.concatenate([train.images, extra.images]),
+        np.concatenate([train.labels, extra.targets.argmax(1)]),
+        train.sources + extra.sources,
+        train.digests + extra.digests,
+        dict(train.dropped),
+        train.label_names,
+    )

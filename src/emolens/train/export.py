@@ -3,10 +3,13 @@
 Calibration fits a temperature on the run's validation split (PublicTest for
 FER2013) with the TTA the runtime applies, and sets the card's `uncertain_below`.
 """
+
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +19,8 @@ from emolens.core.card import ModelCard, sha256_file
 from emolens.core.metrics import classification_metrics, fit_temperature, softmax
 from emolens.core.preprocess import preprocess
 from emolens.core.tta import parse_tta
-from emolens.train.data import card_for
+from emolens.evaluation.evaluate import model_logits, onnx_logits, split_for_eval
+from emolens.train.inputs import card_for
 from emolens.train.runs import load_run, member_runs
 
 log = logging.getLogger(__name__)
@@ -28,8 +32,16 @@ def export_onnx(model: torch.nn.Module, card: ModelCard, path: Path) -> None:
     """float32 ONNX with a dynamic batch axis: input 'input' (N, C, S, S) -> 'logits' (N, K)."""
     model = model.float().eval().to(memory_format=torch.contiguous_format)
     dummy = torch.zeros(1, card.channels, card.input_size, card.input_size)
-    torch.onnx.export(model, (dummy,), str(path), input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
+    torch.onnx.export(
+        model,
+        (dummy,),
+        str(path),
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
 
 
 def store_half(path: Path, min_size: int = 1024) -> None:
@@ -108,9 +120,11 @@ def resize_matrix(src: int, dst: int, interpolation: str = "area") -> np.ndarray
     import cv2
 
     from emolens.core.preprocess import _INTERP
+
     eye = np.eye(src, dtype=np.float32)
-    return np.stack([cv2.resize(eye[:, [j]], (1, dst), interpolation=_INTERP[interpolation])[:, 0]
-                     for j in range(src)], axis=1)
+    return np.stack(
+        [cv2.resize(eye[:, [j]], (1, dst), interpolation=_INTERP[interpolation])[:, 0] for j in range(src)], axis=1
+    )
 
 
 class Resized(torch.nn.Module):
@@ -136,14 +150,24 @@ def _load_members(run_dirs: list[Path]):
         return loaded[0][0], cfgs, loaded[0][2]
     # The card takes the largest input; smaller members get an exact resize inside the graph.
     size = max(c.input_size for c in cfgs)
-    members = [m if k.input_size == size else Resized(m, resize_matrix(size, k.input_size, k.interpolation))
-               for (m, _, _), k in zip(loaded, cards)]
+    members = [
+        m if k.input_size == size else Resized(m, resize_matrix(size, k.input_size, k.interpolation))
+        for (m, _, _), k in zip(loaded, cards)
+    ]
     model = Ensemble(members).eval()
     return model, cfgs, {"epoch": [c.get("epoch") for _, _, c in loaded]}
 
 
-def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None = None,
-               calibrate: bool = True, tta: str | None = None, half: bool = False, data: str | None = None) -> ModelCard:
+def export_run(
+    run_dir: str | Path | list,
+    out: str | Path,
+    *,
+    name: str | None = None,
+    calibrate: bool = True,
+    tta: str | None = None,
+    half: bool = False,
+    data: str | None = None,
+) -> ModelCard:
     """Export one run, or several runs as an ensemble (logits averaged inside the graph).
 
     Calibration reads the validation split of `data`, by default the dataset the run was
@@ -157,14 +181,17 @@ def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None 
     if data:
         cfg = replace(cfg, data=str(data))
     if calibrate and cfg.data and not Path(cfg.data).exists():
-        raise FileNotFoundError(f"the calibration data {cfg.data} (from the run's config) does not exist here: "
-                                "pass --data PATH, or --no-calibrate")
+        raise FileNotFoundError(
+            f"the calibration data {cfg.data} (from the run's config) does not exist here: "
+            "pass --data PATH, or --no-calibrate"
+        )
     card = card_for(cfg).with_(name=name or Path(run_dir if isinstance(run_dir, (str, Path)) else run_dir[0]).name)
     if tta is not None:
         card = card.with_(tta=parse_tta(tta))
     if len(cfgs) > 1:
-        card = card.with_(arch=f"ensemble of {len(cfgs)} x {cfg.model}",
-                          train_config={"members": [c.to_dict() for c in cfgs]})
+        card = card.with_(
+            arch=f"ensemble of {len(cfgs)} x {cfg.model}", train_config={"members": [c.to_dict() for c in cfgs]}
+        )
     onnx_path = out / card.onnx_file
     export_onnx(model, card, onnx_path)
     if half:
@@ -178,38 +205,53 @@ def export_run(run_dir: str | Path | list, out: str | Path, *, name: str | None 
         metrics["weights"] = "float16"
     histories = [r / "history.json" for r in run_dirs if (r / "history.json").is_file()]
     if histories:
-        import json
         rows = [row for h in histories for row in json.loads(h.read_text())]
         metrics["train_minutes"] = round(sum(r["train_seconds"] for r in rows) / 60, 1)
         metrics["epochs_run"] = len(rows)
     card = card.with_(onnx_sha256=sha256_file(onnx_path), metrics=metrics)
-    card.save(out / "card.json")
     if calibrate and cfg.data:
-        card = _calibrate(out, card, cfg)
+        card = _calibrate(onnx_path, card, cfg)
+    card.save(out / "card.json")  # once, complete: a folder with a card is a finished model
     return card
 
 
-def _calibrate(out: Path, card: ModelCard, cfg) -> ModelCard:
-    from emolens.evaluation.evaluate import model_logits, split_for_eval
-
+def _calibrate(onnx_path: Path, card: ModelCard, cfg) -> ModelCard:
+    """The card with a temperature fitted on the validation split, and the metrics it gives there."""
     split, train_digests = split_for_eval(cfg.data, cfg.val_split, cfg.layout, cfg.label_map)
-    logits, info = model_logits(out, split, "card")
+    logits, info = model_logits(onnx_path, split, "card", logits=partial(onnx_logits, onnx_path, card=card))
     names = tuple(info["labels"])  # the dataset's labels, then the model's extra ones (contempt)
     before = classification_metrics(softmax(logits), split.labels, names)
     objective = "brier"  # see fit_temperature: it keeps ECE lower than NLL on FER2013's noisy labels
     t = fit_temperature(logits, split.labels, objective=objective)
     probs = softmax(logits, t)
     after = classification_metrics(probs, split.labels, names)
-    metrics = dict(card.metrics, split=cfg.val_split, n=after["n"], accuracy=round(after["accuracy"], 4),
-                   macro_f1=round(after["macro_f1"], 4), ece_before=round(before["ece"], 4), ece=round(after["ece"], 4),
-                   temperature_fit=objective)
+    metrics = dict(
+        card.metrics,
+        split=cfg.val_split,
+        n=after["n"],
+        accuracy=round(after["accuracy"], 4),
+        macro_f1=round(after["macro_f1"], 4),
+        ece_before=round(before["ece"], 4),
+        ece=round(after["ece"], 4),
+        temperature_fit=objective,
+    )
     if train_digests:
         keep = np.array([d not in train_digests for d in split.digests])
         sub = classification_metrics(probs[keep], split.labels[keep], names)
-        metrics["without_train_duplicates"] = {"n": sub["n"], "accuracy": round(sub["accuracy"], 4),
-                                               "macro_f1": round(sub["macro_f1"], 4)}
-    card = card.with_(temperature=round(t, 4), uncertain_below=uncertain_threshold(probs, split.labels), metrics=metrics)
-    card.save(out / "card.json")
-    log.info("calibrated on %s: T=%.3f, ECE %.4f -> %.4f, uncertain below %.2f", cfg.val_split, t,
-             before["ece"], after["ece"], card.uncertain_below)
+        metrics["without_train_duplicates"] = {
+            "n": sub["n"],
+            "accuracy": round(sub["accuracy"], 4),
+            "macro_f1": round(sub["macro_f1"], 4),
+        }
+    card = card.with_(
+        temperature=round(t, 4), uncertain_below=uncertain_threshold(probs, split.labels), metrics=metrics
+    )
+    log.info(
+        "calibrated on %s: T=%.3f, ECE %.4f -> %.4f, uncertain below %.2f",
+        cfg.val_split,
+        t,
+        before["ece"],
+        after["ece"],
+        card.uncertain_below,
+    )
     return card

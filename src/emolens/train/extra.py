@@ -14,6 +14,7 @@ FER2013 image's. A config entry:
 Layouts: class folders (like FER2013's), or a folder/zip with a CSV (`legend.csv` or any
 CSV with `image` and `emotion` columns) naming each photo's emotion.
 """
+
 from __future__ import annotations
 
 import csv
@@ -72,6 +73,7 @@ def labelled_photos(path: Path, names: tuple[str, ...]) -> tuple[Tree, list[str]
 
 def _legend(tree: Tree, path: Path) -> list[tuple[str, str]] | None:
     import zipfile
+
     if path.is_dir():
         csvs = sorted(path.rglob("*.csv"))
         text = csvs[0].read_text() if csvs else None
@@ -96,10 +98,7 @@ def load_extra(cfg, card: ModelCard, out: Path | None) -> list[ExtraSet]:
 
 
 def _load_one(entry: dict[str, Any], card: ModelCard, out: Path | None, seed: int) -> ExtraSet:
-    import cv2
-
-    from emolens.inference.images import ImageError, decode_bytes
-    from emolens.train.recrop import _detector, cache_dir, runtime_crop
+    from emolens.train.recrop import cache_dir
 
     unknown = set(entry) - KEYS
     if unknown or "path" not in entry:
@@ -110,29 +109,18 @@ def _load_one(entry: dict[str, Any], card: ModelCard, out: Path | None, seed: in
     weight, label_weight = float(entry.get("weight", 0.3)), float(entry.get("label_weight", 0.3))
     tree, rels, labels = labelled_photos(path, card.labels)
     if entry.get("limit"):
-        keep = np.sort(np.random.default_rng(seed).permutation(len(rels))[:int(entry["limit"])])
+        keep = np.sort(np.random.default_rng(seed).permutation(len(rels))[: int(entry["limit"])])
         rels, labels = [rels[i] for i in keep], [labels[i] for i in keep]
-    key = hashlib.sha256(f"extra|{path.resolve()}|{card.input_size}|{card.crop_margin}|{card.align}|{len(rels)}".encode()
-                         + "".join(rels).encode()).hexdigest()[:20]
+    key = hashlib.sha256(
+        f"extra|{path.resolve()}|{card.input_size}|{card.crop_margin}|{card.align}|{len(rels)}".encode()
+        + "".join(rels).encode()
+    ).hexdigest()[:20]
     cache = cache_dir() / "extra" / f"{key}.npz"
     if cache.is_file():
         with np.load(cache) as z:
             crops, found = z["crops"], z["found"]
     else:
-        from tqdm import tqdm
-        det = _detector(2)
-        crops = np.zeros((len(rels), card.input_size, card.input_size), np.uint8)
-        found = np.zeros(len(rels), bool)
-        for i, rel in enumerate(tqdm(rels, desc=f"runtime crops {path.name}", unit="photo", disable=None)):
-            try:
-                img = decode_bytes(tree.read(rel), name=rel)
-            except ImageError as exc:
-                log.warning("extra data: %s", exc)
-                continue
-            crop = runtime_crop(img, det, card.input_size, margin=card.crop_margin, align=card.align,
-                                interpolation=cv2.INTER_AREA)
-            if crop is not None:
-                crops[i], found[i] = crop, True
+        crops, found = _runtime_crops(tree, rels, card, path.name)
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, crops=crops, found=found)
     idx = np.flatnonzero(found)
@@ -144,9 +132,35 @@ def _load_one(entry: dict[str, Any], card: ModelCard, out: Path | None, seed: in
     teacher = entry.get("teacher")
     if teacher:
         from emolens.train.targets import cached_teacher_logits
+
         split = Split(f"extra-{key[:8]}", crops, labels_arr, sources, digests, label_names=tuple(card.labels))
         logits = cached_teacher_logits([str(teacher)], split, cache.parent)
         targets = label_weight * onehot + (1 - label_weight) * softmax(logits).astype(np.float32)
     else:
         targets = onehot
     return ExtraSet(crops, targets.astype(np.float32), weight, sources, digests)
+
+
+def _runtime_crops(tree: Tree, rels: list[str], card: ModelCard, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The runtime's crop of the face in each photo (N, S, S) and whether one was found (N,)."""
+    import cv2
+    from tqdm import tqdm
+
+    from emolens.inference.images import ImageError, decode_bytes
+    from emolens.train.recrop import _detector, runtime_crop
+
+    det = _detector(2)
+    crops = np.zeros((len(rels), card.input_size, card.input_size), np.uint8)
+    found = np.zeros(len(rels), bool)
+    for i, rel in enumerate(tqdm(rels, desc=f"runtime crops {name}", unit="photo", disable=None)):
+        try:
+            img = decode_bytes(tree.read(rel), name=rel)
+        except ImageError as exc:
+            log.warning("extra data: %s", exc)
+            continue
+        crop = runtime_crop(
+            img, det, card.input_size, margin=card.crop_margin, align=card.align, interpolation=cv2.INTER_AREA
+        )
+        if crop is not None:
+            crops[i], found[i] = crop, True
+    return crops, found

@@ -3,6 +3,7 @@
 A run is a folder: config.yaml, train.log, history.json, last.pt (resume),
 best.pt (best validation accuracy), and the reports `evaluate` adds.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,13 +20,12 @@ from tqdm import tqdm
 
 from emolens.core.labels import label_set
 from emolens.core.metrics import classification_metrics, softmax
-from emolens.core.tta import parse_tta, tta_views
-from emolens.datasets import Split
 from emolens.train import precision
 from emolens.train.augment import BatchAugment
 from emolens.train.config import TrainConfig
 from emolens.train.data import Data, batches, load_data
 from emolens.train.models import create_model
+from emolens.train.runs import predict_logits
 from emolens.train.targets import sample_onehot
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,13 @@ def class_weights(labels: np.ndarray, mode: str, k: int = 7) -> torch.Tensor | N
     return torch.tensor(w / w.mean(), dtype=torch.float32)
 
 
-def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, smoothing: float, weight: torch.Tensor | None,
-                       sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+def soft_cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    smoothing: float,
+    weight: torch.Tensor | None,
+    sample_weight: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Cross-entropy against soft targets (FER+ votes, teachers, mixup) with label smoothing,
     class weights and per-image weights (weakly labelled extra data counts less)."""
     k = logits.shape[1]
@@ -87,13 +92,30 @@ def batch_inputs(data: Data, cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor,
     return x, t
 
 
-def train_one_epoch(model, data: Data, cfg: TrainConfig, opt, sched, augment: BatchAugment, weight, g, epoch: int,
-                    device: torch.device = torch.device("cpu"), teacher=None) -> float:
+def train_one_epoch(
+    model,
+    data: Data,
+    cfg: TrainConfig,
+    opt,
+    sched,
+    augment: BatchAugment,
+    weight,
+    g,
+    epoch: int,
+    device: torch.device = torch.device("cpu"),
+    teacher=None,
+) -> float:
     model.train()
     total, seen, t0 = torch.zeros((), device=device), 0, time.perf_counter()
     n_batches = math.ceil(len(data.train) / cfg.batch_size)
-    bar = tqdm(batches(data.x_train, data.train, cfg, True, g), total=n_batches,
-               desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        batches(data.x_train, data.train, cfg, True, g),
+        total=n_batches,
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        unit="batch",
+        leave=False,
+        dynamic_ncols=True,
+    )
     for i, (x, y, idx) in enumerate(bar):
         x, t = batch_inputs(data, cfg, x, y, idx, g)
         # augmentation runs where the batch is (and its generator): (B, C, S, S), (B, K)
@@ -116,27 +138,6 @@ def train_one_epoch(model, data: Data, cfg: TrainConfig, opt, sched, augment: Ba
         if i % 20 == 0 or i == n_batches - 1:
             bar.set_postfix(loss=f"{total.item() / seen:.3f}", img_s=f"{seen / (time.perf_counter() - t0):.0f}")
     return total.item() / max(seen, 1)
-
-
-@torch.no_grad()
-def predict_logits(model, x: torch.Tensor | None, split: Split, cfg: TrainConfig, tta: str = "none") -> np.ndarray:
-    """(N, K) logits, averaged over the test-time views of `tta` ('none', 'flip', 'flip,zoom,shift')."""
-    model.eval()
-    device = next(model.parameters()).device
-    names = parse_tta(tta)
-    bf16 = cfg.bf16 if isinstance(cfg.bf16, bool) else precision.resolve(cfg.bf16, cfg.channels_last, device).bf16
-    out = []
-    for xb, _, _ in batches(x, split, cfg, False, torch.Generator()):
-        # the views are made by the runtime's own numpy code (core.tta), so they are the views it uses
-        views = [torch.from_numpy(v).to(device) for v in tta_views(xb.cpu().numpy(), names)] if names else [xb]
-        acc = 0
-        for v in views:
-            if cfg.channels_last:
-                v = v.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                acc = acc + model(v).float()
-        out.append((acc / len(views)).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, len(label_set(cfg.classes))), np.float32)
 
 
 def build(cfg: TrainConfig, steps_per_epoch: int, device: torch.device = torch.device("cpu")):
@@ -165,6 +166,7 @@ def build(cfg: TrainConfig, steps_per_epoch: int, device: torch.device = torch.d
 @dataclass
 class Setup:
     """What a run trains with, made once by `prepare` (also used to time a run before it starts)."""
+
     cfg: TrainConfig  # the run's config with bf16 / channels_last resolved for this device (train with this one)
     precision: precision.Precision
     device: torch.device
@@ -197,7 +199,9 @@ def prepare(cfg: TrainConfig, out: Path | None = None) -> Setup:
     g = torch.Generator(device=device if data.x_train is not None else "cpu").manual_seed(cfg.seed)
     weight = class_weights(data.train.labels, cfg.class_weights, len(label_set(cfg.classes)))
     augment = BatchAugment(cfg.augment, len(label_set(cfg.classes)), g, mean=cfg.mean, std=cfg.std)
-    return Setup(cfg, prec, device, data, model, opt, sched, g, augment, weight.to(device) if weight is not None else None)
+    return Setup(
+        cfg, prec, device, data, model, opt, sched, g, augment, weight.to(device) if weight is not None else None
+    )
 
 
 def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
@@ -205,52 +209,100 @@ def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     s = prepare(cfg, out)
-    device, data, model, opt, sched, g = s.device, s.data, s.model, s.opt, s.sched, s.g
     cfg.precision = s.precision.to_dict()  # config.yaml keeps what was asked (auto) and records what it chose
     cfg.save(out / "config.yaml")
-    log.info("precision: %s%s on %s; %s", "bf16 autocast" if s.precision.bf16 else "float32",
-             " + channels_last" if s.precision.channels_last else "", s.precision.device, s.precision.reason)
+    log.info(
+        "precision: %s%s on %s; %s",
+        "bf16 autocast" if s.precision.bf16 else "float32",
+        " + channels_last" if s.precision.channels_last else "",
+        s.precision.device,
+        s.precision.reason,
+    )
     teacher = None
     if cfg.teachers and cfg.teacher_online:
         from emolens.train.teacher import OnlineTeacher
-        teacher = OnlineTeacher(cfg.teachers, label_set(cfg.classes), device, cfg.distill_temperature, s.cfg.channels_last)
-    history, start, best = [], 0, -1.0
-    if resume and (out / "last.pt").exists():
-        ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        _restore_generator(g, ck["generator"], cfg.seed + ck["epoch"] + 1)
-        torch.set_rng_state(ck["torch_rng"])
-        if device.type == "cuda" and ck.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(ck["cuda_rng"], device)
-        history, start, best = ck["history"], ck["epoch"] + 1, ck["best"]
-        log.info("resumed %s at epoch %d (best val accuracy so far %.4f)", out, start + 1, best)
-    where = s.precision.device
-    log.info("training on %s", where)
+
+        teacher = OnlineTeacher(
+            cfg.teachers, label_set(cfg.classes), s.device, cfg.distill_temperature, s.cfg.channels_last
+        )
+    history, start, best = _resumed(s, cfg, out) if resume and (out / "last.pt").exists() else ([], 0, -1.0)
+    log.info("training on %s", s.precision.device)
     for epoch in range(start, cfg.epochs):
-        t0 = time.perf_counter()
-        loss = train_one_epoch(model, data, s.cfg, opt, sched, s.augment, s.weight, g, epoch, device=device,
-                               teacher=teacher)
-        train_s = time.perf_counter() - t0
-        row = {"epoch": epoch + 1, "train_loss": loss, **validate(model, data, s.cfg),
-               "lr": sched.get_last_lr()[0], "train_seconds": train_s, "images_per_s": len(data.train) / train_s,
-               "device": where, "bf16": s.precision.bf16}
+        row = _epoch(s, cfg, epoch, teacher)
         history.append(row)
-        log.info("epoch %d/%d loss %.4f %s (%.0f s, %.0f img/s)", epoch + 1, cfg.epochs, loss,
-                 " ".join(f"{k} {v:.4f}" for k, v in row.items() if k.startswith("val_")), train_s, row["images_per_s"])
         if selection_score(row, cfg.select_on) > best:
             best = selection_score(row, cfg.select_on)
-            torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "epoch": epoch + 1, "metrics": row},
-                       out / "best.pt.tmp")
+            torch.save(
+                {"model": s.model.state_dict(), "config": cfg.to_dict(), "epoch": epoch + 1, "metrics": row},
+                out / "best.pt.tmp",
+            )
             (out / "best.pt.tmp").replace(out / "best.pt")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                    "generator": g.get_state(), "torch_rng": torch.get_rng_state(), "config": cfg.to_dict(),
-                    "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                    "epoch": epoch, "history": history, "best": best}, out / "last.pt.tmp")
-        (out / "last.pt.tmp").replace(out / "last.pt")  # atomic: a crash never leaves half a checkpoint
+        _save_last(s, cfg, out, epoch, history, best)
         (out / "history.json").write_text(json.dumps(history, indent=1))
     return max(history, key=lambda r: selection_score(r, cfg.select_on)) if history else {}
+
+
+def _epoch(s: Setup, cfg: TrainConfig, epoch: int, teacher) -> dict:
+    """One epoch of training, then validation: the epoch's row of history.json."""
+    t0 = time.perf_counter()
+    loss = train_one_epoch(
+        s.model, s.data, s.cfg, s.opt, s.sched, s.augment, s.weight, s.g, epoch, device=s.device, teacher=teacher
+    )
+    train_s = time.perf_counter() - t0
+    row = {
+        "epoch": epoch + 1,
+        "train_loss": loss,
+        **validate(s.model, s.data, s.cfg),
+        "lr": s.sched.get_last_lr()[0],
+        "train_seconds": train_s,
+        "images_per_s": len(s.data.train) / train_s,
+        "device": s.precision.device,
+        "bf16": s.precision.bf16,
+    }
+    log.info(
+        "epoch %d/%d loss %.4f %s (%.0f s, %.0f img/s)",
+        epoch + 1,
+        cfg.epochs,
+        loss,
+        " ".join(f"{k} {v:.4f}" for k, v in row.items() if k.startswith("val_")),
+        train_s,
+        row["images_per_s"],
+    )
+    return row
+
+
+def _resumed(s: Setup, cfg: TrainConfig, out: Path) -> tuple[list[dict], int, float]:
+    """Model, optimiser, schedule and random states from out/last.pt: (history, next epoch, best score)."""
+    ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+    s.model.load_state_dict(ck["model"])
+    s.opt.load_state_dict(ck["optimizer"])
+    s.sched.load_state_dict(ck["scheduler"])
+    _restore_generator(s.g, ck["generator"], cfg.seed + ck["epoch"] + 1)
+    torch.set_rng_state(ck["torch_rng"])
+    if s.device.type == "cuda" and ck.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(ck["cuda_rng"], s.device)
+    log.info("resumed %s at epoch %d (best val accuracy so far %.4f)", out, ck["epoch"] + 2, ck["best"])
+    return ck["history"], ck["epoch"] + 1, ck["best"]
+
+
+def _save_last(s: Setup, cfg: TrainConfig, out: Path, epoch: int, history: list[dict], best: float) -> None:
+    """last.pt: everything a resumed run needs, written atomically (a crash never leaves half a checkpoint)."""
+    torch.save(
+        {
+            "model": s.model.state_dict(),
+            "optimizer": s.opt.state_dict(),
+            "scheduler": s.sched.state_dict(),
+            "generator": s.g.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "config": cfg.to_dict(),
+            "cuda_rng": torch.cuda.get_rng_state(s.device) if s.device.type == "cuda" else None,
+            "epoch": epoch,
+            "history": history,
+            "best": best,
+        },
+        out / "last.pt.tmp",
+    )
+    (out / "last.pt.tmp").replace(out / "last.pt")
 
 
 def validate(model, data: Data, cfg: TrainConfig) -> dict[str, float]:

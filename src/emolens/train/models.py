@@ -3,6 +3,7 @@
 Models only do maths: (B, C, H, W) normalised input -> (B, num_classes) logits.
 All work on any input size >= 32 thanks to global pooling.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,6 +18,7 @@ def register_model(name: str):
     def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         _REGISTRY[name] = fn
         return fn
+
     return deco
 
 
@@ -28,6 +30,7 @@ def create_model(name: str, *, num_classes: int = 7, in_chans: int = 1, **kwargs
     """Build a registered model; unknown names get a suggestion."""
     if name not in _REGISTRY:
         import difflib
+
         near = difflib.get_close_matches(name, _REGISTRY, n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise ValueError(f"unknown model {name!r}{hint}; available: {', '.join(list_models())}")
@@ -35,14 +38,17 @@ def create_model(name: str, *, num_classes: int = 7, in_chans: int = 1, **kwargs
 
 
 def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
 
 
 class VGG(nn.Module):
     """Blocks of `convs` 3x3 conv-BN-ReLU, each followed by 2x2 max-pool; GAP head."""
 
-    def __init__(self, widths=(48, 96, 192, 384), convs: int = 2, dropout: float = 0.4,
-                 num_classes: int = 7, in_chans: int = 1):
+    def __init__(
+        self, widths=(48, 96, 192, 384), convs: int = 2, dropout: float = 0.4, num_classes: int = 7, in_chans: int = 1
+    ):
         super().__init__()
         layers, cin = [], in_chans
         for w in widths:
@@ -51,7 +57,9 @@ class VGG(nn.Module):
                 cin = w
             layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, num_classes))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, num_classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, K)
         return self.head(self.features(x))
@@ -66,13 +74,26 @@ def vgg(*, num_classes: int = 7, in_chans: int = 1, width: int = 48, convs: int 
 @register_model("simple_deep_cnn")
 def simple_deep_cnn(*, num_classes: int = 7, in_chans: int = 1, dropout: float = 0.25) -> nn.Module:
     """Seed architecture: Conv32-64, 128 (5x5), 512, 512 blocks + Dense 256/512."""
+
     def block(cin, cout, k):
         return nn.Sequential(conv_bn(cin, cout, k), nn.MaxPool2d(2), nn.Dropout(dropout))
+
     return nn.Sequential(
-        conv_bn(in_chans, 32), block(32, 64, 3), block(64, 128, 5), block(128, 512, 3), block(512, 512, 3),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(inplace=True), nn.Dropout(dropout),
-        nn.Linear(256, 512), nn.BatchNorm1d(512), nn.ReLU(inplace=True), nn.Dropout(dropout),
+        conv_bn(in_chans, 32),
+        block(32, 64, 3),
+        block(64, 128, 5),
+        block(128, 512, 3),
+        block(512, 512, 3),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(512, 256),
+        nn.BatchNorm1d(256),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
+        nn.Linear(256, 512),
+        nn.BatchNorm1d(512),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
         nn.Linear(512, num_classes),
     )
 
@@ -82,11 +103,21 @@ class SEResidual(nn.Module):
 
     def __init__(self, cin: int, cout: int, stride: int = 1, reduction: int = 8):
         super().__init__()
-        self.body = nn.Sequential(conv_bn(cin, cout, 3, stride), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
-        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(cout, max(cout // reduction, 8), 1), nn.ReLU(inplace=True),
-                                nn.Conv2d(max(cout // reduction, 8), cout, 1), nn.Sigmoid())
-        self.skip = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
-            nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.body = nn.Sequential(
+            conv_bn(cin, cout, 3, stride), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+        )
+        self.se = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(cout, max(cout // reduction, 8), 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(max(cout // reduction, 8), cout, 1),
+            nn.Sigmoid(),
+        )
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and cin == cout
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,18 +130,30 @@ def resemotenet(*, num_classes: int = 7, in_chans: int = 1, width: int = 64, dro
     """Seed architecture: CNN stem + squeeze-excitation residual blocks."""
     w = width
     return nn.Sequential(
-        conv_bn(in_chans, w), conv_bn(w, w),
-        SEResidual(w, w), SEResidual(w, 2 * w, 2), SEResidual(2 * w, 4 * w, 2), SEResidual(4 * w, 8 * w, 2),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(8 * w, num_classes),
+        conv_bn(in_chans, w),
+        conv_bn(w, w),
+        SEResidual(w, w),
+        SEResidual(w, 2 * w, 2),
+        SEResidual(2 * w, 4 * w, 2),
+        SEResidual(4 * w, 8 * w, 2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(8 * w, num_classes),
     )
 
 
 class BasicBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
-        self.body = nn.Sequential(conv_bn(cin, cout, 3, stride), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
-        self.skip = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
-            nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.body = nn.Sequential(
+            conv_bn(cin, cout, 3, stride), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+        )
+        self.skip = (
+            nn.Identity()
+            if stride == 1 and cin == cout
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -5,11 +5,13 @@ AMX), and about 10x slower where oneDNN has to emulate it (AVX2-only CPUs such a
 Zen 3). `bf16: auto` (the default) asks oneDNN / CUDA instead of assuming; `true` / `false`
 force the choice, and a forced `true` on an emulating CPU is warned about once.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -68,8 +70,9 @@ def parse_bf16(value: Any) -> bool | str:
     raise ValueError(f"bf16 must be auto, true or false, got {value!r}")
 
 
-def resolve(bf16: bool | str, channels_last: bool, device: torch.device,
-            cpu: Callable[[], CpuInfo] | None = None) -> Precision:
+def resolve(
+    bf16: bool | str, channels_last: bool, device: torch.device, cpu: Callable[[], CpuInfo] | None = None
+) -> Precision:
     """The precision a run on `device` trains with; `cpu` is injectable so tests can simulate a CPU."""
     bf16 = parse_bf16(bf16)
     if device.type == "cuda":
@@ -84,9 +87,13 @@ def resolve(bf16: bool | str, channels_last: bool, device: torch.device,
     if bf16 == AUTO:
         if info.native_bf16:
             return Precision(True, channels_last, "auto: oneDNN reports native bf16 on this CPU", where)
-        return Precision(False, channels_last,
-                         "auto: this CPU emulates bf16 (about 10x slower than float32), so float32", where)
+        return Precision(
+            False, channels_last, "auto: this CPU emulates bf16 (about 10x slower than float32), so float32", where
+        )
     if bf16 and not info.native_bf16:
-        log.warning("bf16: true on a CPU without native bf16 (%s): training runs ~10x slower than float32; "
-                    "use bf16: auto or --bf16 false", info.describe())
+        log.warning(
+            "bf16: true on a CPU without native bf16 (%s): training runs ~10x slower than float32; "
+            "use bf16: auto or --bf16 false",
+            info.describe(),
+        )
     return Precision(bool(bf16), channels_last, f"forced by the config (bf16: {str(bf16).lower()})", where)

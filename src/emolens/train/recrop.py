@@ -8,6 +8,7 @@ the runtime's own detector and aligner cut it out again. Photos (colour, any siz
 through the same detector directly. Results are cached on disk, keyed by the images and the
 settings, because detection costs ~10 ms per image.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,12 +37,19 @@ def on_canvas(face: np.ndarray, scale: float, offset: tuple[float, float], canva
     size = max(canvas, side + 8)
     out = np.full((size, size), 128, np.uint8)
     oy, ox = int(offset[0] * (size - side)), int(offset[1] * (size - side))
-    out[oy:oy + side, ox:ox + side] = big
+    out[oy : oy + side, ox : ox + side] = big
     return cv2.cvtColor(out, cv2.COLOR_GRAY2BGR)
 
 
-def runtime_crop(image: np.ndarray, detector, size: int, *, margin: float = 0.0, align: bool = True,
-                 interpolation: int = cv2.INTER_AREA) -> np.ndarray | None:
+def runtime_crop(
+    image: np.ndarray,
+    detector,
+    size: int,
+    *,
+    margin: float = 0.0,
+    align: bool = True,
+    interpolation: int = cv2.INTER_AREA,
+) -> np.ndarray | None:
     """The runtime's crop of the most confident face in a BGR image, gray size x size; None if none found."""
     from emolens.inference.align import crop_face
 
@@ -56,17 +64,27 @@ def runtime_crop(image: np.ndarray, detector, size: int, *, margin: float = 0.0,
 
 def _detector(threads: int):
     from emolens.inference.detectors import create_detector
+
     return create_detector("centerface", threshold=0.3, min_face=10, max_side=CANVAS * 2, threads=threads)
 
 
-def recrop_faces(images: np.ndarray, digests: list[str], size: int = 48, *, seed: int = 0, threads: int = 2,
-                 margin: float = 0.0, align: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def recrop_faces(
+    images: np.ndarray,
+    digests: list[str],
+    size: int = 48,
+    *,
+    seed: int = 0,
+    threads: int = 2,
+    margin: float = 0.0,
+    align: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """(N, H, W) gray faces -> (N, size, size) runtime crops and a (N,) found mask (cached).
 
     Where the detector finds nothing, the original face (resized) stands in and found is False.
     """
-    key = hashlib.sha256(f"v{VERSION}|{size}|{seed}|{margin}|{align}|{CANVAS}".encode()
-                         + "".join(digests).encode()).hexdigest()[:20]
+    key = hashlib.sha256(
+        f"v{VERSION}|{size}|{seed}|{margin}|{align}|{CANVAS}".encode() + "".join(digests).encode()
+    ).hexdigest()[:20]
     path = cache_dir() / "recrop" / f"{key}.npz"
     if path.is_file():
         with np.load(path) as z:

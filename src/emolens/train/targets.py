@@ -4,6 +4,7 @@ Why a module of its own: the loop only sees (N, K) target distributions and per-
 weights; where they come from (one tagger, ten taggers, a teacher's soft labels, a weakly
 labelled photo collection) is decided here, once, before training starts.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,13 +21,15 @@ from emolens.core.metrics import softmax
 from emolens.datasets import DataError, Split
 from emolens.datasets.ferplus import FerPlusOptions, apply_ferplus, process_votes, read_votes, votes_path
 from emolens.train.config import TrainConfig
+from emolens.train.runs import logits_of
 
 log = logging.getLogger(__name__)
 
 
 def ferplus_options(cfg: TrainConfig, mode: str | None = None) -> FerPlusOptions:
-    return FerPlusOptions(mode=mode or cfg.ferplus_mode, weight=cfg.ferplus_weight, classes=cfg.classes,
-                          votes=cfg.ferplus_votes)
+    return FerPlusOptions(
+        mode=mode or cfg.ferplus_mode, weight=cfg.ferplus_weight, classes=cfg.classes, votes=cfg.ferplus_votes
+    )
 
 
 def with_label_source(train: Split, cfg: TrainConfig) -> Split:
@@ -84,13 +87,13 @@ def teacher_mix(cfg: TrainConfig, train: Split, out: Path) -> np.ndarray:
     if not cfg.teachers or cfg.teacher_online:
         return base
     logits = cached_teacher_logits(cfg.teachers, train, out)
-    return (1 - cfg.distill_weight) * base + cfg.distill_weight * softmax(logits, cfg.distill_temperature).astype(np.float32)
+    return (1 - cfg.distill_weight) * base + cfg.distill_weight * softmax(logits, cfg.distill_temperature).astype(
+        np.float32
+    )
 
 
 def cached_teacher_logits(teachers: list[str], split: Split, out: Path) -> np.ndarray:
     """Mean teacher logits over `split` in its label order, cached in `out` (keyed by teachers and labels)."""
-    from emolens.evaluation.evaluate import model_logits
-
     cache, meta_path = out / f"teacher_logits-{split.name}.npy", out / f"teacher_logits-{split.name}.json"
     meta = {"teachers": list(teachers), "n": len(split), "digest": labels_digest(split)}
     if cache.is_file() and meta_path.is_file() and json.loads(meta_path.read_text()) == meta:
@@ -101,13 +104,19 @@ def cached_teacher_logits(teachers: list[str], split: Split, out: Path) -> np.nd
         log.info("teacher %d/%d: labelling %d %s images with %s", i + 1, len(teachers), len(split), split.name, teacher)
         t0 = time.perf_counter()
         try:
-            lg, info = model_logits(teacher, split)
+            lg, info = logits_of(teacher, split)
         except (FileNotFoundError, ValueError) as e:
             raise DataError(f"teacher {teacher!r} could not be loaded: {e}") from e
-        lg = lg[:, :len(split.label_names)]  # a teacher's labels beyond the student's are dropped
+        lg = lg[:, : len(split.label_names)]  # a teacher's labels beyond the student's are dropped
         acc = float((lg.argmax(1) == split.labels).mean()) if len(split) else 0.0
-        log.info("teacher %s (%s, TTA %s): accuracy %.4f on these images, %.0f s", teacher, info.get("arch"),
-                 info.get("tta"), acc, time.perf_counter() - t0)
+        log.info(
+            "teacher %s (%s, TTA %s): accuracy %.4f on these images, %.0f s",
+            teacher,
+            info.get("arch"),
+            info.get("tta"),
+            acc,
+            time.perf_counter() - t0,
+        )
         all_logits.append(lg)
     logits = np.mean(all_logits, axis=0).astype(np.float32)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ Teachers are run folders (their best.pt, members of an ensemble averaged) or exp
 models: an ONNX graph is turned into a torch module (onnx2torch), its float16 weights cast
 back to float32 first, so the shipped `default` can teach without its training run.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,10 +25,13 @@ def onnx_module(path: Path) -> torch.nn.Module:
     """An ONNX classifier (input (B, C, S, S) normalised -> logits) as an eval-mode torch module."""
     import onnx
     from onnx import numpy_helper
+
     try:
         import onnx2torch
     except ImportError:
-        raise ValueError("an exported model as an online teacher needs onnx2torch: pip install 'emolens[train]'") from None
+        raise ValueError(
+            "an exported model as an online teacher needs onnx2torch: pip install 'emolens[train]'"
+        ) from None
     graph = onnx.load(str(path))
     inits = {i.name: i for i in graph.graph.initializer}
     kept = []
@@ -45,8 +49,14 @@ def onnx_module(path: Path) -> torch.nn.Module:
 class OnlineTeacher:
     """Mean softmax(logits / T) of the teachers on a batch, in the student's label order."""
 
-    def __init__(self, teachers: list[str], labels: tuple[str, ...], device: torch.device, temperature: float = 1.0,
-                 channels_last: bool = False):
+    def __init__(
+        self,
+        teachers: list[str],
+        labels: tuple[str, ...],
+        device: torch.device,
+        temperature: float = 1.0,
+        channels_last: bool = False,
+    ):
         self.members: list[tuple[torch.nn.Module, list[int]]] = []
         self.temperature, self.channels_last = temperature, channels_last
         for name in teachers:
@@ -71,9 +81,9 @@ class OnlineTeacher:
 
 
 def _load(name: str) -> list[tuple[torch.nn.Module, tuple[str, ...]]]:
-    from emolens.inference.model_store import load_card, resolve_model_dir
     from emolens.core.labels import label_set
     from emolens.evaluation.evaluate import is_run_folder
+    from emolens.inference.model_store import load_card, resolve_model_dir
     from emolens.train.runs import load_run, member_runs
 
     if is_run_folder(name):

@@ -5,6 +5,7 @@
 
 Importing this package is cheap: FastAPI and the engine load when an app is built.
 """
+
 from __future__ import annotations
 
 __all__ = ["Settings", "create_app"]

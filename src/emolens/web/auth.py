@@ -10,6 +10,7 @@ CSRF token, as the `X-CSRF-Token` header (pages' JavaScript reads it from
 `<meta name="csrf-token">`) or the `csrf_token` form field. Forms shown before
 sign-in (login, register) use a double-submit cookie instead.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -102,14 +103,18 @@ async def csrf_sent(request: Request) -> str | None:
 
 async def require_csrf(request: Request, expected: str) -> None:
     if not same_secret(await csrf_sent(request), expected):
-        raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again "
-                                 "(API clients: use an Authorization: Bearer token instead of the cookie)")
+        raise HTTPException(
+            403,
+            "missing or wrong CSRF token: reload the page and try again "
+            "(API clients: use an Authorization: Bearer token instead of the cookie)",
+        )
 
 
 async def optional_auth(request: Request, db: DbDep) -> Auth | None:
     """The caller, or None when nobody is signed in; unsafe cookie requests are CSRF-checked."""
-    auth = await run_in_threadpool(_identify, db, request.headers.get("authorization"),
-                                   request.cookies.get(SESSION_COOKIE))
+    auth = await run_in_threadpool(
+        _identify, db, request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE)
+    )
     if auth is not None and auth.session is not None and request.method not in SAFE_METHODS:
         await require_csrf(request, auth.session.csrf_token)
     return auth
@@ -117,8 +122,10 @@ async def optional_auth(request: Request, db: DbDep) -> Auth | None:
 
 async def current_auth(auth: Annotated[Auth | None, Depends(optional_auth)]) -> Auth:
     if auth is None:
-        raise _unauthorized("sign in first: send 'Authorization: Bearer <token>' (POST /api/v1/auth/token) "
-                            "or use the pages after signing in at /login")
+        raise _unauthorized(
+            "sign in first: send 'Authorization: Bearer <token>' (POST /api/v1/auth/token) "
+            "or use the pages after signing in at /login"
+        )
     return auth
 
 
@@ -132,13 +139,21 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def set_session_cookie(response: Response, request: Request, secret: str, max_age_s: int) -> None:
-    response.set_cookie(SESSION_COOKIE, secret, max_age=max_age_s, path="/", httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=max_age_s,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
 
 
 def clear_session_cookie(response: Response, request: Request) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=request.url.scheme == "https")
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
+    )
 
 
 def prelogin_token(request: Request) -> str:
@@ -147,14 +162,24 @@ def prelogin_token(request: Request) -> str:
 
 
 def set_prelogin_cookie(response: Response, request: Request, token: str) -> None:
-    response.set_cookie(PRELOGIN_COOKIE, token, max_age=3600, path="/", httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        PRELOGIN_COOKIE,
+        token,
+        max_age=3600,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
 
 
 def check_prelogin(request: Request, sent: str | None) -> None:
     if not same_secret(sent, request.cookies.get(PRELOGIN_COOKIE)):
-        raise HTTPException(403, "missing or wrong CSRF token: reload the sign-in page and try again "
-                                 "(cookies must be allowed for this site)")
+        raise HTTPException(
+            403,
+            "missing or wrong CSRF token: reload the sign-in page and try again "
+            "(cookies must be allowed for this site)",
+        )
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

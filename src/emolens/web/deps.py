@@ -1,4 +1,5 @@
 """Dependencies of the routes, as `Annotated` aliases; tests swap them with app.dependency_overrides."""
+
 from __future__ import annotations
 
 from typing import Annotated

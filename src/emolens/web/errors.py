@@ -6,6 +6,7 @@ JobsBusy, DecoderBusy and HashesBusy 503, TooManyAttempts 429 (all with Retry-Af
 UTF-8, invalid, nested too deep, a number too long) with 400. Body size and pace are
 guarded before routes run (web/guards.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]  # never echo a password back
         form = "json" not in request.headers.get("content-type", "")
-        return JSONResponse({"detail": validation_message(errors, form=form), "errors": jsonable_encoder(errors)},
-                            status_code=422)
+        return JSONResponse(
+            {"detail": validation_message(errors, form=form), "errors": jsonable_encoder(errors)}, status_code=422
+        )
 
     async def internal(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

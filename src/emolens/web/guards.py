@@ -3,6 +3,7 @@
 Both are pure ASGI middleware, so they act before FastAPI reads a byte of the body,
 and answer in the API's JSON error shape.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,10 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MULTIPART_SLACK = 64 * 1024  # multipart boundaries and headers around the file
-SIGN_IN_FIRST = ("sign in first: send 'Authorization: Bearer <token>' (POST /api/v1/auth/token) "
-                 "or use the pages after signing in at /login")
+SIGN_IN_FIRST = (
+    "sign in first: send 'Authorization: Bearer <token>' (POST /api/v1/auth/token) "
+    "or use the pages after signing in at /login"
+)
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
@@ -40,12 +43,14 @@ class BodyLimit:
     plus one second per `min_rate` bytes received, then the request gets 408.
     """
 
-    def __init__(self, app: ASGIApp, *, default: BodyRule, rules: Mapping[str, BodyRule], timeout_s: float,
-                 min_rate: float):
+    def __init__(
+        self, app: ASGIApp, *, default: BodyRule, rules: Mapping[str, BodyRule], timeout_s: float, min_rate: float
+    ):
         self.app, self.default, self.timeout_s, self.min_rate = app, default, timeout_s, min_rate
         self.rules = {k: v for k, v in rules.items() if "*" not in k}
-        self.patterns = [(re.compile("^" + re.escape(k).replace(r"\*", "[^/]+") + "$"), v)
-                         for k, v in rules.items() if "*" in k]
+        self.patterns = [
+            (re.compile("^" + re.escape(k).replace(r"\*", "[^/]+") + "$"), v) for k, v in rules.items() if "*" in k
+        ]
 
     def rule_for(self, path: str) -> BodyRule:
         if path in self.rules:
@@ -61,8 +66,9 @@ class BodyLimit:
         length = headers.get(b"content-length", b"")
         refusal = None
         if rule.signed_in and scope.get("method") not in ("GET", "HEAD") and not _has_credentials(headers):
-            refusal = JSONResponse({"detail": SIGN_IN_FIRST}, 401,
-                                   {"WWW-Authenticate": "Bearer", "Connection": "close"})
+            refusal = JSONResponse(
+                {"detail": SIGN_IN_FIRST}, 401, {"WWW-Authenticate": "Bearer", "Connection": "close"}
+            )
         elif length.isdigit() and int(length) > rule.limit:
             refusal = JSONResponse({"detail": too_large(int(length), rule)}, 413, {"Connection": "close"})
         if refusal is not None:
@@ -81,10 +87,13 @@ class BodyLimit:
             try:
                 message = await asyncio.wait_for(receive(), timeout=max(left, 0.001))
             except asyncio.TimeoutError:
-                raise HTTPException(408, f"the request body arrived too slowly (this server waits "
-                                         f"{self.timeout_s:g} s plus 1 s per {self.min_rate / 1024:g} KB, "
-                                         "EMOLENS_BODY_TIMEOUT_S / EMOLENS_MIN_BODY_KBPS): send it again",
-                                    headers={"Connection": "close"}) from None
+                raise HTTPException(
+                    408,
+                    f"the request body arrived too slowly (this server waits "
+                    f"{self.timeout_s:g} s plus 1 s per {self.min_rate / 1024:g} KB, "
+                    "EMOLENS_BODY_TIMEOUT_S / EMOLENS_MIN_BODY_KBPS): send it again",
+                    headers={"Connection": "close"},
+                ) from None
             seen += len(message.get("body", b""))
             done = not message.get("more_body", False)
             if seen > rule.limit:
@@ -100,8 +109,10 @@ def _has_credentials(headers: Mapping[bytes, bytes]) -> bool:
 
 def too_large(size: int, rule: BodyRule, *, so_far: bool = False) -> str:
     size_text = f"{'more than ' if so_far else ''}{_size(size)}"
-    return (f"the request body ({size_text}) is over this server's limit of {_size(rule.limit - rule.slack)} "
-            f"({rule.setting}): send a smaller file or document")
+    return (
+        f"the request body ({size_text}) is over this server's limit of {_size(rule.limit - rule.slack)} "
+        f"({rule.setting}): send a smaller file or document"
+    )
 
 
 def _size(n: int) -> str:
@@ -132,8 +143,10 @@ class HostGuard:
         if scope["type"] == "websocket":  # closing before accepting answers the handshake with 403
             await send({"type": "websocket.close", "code": 1008, "reason": "untrusted host or origin"})
             return
-        detail = (f"this server does not answer for the host {host_name(host)!r}: add it to EMOLENS_TRUSTED_HOSTS "
-                  "if it is this server's name")
+        detail = (
+            f"this server does not answer for the host {host_name(host)!r}: add it to EMOLENS_TRUSTED_HOSTS "
+            "if it is this server's name"
+        )
         await JSONResponse({"detail": detail}, 400)(scope, receive, send)
 
 
@@ -141,7 +154,7 @@ def host_name(host: str) -> str:
     """'Example.org:8000' -> 'example.org', '[::1]:8000' -> '::1'."""
     host = host.strip().lower()
     if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host
+        return host[1 : host.find("]")] if "]" in host else host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 

@@ -1,4 +1,5 @@
 """Rendering a page that extends base.html: the footer's model, the signed-in user, the CSRF token."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,10 +12,24 @@ from emolens.web.auth import Auth
 from emolens.web.services.engine import Engine
 
 
-def render_page(request: Request, templates: Jinja2Templates, engine: Engine, name: str, *, active: str,
-                auth: Auth | None = None, status_code: int = 200, **extra: Any) -> HTMLResponse:
+def render_page(
+    request: Request,
+    templates: Jinja2Templates,
+    engine: Engine,
+    name: str,
+    *,
+    active: str,
+    auth: Auth | None = None,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
     """Pages get `user` (None when signed out) and `csrf_token` (for forms and the X-CSRF-Token header)."""
-    context = {"active": active, "labels": list(engine.labels), "model": engine.model_ref(),
-               "user": None if auth is None else auth.user, "csrf_token": None if auth is None else auth.csrf_token,
-               **extra}
+    context = {
+        "active": active,
+        "labels": list(engine.labels),
+        "model": engine.model_ref(),
+        "user": None if auth is None else auth.user,
+        "csrf_token": None if auth is None else auth.csrf_token,
+        **extra,
+    }
     return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -1,4 +1,5 @@
 """API request/response shapes, kept apart from the engine's result types (core.results)."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -38,9 +39,11 @@ class FaceOut(BaseModel):
     probabilities: dict[str, float] = Field(description="one probability per label, in the model card's order")
     quality: QualityOut
     landmarks: list[list[float]] | None = Field(
-        None, description="5 points [x, y] in image pixels: eye, eye, nose, mouth corner, mouth corner "
-                          "(image-left first in each pair); null when the detector gives none",
-        examples=[[[205.3, 102.1], [246.8, 100.9], [226.0, 125.4], [209.7, 148.2], [243.1, 147.5]]])
+        None,
+        description="5 points [x, y] in image pixels: eye, eye, nose, mouth corner, mouth corner "
+        "(image-left first in each pair); null when the detector gives none",
+        examples=[[[205.3, 102.1], [246.8, 100.9], [226.0, 125.4], [209.7, 148.2], [243.1, 147.5]]],
+    )
     track_id: int | None = Field(None, description="stable id across frames (live camera and videos)")
 
     @classmethod
@@ -73,8 +76,10 @@ class JobOut(BaseModel):
     progress: float = Field(description="0..1")
     frames_done: int
     frame_count: int = Field(description="frames to analyse; 0 while unknown")
-    eta_s: float | None = Field(None, description="seconds left, estimated from the speed so far; null while "
-                                                  "queued, finished or of unknown length")
+    eta_s: float | None = Field(
+        None,
+        description="seconds left, estimated from the speed so far; null while queued, finished or of unknown length",
+    )
     video: dict[str, Any] | None = None
     error: str | None = None
     summary: dict[str, Any] | None = Field(None, description="when done: shares, dominant emotion, valence, faces")

@@ -1,4 +1,5 @@
 """Request/response shapes of /api/v1/auth, apart from the storage rows (apps.accounts)."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
@@ -11,8 +12,9 @@ class Credentials(BaseModel):
 
 class TokenRequest(Credentials):
     name: str = Field("", max_length=100, description="a label to recognise the token by", examples=["laptop"])
-    expires_in_days: float | None = Field(None, gt=0, le=36500, description="at most the server's token_days "
-                                          "(90 by default), which is also the default")
+    expires_in_days: float | None = Field(
+        None, gt=0, le=36500, description="at most the server's token_days (90 by default), which is also the default"
+    )
 
 
 class PasswordChange(BaseModel):

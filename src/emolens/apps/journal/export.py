@@ -1,4 +1,5 @@
 """Your data: the whole journal of one user as JSON or CSV (kept photos are listed, fetched separately)."""
+
 from __future__ import annotations
 
 import csv
@@ -12,9 +13,22 @@ from emolens.core.labels import label_set
 
 FORMATS = ("json", "csv")
 LABELS = label_set(8)  # every label a shipped model may read, contempt (8-class FER+ models) included
-CSV_FIELDS = ("id", "created_at", "local_time", "source", "emotion", "confidence", "corrected", "final_emotion",
-              "frames", "note", "tags", "has_image", *(f"share_{e}" for e in LABELS),
-              *(f"adjusted_{e}" for e in LABELS))
+CSV_FIELDS = (
+    "id",
+    "created_at",
+    "local_time",
+    "source",
+    "emotion",
+    "confidence",
+    "corrected",
+    "final_emotion",
+    "frames",
+    "note",
+    "tags",
+    "has_image",
+    *(f"share_{e}" for e in LABELS),
+    *(f"adjusted_{e}" for e in LABELS),
+)
 
 
 def export_json(db: Database, user_id: int) -> dict[str, Any]:
@@ -23,10 +37,15 @@ def export_json(db: Database, user_id: int) -> dict[str, Any]:
     if user is None:
         raise store.JournalError(f"no user {user_id}")
     baseline = store.get_baseline(db, user_id)
-    return {"format": "emolens-journal", "version": 1, "exported_at": utc_now(), "user": user.to_dict(),
-            "api_tokens": [t.to_dict() for t in accounts.list_tokens(db, user_id)],
-            "baseline": None if baseline is None else baseline.to_dict(),
-            "checkins": [c.to_dict() for c in store.list_checkins(db, user_id)]}
+    return {
+        "format": "emolens-journal",
+        "version": 1,
+        "exported_at": utc_now(),
+        "user": user.to_dict(),
+        "api_tokens": [t.to_dict() for t in accounts.list_tokens(db, user_id)],
+        "baseline": None if baseline is None else baseline.to_dict(),
+        "checkins": [c.to_dict() for c in store.list_checkins(db, user_id)],
+    }
 
 
 def _cell(text: str) -> str:
@@ -40,12 +59,20 @@ def export_csv(db: Database, user_id: int) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for c in store.list_checkins(db, user_id):
-        row: dict[str, Any] = {"id": c.id, "created_at": c.created_at, "local_time": c.local_time,
-                               "source": c.source, "emotion": c.emotion,
-                               "confidence": "" if c.confidence is None else round(c.confidence, 4),
-                               "corrected": c.corrected or "", "final_emotion": c.final_emotion, "frames": c.frames,
-                               "note": _cell(c.note), "tags": _cell(";".join(c.tags)),
-                               "has_image": int(c.image_file is not None)}
+        row: dict[str, Any] = {
+            "id": c.id,
+            "created_at": c.created_at,
+            "local_time": c.local_time,
+            "source": c.source,
+            "emotion": c.emotion,
+            "confidence": "" if c.confidence is None else round(c.confidence, 4),
+            "corrected": c.corrected or "",
+            "final_emotion": c.final_emotion,
+            "frames": c.frames,
+            "note": _cell(c.note),
+            "tags": _cell(";".join(c.tags)),
+            "has_image": int(c.image_file is not None),
+        }
         for e in LABELS:  # a label the reading's model did not have stays empty, not 0
             row[f"share_{e}"] = round(c.shares[e], 4) if e in c.shares else ""
             row[f"adjusted_{e}"] = round(c.adjusted[e], 4) if c.adjusted is not None and e in c.adjusted else ""

@@ -1,4 +1,5 @@
 """The one way a journal photo is kept: pixels re-encoded as JPEG, so no EXIF (place, device, time) survives."""
+
 from __future__ import annotations
 
 import cv2

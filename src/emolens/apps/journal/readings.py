@@ -13,6 +13,7 @@ emotion k except neutral, belongs to the face, not the mood: a later reading p b
 so `a` still sums to 1, a reading equal to the baseline reads as neutral (a_neutral >= 0.70),
 and no emotion is ever raised by the adjustment, only the resting face's excess removed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -55,9 +56,13 @@ class Reading:
         return f"up to {self.most_faces} faces in a frame, used the largest in each"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"shares": rounded(self.shares), "emotion": self.emotion,
-                "confidence": None if self.confidence is None else round(self.confidence, 4),
-                "frames": self.frames, "total_frames": self.total_frames}
+        return {
+            "shares": rounded(self.shares),
+            "emotion": self.emotion,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "frames": self.frames,
+            "total_frames": self.total_frames,
+        }
 
 
 def top(shares: Mapping[str, float]) -> str:
@@ -77,13 +82,20 @@ def reading_from_frames(frames: Sequence[Sequence[Face]]) -> Reading:
     """Faces found in each frame -> one reading; NoFaceFound when no frame had a face."""
     chosen = [f for f in (user_face(faces) for faces in frames) if f is not None]
     if not chosen:
-        raise NoFaceFound(f"no face found in {'the photo' if len(frames) == 1 else f'{len(frames)} frames'}: "
-                          "face the camera in good light, or check in by picking a mood")
+        raise NoFaceFound(
+            f"no face found in {'the photo' if len(frames) == 1 else f'{len(frames)} frames'}: "
+            "face the camera in good light, or check in by picking a mood"
+        )
     labels = list(chosen[0].probabilities)
     shares = {k: sum(float(f.probabilities.get(k, 0.0)) for f in chosen) / len(chosen) for k in labels}
     confidence = sum(f.confidence for f in chosen) / len(chosen)
-    return Reading(shares=normalised(shares), confidence=confidence, frames=len(chosen), total_frames=len(frames),
-                   most_faces=max(len(faces) for faces in frames))
+    return Reading(
+        shares=normalised(shares),
+        confidence=confidence,
+        frames=len(chosen),
+        total_frames=len(frames),
+        most_faces=max(len(faces) for faces in frames),
+    )
 
 
 def manual_reading(mood: str) -> Reading:
@@ -112,8 +124,10 @@ def resting_warning(baseline: Mapping[str, float]) -> str | None:
     emotion = max(shown, key=lambda k: shown[k])
     if shown[emotion] < RESTING_MAX:
         return None
-    return (f"your resting face reads {emotion} {shown[emotion]:.0%}, not near neutral: relax your face (no smile, "
-            f"no frown) and calibrate again, or later check-ins will read that much less {emotion}")
+    return (
+        f"your resting face reads {emotion} {shown[emotion]:.0%}, not near neutral: relax your face (no smile, "
+        f"no frown) and calibrate again, or later check-ins will read that much less {emotion}"
+    )
 
 
 def excess(baseline: Mapping[str, float]) -> dict[str, float]:

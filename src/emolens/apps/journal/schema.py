@@ -1,10 +1,15 @@
 """The journal's tables. Only derived numbers are stored; a photo only when the user keeps it."""
+
 from __future__ import annotations
 
 from emolens.apps.db import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration("journal", 1, "check-ins and tags", sql="""
+    Migration(
+        "journal",
+        1,
+        "check-ins and tags",
+        sql="""
         CREATE TABLE journal_checkins (
             id INTEGER PRIMARY KEY,
             user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -23,8 +28,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             tag TEXT NOT NULL,
             PRIMARY KEY (checkin_id, tag)
         ) WITHOUT ROWID;
-    """),
-    Migration("journal", 2, "personal baseline, corrections, kept photos", sql="""
+    """,
+    ),
+    Migration(
+        "journal",
+        2,
+        "personal baseline, corrections, kept photos",
+        sql="""
         ALTER TABLE journal_checkins ADD COLUMN adjusted TEXT;    -- JSON shares relative to the baseline
         ALTER TABLE journal_checkins ADD COLUMN corrected TEXT;   -- the user's correction of the emotion
         ALTER TABLE journal_checkins ADD COLUMN image_file TEXT;  -- kept photo, relative to data_dir (opt-in)
@@ -34,10 +44,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             frames INTEGER NOT NULL,
             created_at TEXT NOT NULL
         );
-    """),
-    Migration("journal", 3, "idempotency keys of check-ins", sql="""
+    """,
+    ),
+    Migration(
+        "journal",
+        3,
+        "idempotency keys of check-ins",
+        sql="""
         ALTER TABLE journal_checkins ADD COLUMN idempotency_key TEXT;  -- a client's retry key (Idempotency-Key)
         CREATE UNIQUE INDEX journal_checkins_idempotency ON journal_checkins(user_id, idempotency_key)
             WHERE idempotency_key IS NOT NULL;
-    """),
+    """,
+    ),
 )

@@ -5,140 +5,63 @@ confidence, frames), the note and tags; the photo only when the user keeps it, a
 re-encoded JPEG under data_dir/journal/<user id>/, deleted with the check-in or account.
 Functions return None / False for another user's id exactly as for a missing one.
 """
+
 from __future__ import annotations
 
 import json
-import logging
-import re
 import secrets
-import shutil
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from emolens.apps import accounts
 from emolens.apps.db import Database, utc_now
-from emolens.apps.journal.readings import Reading, adjust, one_hot, resting_warning, rounded, top
-from emolens.core.labels import EMOTIONS
+from emolens.apps.journal.models import (
+    IMAGES,
+    MAX_NOTE,
+    MAX_TAGS,
+    SOURCES,
+    SUGGESTED_TAGS,
+    TAG_RE,
+    Baseline,
+    CheckIn,
+    JournalError,
+    check_emotion,
+    clean_note,
+    clean_tags,
+    clock,
+)
+from emolens.apps.journal.readings import Reading, adjust, rounded, top
 
-log = logging.getLogger(__name__)
-
-SOURCES = ("camera", "photo", "manual")
-SUGGESTED_TAGS = ("sleep", "work", "exercise", "outdoors", "friends", "family", "study", "health", "screens")
-TAG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,23}")
-MAX_TAGS, MAX_NOTE = 8, 2000
-IMAGES = "journal"  # data_dir/journal/<user id>/<random>.jpg
-
-
-class JournalError(ValueError):
-    """A refused journal operation; the message says what to send instead."""
-
-
-@dataclass(frozen=True)
-class CheckIn:
-    id: int
-    user_id: int
-    created_at: str  # UTC
-    local_time: str  # the user's wall clock, YYYY-MM-DDTHH:MM:SS
-    source: str  # camera, photo or manual
-    shares: Mapping[str, float]  # the model's reading, or the mood (manual)
-    adjusted: Mapping[str, float] | None  # relative to the baseline at check-in time (None: no baseline)
-    emotion: str  # what was read: top of adjusted, else of shares
-    confidence: float | None
-    frames: int
-    corrected: str | None  # the user's correction
-    note: str
-    tags: tuple[str, ...]
-    image_file: str | None = None  # relative to data_dir; never in to_dict()
-
-    @property
-    def day(self) -> date:
-        return date.fromisoformat(self.local_time[:10])
-
-    @property
-    def final_emotion(self) -> str:
-        """The user's word wins: the correction, else the emotion read (a manual check-in's mood)."""
-        return self.corrected or self.emotion
-
-    @property
-    def final_shares(self) -> dict[str, float]:
-        """What trends count: a correction or a picked mood as a whole check-in, else the adjusted reading."""
-        if self.corrected:
-            return one_hot(self.corrected)
-        return dict(self.adjusted if self.adjusted is not None else self.shares)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "created_at": self.created_at, "local_time": self.local_time, "source": self.source,
-                "emotion": self.emotion, "confidence": None if self.confidence is None else round(self.confidence, 4),
-                "corrected": self.corrected, "final_emotion": self.final_emotion, "shares": rounded(self.shares),
-                "adjusted": None if self.adjusted is None else rounded(self.adjusted),
-                "final_shares": rounded(self.final_shares), "frames": self.frames, "note": self.note,
-                "tags": list(self.tags), "has_image": self.image_file is not None}
-
-
-@dataclass(frozen=True)
-class Baseline:
-    probabilities: Mapping[str, float]
-    frames: int
-    created_at: str
-
-    @property
-    def warning(self) -> str | None:
-        """Set when the resting face is not near neutral (calibrate again); see readings.resting_warning."""
-        return resting_warning(self.probabilities)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"probabilities": rounded(self.probabilities), "frames": self.frames, "created_at": self.created_at,
-                "warning": self.warning}
-
-
-def clean_tags(tags: Iterable[str] | str | None) -> tuple[str, ...]:
-    """'Work, exercise' or ['work'] -> ('exercise', 'work'): lower case, de-duplicated, sorted."""
-    if tags is None:
-        return ()
-    items = tags.split(",") if isinstance(tags, str) else list(tags)
-    out = sorted({t.strip().lower().replace(" ", "-") for t in items if t and t.strip()})
-    for tag in out:
-        if not TAG_RE.fullmatch(tag):
-            raise JournalError(f"tag {tag!r}: use up to 24 letters, digits or '-' (e.g. {', '.join(SUGGESTED_TAGS[:3])})")
-    if len(out) > MAX_TAGS:
-        raise JournalError(f"{len(out)} tags: at most {MAX_TAGS} per check-in")
-    return tuple(out)
-
-
-def clean_note(note: str | None) -> str:
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE:
-        raise JournalError(f"the note has {len(note)} characters: keep it under {MAX_NOTE}")
-    return note
-
-
-def check_emotion(emotion: str) -> str:
-    if emotion not in EMOTIONS:
-        raise JournalError(f"unknown emotion {emotion!r}: use one of {', '.join(EMOTIONS)}")
-    return emotion
-
-
-def clock(at: datetime | None = None, tz_offset_minutes: int | None = None) -> tuple[str, str]:
-    """(UTC time, the user's wall-clock time) of `at` (default now).
-
-    The wall clock is in the zone tz_offset_minutes east of UTC when given (browsers send it),
-    else in `at`'s own zone, else (now, or a naive `at`) in this machine's zone.
-    """
-    if tz_offset_minutes is not None and not -14 * 60 <= tz_offset_minutes <= 14 * 60:
-        raise JournalError(f"tz_offset_minutes={tz_offset_minutes} is not a UTC offset (-840..840)")
-    aware = at is not None and at.tzinfo is not None
-    at = (at or datetime.now(timezone.utc)).astimezone() if not aware else at
-    if at > datetime.now(timezone.utc) + timedelta(days=1):
-        raise JournalError(f"the check-in time {at.isoformat()} is in the future: leave it out for now")
-    if tz_offset_minutes is not None:
-        local = at.astimezone(timezone(timedelta(minutes=tz_offset_minutes)))
-    else:
-        local = at if aware else at.astimezone()
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), local.strftime("%Y-%m-%dT%H:%M:%S")
+# The records and their rules live in models.py; these names stay importable from here.
+__all__ = [
+    "IMAGES",
+    "MAX_NOTE",
+    "MAX_TAGS",
+    "SOURCES",
+    "SUGGESTED_TAGS",
+    "TAG_RE",
+    "Baseline",
+    "CheckIn",
+    "JournalError",
+    "add_checkin",
+    "check_emotion",
+    "checkin_days",
+    "checkin_for_key",
+    "clean_note",
+    "clean_tags",
+    "clock",
+    "delete_baseline",
+    "delete_checkin",
+    "get_baseline",
+    "get_checkin",
+    "image_path",
+    "list_checkins",
+    "save_baseline",
+    "update_checkin",
+    "user_images_dir",
+]
 
 
 def _loads(text: str | None) -> dict[str, float] | None:
@@ -146,19 +69,32 @@ def _loads(text: str | None) -> dict[str, float] | None:
 
 
 def _checkin(row: sqlite3.Row, tags: Sequence[str]) -> CheckIn:
-    return CheckIn(id=row["id"], user_id=row["user_id"], created_at=row["created_at"], local_time=row["local_time"],
-                   source=row["source"], shares=_loads(row["shares"]) or {}, adjusted=_loads(row["adjusted"]),
-                   emotion=row["emotion"], confidence=row["confidence"], frames=row["frames"],
-                   corrected=row["corrected"], note=row["note"], tags=tuple(tags), image_file=row["image_file"])
+    return CheckIn(
+        id=row["id"],
+        user_id=row["user_id"],
+        created_at=row["created_at"],
+        local_time=row["local_time"],
+        source=row["source"],
+        shares=_loads(row["shares"]) or {},
+        adjusted=_loads(row["adjusted"]),
+        emotion=row["emotion"],
+        confidence=row["confidence"],
+        frames=row["frames"],
+        corrected=row["corrected"],
+        note=row["note"],
+        tags=tuple(tags),
+        image_file=row["image_file"],
+    )
 
 
 def _tags_for(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {i: [] for i in ids}
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT checkin_id, tag FROM journal_tags WHERE checkin_id IN ({marks}) "
-                                "ORDER BY tag", chunk):
+        for row in conn.execute(
+            f"SELECT checkin_id, tag FROM journal_tags WHERE checkin_id IN ({marks}) ORDER BY tag", chunk
+        ):
             out[row[0]].append(row[1])
     return out
 
@@ -168,10 +104,20 @@ def _baseline(conn: sqlite3.Connection, user_id: int) -> Baseline | None:
     return None if row is None else Baseline(_loads(row["probabilities"]) or {}, row["frames"], row["created_at"])
 
 
-def add_checkin(db: Database, user_id: int, reading: Reading, *, source: str, note: str = "",
-                tags: Iterable[str] | str | None = None, at: datetime | None = None,
-                tz_offset_minutes: int | None = None, image_jpeg: bytes | None = None,
-                data_dir: Path | None = None, idempotency_key: str | None = None) -> CheckIn:
+def add_checkin(
+    db: Database,
+    user_id: int,
+    reading: Reading,
+    *,
+    source: str,
+    note: str = "",
+    tags: Iterable[str] | str | None = None,
+    at: datetime | None = None,
+    tz_offset_minutes: int | None = None,
+    image_jpeg: bytes | None = None,
+    data_dir: Path | None = None,
+    idempotency_key: str | None = None,
+) -> CheckIn:
     """Store one check-in; camera and photo readings are adjusted by the user's baseline, if any.
 
     image_jpeg is kept only when given (the user opted in); it must be re-encoded pixels without
@@ -188,18 +134,7 @@ def add_checkin(db: Database, user_id: int, reading: Reading, *, source: str, no
             earlier = _for_key(conn, user_id, idempotency_key)
             if earlier is not None:  # a retry: the first request's check-in, stored once
                 raise _Replay(earlier)
-            baseline = _baseline(conn, user_id) if source != "manual" else None
-            adjusted = adjust(reading.shares, baseline.probabilities) if baseline else None
-            emotion = top(adjusted) if adjusted else reading.emotion
-            cur = conn.execute(
-                "INSERT INTO journal_checkins (user_id, created_at, local_time, source, shares, adjusted, emotion, "
-                "confidence, frames, note, image_file, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (user_id, created, local, source, json.dumps(rounded(reading.shares, 6)),
-                 None if adjusted is None else json.dumps(rounded(adjusted, 6)), emotion, reading.confidence,
-                 reading.frames, note, image_file, idempotency_key))
-            conn.executemany("INSERT INTO journal_tags (checkin_id, tag) VALUES (?, ?)",
-                             [(cur.lastrowid, t) for t in tags])
-            row = conn.execute("SELECT * FROM journal_checkins WHERE id = ?", (cur.lastrowid,)).fetchone()
+            row = _insert(conn, user_id, reading, source, (created, local), note, tags, image_file, idempotency_key)
     except BaseException as exc:
         if image_file is not None and data_dir is not None:
             (data_dir / image_file).unlink(missing_ok=True)
@@ -207,6 +142,37 @@ def add_checkin(db: Database, user_id: int, reading: Reading, *, source: str, no
             return exc.checkin
         raise
     return _checkin(row, tags)
+
+
+INSERT_CHECKIN = (
+    "INSERT INTO journal_checkins (user_id, created_at, local_time, source, shares, adjusted, emotion, confidence, "
+    "frames, note, image_file, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    user_id: int,
+    reading: Reading,
+    source: str,
+    times: tuple[str, str],
+    note: str,
+    tags: Sequence[str],
+    image_file: str | None,
+    key: str | None,
+) -> sqlite3.Row:
+    """A check-in's rows, read relative to the user's baseline when there is one (not a picked mood)."""
+    baseline = _baseline(conn, user_id) if source != "manual" else None
+    adjusted = adjust(reading.shares, baseline.probabilities) if baseline else None
+    emotion = top(adjusted) if adjusted else reading.emotion
+    shares = json.dumps(rounded(reading.shares, 6))
+    relative = None if adjusted is None else json.dumps(rounded(adjusted, 6))
+    counts = (reading.confidence, reading.frames)
+    cur = conn.execute(
+        INSERT_CHECKIN, (user_id, *times, source, shares, relative, emotion, *counts, note, image_file, key)
+    )
+    conn.executemany("INSERT INTO journal_tags (checkin_id, tag) VALUES (?, ?)", [(cur.lastrowid, t) for t in tags])
+    return conn.execute("SELECT * FROM journal_checkins WHERE id = ?", (cur.lastrowid,)).fetchone()
 
 
 class _Replay(Exception):
@@ -220,8 +186,9 @@ class _Replay(Exception):
 def _for_key(conn: sqlite3.Connection, user_id: int, key: str | None) -> CheckIn | None:
     if key is None:
         return None
-    row = conn.execute("SELECT * FROM journal_checkins WHERE user_id = ? AND idempotency_key = ?",
-                       (user_id, key)).fetchone()
+    row = conn.execute(
+        "SELECT * FROM journal_checkins WHERE user_id = ? AND idempotency_key = ?", (user_id, key)
+    ).fetchone()
     return None if row is None else _checkin(row, _tags_for(conn, [row["id"]])[row["id"]])
 
 
@@ -233,23 +200,34 @@ def checkin_for_key(db: Database, user_id: int, key: str) -> CheckIn | None:
 
 def get_checkin(db: Database, user_id: int, checkin_id: int) -> CheckIn | None:
     with db.read() as conn:
-        row = conn.execute("SELECT * FROM journal_checkins WHERE id = ? AND user_id = ?",
-                           (checkin_id, user_id)).fetchone()
+        row = conn.execute(
+            "SELECT * FROM journal_checkins WHERE id = ? AND user_id = ?", (checkin_id, user_id)
+        ).fetchone()
         return None if row is None else _checkin(row, _tags_for(conn, [row["id"]])[row["id"]])
 
 
-def list_checkins(db: Database, user_id: int, *, since: date | None = None, until: date | None = None,
-                  limit: int | None = None, newest_first: bool = False) -> list[CheckIn]:
+def list_checkins(
+    db: Database,
+    user_id: int,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> list[CheckIn]:
     """The user's check-ins whose local day is within [since, until], oldest first by default."""
-    where, args = ["user_id = ?"], [user_id]
+    where: list[str] = ["user_id = ?"]
+    args: list[int | str] = [user_id]
     if since is not None:
         where.append("local_time >= ?")
         args.append(since.isoformat())
     if until is not None:
         where.append("local_time < ?")
         args.append((until + timedelta(days=1)).isoformat())
-    sql = (f"SELECT * FROM journal_checkins WHERE {' AND '.join(where)} "
-           f"ORDER BY local_time {'DESC' if newest_first else 'ASC'}, id {'DESC' if newest_first else 'ASC'}")
+    sql = (
+        f"SELECT * FROM journal_checkins WHERE {' AND '.join(where)} "
+        f"ORDER BY local_time {'DESC' if newest_first else 'ASC'}, id {'DESC' if newest_first else 'ASC'}"
+    )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     with db.read() as conn:
@@ -261,30 +239,45 @@ def list_checkins(db: Database, user_id: int, *, since: date | None = None, unti
 UNSET: Any = object()
 
 
-def update_checkin(db: Database, user_id: int, checkin_id: int, *, corrected: str | None = UNSET,
-                   note: str | None = UNSET, tags: Iterable[str] | str | None = UNSET) -> CheckIn | None:
+def update_checkin(
+    db: Database,
+    user_id: int,
+    checkin_id: int,
+    *,
+    corrected: str | None = UNSET,
+    note: str | None = UNSET,
+    tags: Iterable[str] | str | None = UNSET,
+) -> CheckIn | None:
     """Correct the emotion (None clears the correction), or change the note or tags; None when not the user's."""
     with db.write() as conn:
-        if conn.execute("SELECT 1 FROM journal_checkins WHERE id = ? AND user_id = ?",
-                        (checkin_id, user_id)).fetchone() is None:
+        if (
+            conn.execute(
+                "SELECT 1 FROM journal_checkins WHERE id = ? AND user_id = ?", (checkin_id, user_id)
+            ).fetchone()
+            is None
+        ):
             return None
         if corrected is not UNSET:
-            conn.execute("UPDATE journal_checkins SET corrected = ? WHERE id = ?",
-                         (None if corrected is None else check_emotion(corrected), checkin_id))
+            conn.execute(
+                "UPDATE journal_checkins SET corrected = ? WHERE id = ?",
+                (None if corrected is None else check_emotion(corrected), checkin_id),
+            )
         if note is not UNSET:
             conn.execute("UPDATE journal_checkins SET note = ? WHERE id = ?", (clean_note(note), checkin_id))
         if tags is not UNSET:
             conn.execute("DELETE FROM journal_tags WHERE checkin_id = ?", (checkin_id,))
-            conn.executemany("INSERT INTO journal_tags (checkin_id, tag) VALUES (?, ?)",
-                             [(checkin_id, t) for t in clean_tags(tags)])
+            conn.executemany(
+                "INSERT INTO journal_tags (checkin_id, tag) VALUES (?, ?)", [(checkin_id, t) for t in clean_tags(tags)]
+            )
     return get_checkin(db, user_id, checkin_id)
 
 
 def delete_checkin(db: Database, user_id: int, checkin_id: int, *, data_dir: Path | None = None) -> bool:
     """Delete one check-in and its kept photo; False when it is not the user's (or does not exist)."""
     with db.write() as conn:
-        row = conn.execute("SELECT image_file FROM journal_checkins WHERE id = ? AND user_id = ?",
-                           (checkin_id, user_id)).fetchone()
+        row = conn.execute(
+            "SELECT image_file FROM journal_checkins WHERE id = ? AND user_id = ?", (checkin_id, user_id)
+        ).fetchone()
         if row is None:
             return False
         conn.execute("DELETE FROM journal_checkins WHERE id = ?", (checkin_id,))
@@ -299,10 +292,12 @@ def save_baseline(db: Database, user_id: int, reading: Reading) -> Baseline:
         raise JournalError("a baseline needs at least one photo or frame with a face")
     baseline = Baseline(dict(reading.shares), reading.frames, utc_now())
     with db.write() as conn:
-        conn.execute("INSERT INTO journal_baselines (user_id, probabilities, frames, created_at) VALUES (?, ?, ?, ?) "
-                     "ON CONFLICT(user_id) DO UPDATE SET probabilities = excluded.probabilities, "
-                     "frames = excluded.frames, created_at = excluded.created_at",
-                     (user_id, json.dumps(rounded(baseline.probabilities, 6)), baseline.frames, baseline.created_at))
+        conn.execute(
+            "INSERT INTO journal_baselines (user_id, probabilities, frames, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET probabilities = excluded.probabilities, "
+            "frames = excluded.frames, created_at = excluded.created_at",
+            (user_id, json.dumps(rounded(baseline.probabilities, 6)), baseline.frames, baseline.created_at),
+        )
     return baseline
 
 
@@ -314,15 +309,6 @@ def get_baseline(db: Database, user_id: int) -> Baseline | None:
 def delete_baseline(db: Database, user_id: int) -> bool:
     with db.write() as conn:
         return conn.execute("DELETE FROM journal_baselines WHERE user_id = ?", (user_id,)).rowcount > 0
-
-
-def delete_account(db: Database, user_id: int, *, data_dir: Path | None = None) -> bool:
-    """The account and everything in it: rows of every app (cascade), kept photos, the WAL's copies."""
-    if data_dir is not None:
-        shutil.rmtree(user_images_dir(data_dir, user_id), ignore_errors=True)
-    deleted = accounts.delete_user(db, user_id)
-    log.info("deleted account %d and all its data", user_id)
-    return deleted
 
 
 def user_images_dir(data_dir: Path, user_id: int) -> Path:
@@ -354,6 +340,7 @@ def _write_image(data_dir: Path | None, user_id: int, jpeg: bytes) -> str:
 def checkin_days(db: Database, user_id: int) -> list[date]:
     """Every local day on which the user checked in (for streaks), oldest first."""
     with db.read() as conn:
-        rows = conn.execute("SELECT DISTINCT substr(local_time, 1, 10) FROM journal_checkins WHERE user_id = ? "
-                            "ORDER BY 1", (user_id,)).fetchall()
+        rows = conn.execute(
+            "SELECT DISTINCT substr(local_time, 1, 10) FROM journal_checkins WHERE user_id = ? ORDER BY 1", (user_id,)
+        ).fetchall()
     return [date.fromisoformat(r[0]) for r in rows]

@@ -5,6 +5,7 @@
 
 Each suggestion says why it fired ("sadness at least 35 on 3 of the last 4 days").
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -18,9 +19,13 @@ import yaml
 
 from emolens.apps.journal.trends import INDEXES, Bucket, Streak, TagEffect
 
-CHECKS = {"index_days": {"index", "at_least", "at_most", "days", "within"}, "streak": {"at_least"},
-          "gap": {"at_least"}, "baseline": {"at_least"},
-          "tag_effect": {"tag", "index", "at_least", "at_most", "min_checkins"}}
+CHECKS = {
+    "index_days": {"index", "at_least", "at_most", "days", "within"},
+    "streak": {"at_least"},
+    "gap": {"at_least"},
+    "baseline": {"at_least"},
+    "tag_effect": {"tag", "index", "at_least", "at_most", "min_checkins"},
+}
 KINDS = ("care", "celebrate", "nudge")
 INDEX_NAMES = (*INDEXES, "valence")
 
@@ -58,8 +63,14 @@ class Suggestion:
     crisis: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "title": self.title, "text": self.text, "because": self.because,
-                "crisis": self.crisis}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "text": self.text,
+            "because": self.because,
+            "crisis": self.crisis,
+        }
 
 
 @dataclass(frozen=True)
@@ -80,8 +91,11 @@ class Context:
 
 def load_rules(path: str | Path | None = None) -> RuleBook:
     """The packaged rules.yaml, or another file with the same shape; checked before use."""
-    text = (Path(path).read_text() if path is not None
-            else resources.files("emolens.apps.journal").joinpath("rules.yaml").read_text())
+    text = (
+        Path(path).read_text()
+        if path is not None
+        else resources.files("emolens.apps.journal").joinpath("rules.yaml").read_text()
+    )
     data = yaml.safe_load(text)
     where = str(path or "rules.yaml")
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
@@ -126,8 +140,15 @@ def _rule(raw: Any, where: str) -> Rule:
         raise RulesError(f"{where}: rule {rid!r}: kind must be one of {', '.join(KINDS)}")
     if not raw.get("title") or not raw.get("text"):
         raise RulesError(f"{where}: rule {rid!r} needs a title and a text")
-    return Rule(id=str(rid), when=dict(when), title=str(raw["title"]).strip(), text=str(raw["text"]).strip(),
-                kind=kind, priority=int(raw.get("priority", 0)), crisis=bool(raw.get("crisis", False)))
+    return Rule(
+        id=str(rid),
+        when=dict(when),
+        title=str(raw["title"]).strip(),
+        text=str(raw["text"]).strip(),
+        kind=kind,
+        priority=int(raw.get("priority", 0)),
+        crisis=bool(raw.get("crisis", False)),
+    )
 
 
 def _meets(value: float, when: Mapping[str, Any]) -> bool:
@@ -163,8 +184,13 @@ def fired(rule: Rule, ctx: Context) -> list[tuple[str, dict[str, str]]]:
             continue
         delta = effect.delta.get(w["index"])
         if _meets(delta, w):
-            out.append((f"{w['index']} {delta:+.0f} points on check-ins tagged {effect.tag} "
-                        f"({effect.with_tag} with, {effect.without_tag} without)", {"tag": effect.tag}))
+            out.append(
+                (
+                    f"{w['index']} {delta:+.0f} points on check-ins tagged {effect.tag} "
+                    f"({effect.with_tag} with, {effect.without_tag} without)",
+                    {"tag": effect.tag},
+                )
+            )
     return out
 
 
@@ -173,8 +199,19 @@ def suggest(book: RuleBook, ctx: Context) -> list[Suggestion]:
     found: list[tuple[int, Suggestion]] = []
     for rule in book.rules:
         for because, fields in fired(rule, ctx):
-            found.append((rule.priority, Suggestion(rule.id, rule.kind, rule.title.format(**fields),
-                                                    rule.text.format(**fields), because, rule.crisis)))
+            found.append(
+                (
+                    rule.priority,
+                    Suggestion(
+                        rule.id,
+                        rule.kind,
+                        rule.title.format(**fields),
+                        rule.text.format(**fields),
+                        because,
+                        rule.crisis,
+                    ),
+                )
+            )
     found.sort(key=lambda item: -item[0])  # stable: a rule's own order (strongest tag first) is kept
     unique, seen = [], set()
     for _, s in found:
@@ -183,12 +220,15 @@ def suggest(book: RuleBook, ctx: Context) -> list[Suggestion]:
             unique.append(s)
     crisis = [s for s in unique if s.crisis]
     rest = [s for s in unique if not s.crisis]
-    return crisis + rest[:max(0, book.max_suggestions - len(crisis))]
+    return crisis + rest[: max(0, book.max_suggestions - len(crisis))]
 
 
 def crisis_block(book: RuleBook, suggestions: Sequence[Suggestion]) -> dict[str, Any] | None:
     """The crisis text and resources when a sustained negative pattern fired, else None."""
     if not any(s.crisis for s in suggestions):
         return None
-    return {"title": book.crisis.get("title", ""), "text": str(book.crisis["text"]).strip(),
-            "resources": [str(r) for r in book.crisis["resources"]]}
+    return {
+        "title": book.crisis.get("title", ""),
+        "text": str(book.crisis["text"]).strip(),
+        "resources": [str(r) for r in book.crisis["resources"]],
+    }

@@ -10,6 +10,7 @@ A day's shares are the mean over its check-ins; a week's, month's or period's sh
 the mean over its days with check-ins, so a day with five check-ins weighs as much as a
 day with one. Indexes of a day, week or period come from its shares.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -36,9 +37,12 @@ class Indexes:
 
     @classmethod
     def from_shares(cls, s: Mapping[str, float]) -> Indexes:
-        return cls(happiness=100.0 * s.get("happy", 0.0), sadness=100.0 * s.get("sad", 0.0),
-                   stress=100.0 * sum(s.get(k, 0.0) for k in STRESS_EMOTIONS),
-                   valence=sum(VALENCE.get(k, 0.0) * v for k, v in s.items()))
+        return cls(
+            happiness=100.0 * s.get("happy", 0.0),
+            sadness=100.0 * s.get("sad", 0.0),
+            stress=100.0 * sum(s.get(k, 0.0) for k in STRESS_EMOTIONS),
+            valence=sum(VALENCE.get(k, 0.0) * v for k, v in s.items()),
+        )
 
     def get(self, name: str) -> float:
         if name not in (*INDEXES, "valence"):
@@ -46,8 +50,12 @@ class Indexes:
         return getattr(self, name)
 
     def to_dict(self) -> dict[str, float]:
-        return {"happiness": round(self.happiness, 1), "sadness": round(self.sadness, 1),
-                "stress": round(self.stress, 1), "valence": round(self.valence, 3)}
+        return {
+            "happiness": round(self.happiness, 1),
+            "sadness": round(self.sadness, 1),
+            "stress": round(self.stress, 1),
+            "valence": round(self.valence, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -62,8 +70,14 @@ class Bucket:
     indexes: Indexes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start.isoformat(), "label": self.label, "checkins": self.checkins, "days": self.days,
-                "shares": {k: round(v, 4) for k, v in self.shares.items()}, **self.indexes.to_dict()}
+        return {
+            "start": self.start.isoformat(),
+            "label": self.label,
+            "checkins": self.checkins,
+            "days": self.days,
+            "shares": {k: round(v, 4) for k, v in self.shares.items()},
+            **self.indexes.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -73,8 +87,11 @@ class Streak:
     last_day: date | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"current": self.current, "longest": self.longest,
-                "last_day": None if self.last_day is None else self.last_day.isoformat()}
+        return {
+            "current": self.current,
+            "longest": self.longest,
+            "last_day": None if self.last_day is None else self.last_day.isoformat(),
+        }
 
 
 @dataclass(frozen=True)
@@ -87,15 +104,14 @@ class TagEffect:
     delta: Indexes
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tag": self.tag, "checkins": self.with_tag, "without": self.without_tag,
-                "delta": self.delta.to_dict()}
+        return {"tag": self.tag, "checkins": self.with_tag, "without": self.without_tag, "delta": self.delta.to_dict()}
 
 
 def mean_shares(items: Sequence[Mapping[str, float]]) -> dict[str, float]:
     """Mean share per emotion; contempt joins when some reading came from an 8-class model."""
-    labels = EMOTIONS + tuple(k for k in label_set(8)[len(EMOTIONS):] if any(k in s for s in items))
+    labels = EMOTIONS + tuple(k for k in label_set(8)[len(EMOTIONS) :] if any(k in s for s in items))
     if not items:
-        return {k: 0.0 for k in labels}
+        return dict.fromkeys(labels, 0.0)
     return {k: sum(s.get(k, 0.0) for s in items) / len(items) for k in labels}
 
 
@@ -132,8 +148,9 @@ def grouped(days: Sequence[Bucket], group: str) -> list[Bucket]:
     out = []
     for (start, label), members in sorted(parts.items()):
         shares = mean_shares([m.shares for m in members])
-        out.append(Bucket(start, label, sum(m.checkins for m in members), len(members), shares,
-                          Indexes.from_shares(shares)))
+        out.append(
+            Bucket(start, label, sum(m.checkins for m in members), len(members), shares, Indexes.from_shares(shares))
+        )
     return out
 
 
@@ -142,7 +159,7 @@ def period_shares(days: Sequence[Bucket]) -> dict[str, float]:
 
 
 def streaks(days: Iterable[date], today: date) -> Streak:
-    unique = sorted(set(d for d in days if d <= today))
+    unique = sorted({d for d in days if d <= today})
     if not unique:
         return Streak(0, 0, None)
     longest = run = 1
@@ -165,8 +182,13 @@ def weekdays(days: Sequence[Bucket]) -> list[dict[str, Any]]:
     for i, name in enumerate(WEEKDAYS):
         members = [d for d in days if d.start.weekday() == i]
         shares = mean_shares([d.shares for d in members])
-        out.append({"weekday": name, "days": len(members),
-                    **(Indexes.from_shares(shares).to_dict() if members else dict.fromkeys((*INDEXES, "valence")))})
+        out.append(
+            {
+                "weekday": name,
+                "days": len(members),
+                **(Indexes.from_shares(shares).to_dict() if members else dict.fromkeys((*INDEXES, "valence"))),
+            }
+        )
     return out
 
 

@@ -11,6 +11,7 @@ UTC calendar days and ISO weeks of the session's start.
   start time, in points per week (None with fewer than two scored sessions or
   all at the same moment).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -24,11 +25,22 @@ GROUPINGS = ("day", "week", "location", "agent")
 
 
 class Scored(Protocol):
-    started_at: str  # ISO 8601 UTC, e.g. 2026-05-01T08:30:00Z
-    location: str
-    agent: str
-    score: float | None
-    confidence: float | None
+    """What aggregation reads of a session (read-only: a frozen ServiceSession is one)."""
+
+    @property
+    def started_at(self) -> str: ...  # ISO 8601 UTC, e.g. 2026-05-01T08:30:00Z
+
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def agent(self) -> str: ...
+
+    @property
+    def score(self) -> float | None: ...
+
+    @property
+    def confidence(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -52,11 +64,21 @@ class Group:
 
     def to_dict(self) -> dict[str, Any]:
         r = lambda v, n=1: None if v is None else round(v, n)  # noqa: E731
-        return {"key": self.key, "sessions": self.sessions, "scored": self.scored, "unscored": self.unscored,
-                "mean_score": r(self.mean_score), "weighted_score": r(self.weighted_score),
-                "min_score": r(self.min_score), "max_score": r(self.max_score),
-                "mean_confidence": r(self.mean_confidence, 3), "first": self.first, "last": self.last,
-                "change": r(self.change), "slope_per_week": r(self.slope_per_week, 2)}
+        return {
+            "key": self.key,
+            "sessions": self.sessions,
+            "scored": self.scored,
+            "unscored": self.unscored,
+            "mean_score": r(self.mean_score),
+            "weighted_score": r(self.weighted_score),
+            "min_score": r(self.min_score),
+            "max_score": r(self.max_score),
+            "mean_confidence": r(self.mean_confidence, 3),
+            "first": self.first,
+            "last": self.last,
+            "change": r(self.change),
+            "slope_per_week": r(self.slope_per_week, 2),
+        }
 
 
 def parse_time(text: str) -> datetime:
@@ -97,14 +119,20 @@ def _group(key: str, members: Sequence[Scored], by: str) -> Group:
     starts = sorted(s.started_at for s in members)
     slope = None
     if by in ("location", "agent"):
-        slope = slope_per_week(sorted((parse_time(s.started_at), float(s.score)) for s in scored))
+        slope = slope_per_week(sorted((parse_time(s.started_at), float(s.score or 0.0)) for s in scored))
     return Group(
-        key=key, sessions=len(members), scored=len(scored),
+        key=key,
+        sessions=len(members),
+        scored=len(scored),
         mean_score=float(scores.mean()) if len(scores) else None,
         weighted_score=float((scores * conf).sum() / conf.sum()) if conf.sum() > 0 else None,
-        min_score=float(scores.min()) if len(scores) else None, max_score=float(scores.max()) if len(scores) else None,
-        mean_confidence=float(conf.mean()) if len(conf) else None, first=starts[0], last=starts[-1],
-        slope_per_week=slope)
+        min_score=float(scores.min()) if len(scores) else None,
+        max_score=float(scores.max()) if len(scores) else None,
+        mean_confidence=float(conf.mean()) if len(conf) else None,
+        first=starts[0],
+        last=starts[-1],
+        slope_per_week=slope,
+    )
 
 
 def overall(sessions: Sequence[Scored]) -> Group | None:

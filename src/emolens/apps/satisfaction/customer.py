@@ -14,6 +14,7 @@
    largest mean face, i.e. the closest to the camera (`pick="largest"`); the other
    key breaks ties. Everyone else is "other" (passers-by, people waiting behind).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -62,8 +63,13 @@ class CustomerRule:
         return cls(pick=pick, roi=box, **kw)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pick": self.pick, "roi": list(self.roi) if self.roi else None, "staff_seconds": self.staff_seconds,
-                "min_seconds": self.min_seconds, "stitch_gap_s": self.stitch_gap_s}
+        return {
+            "pick": self.pick,
+            "roi": list(self.roi) if self.roi else None,
+            "staff_seconds": self.staff_seconds,
+            "min_seconds": self.min_seconds,
+            "stitch_gap_s": self.stitch_gap_s,
+        }
 
 
 @dataclass(frozen=True)
@@ -83,10 +89,17 @@ class TrackStats:
     role: str = "other"  # customer | staff | other
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "person": self.person, "role": self.role, "first": round(self.first, 3),
-                "last": round(self.last, 3), "seconds": round(self.seconds, 3),
-                "usable_seconds": round(self.usable_seconds, 3), "mean_area": round(self.mean_area, 5),
-                "roi_share": round(self.roi_share, 3)}
+        return {
+            "id": self.id,
+            "person": self.person,
+            "role": self.role,
+            "first": round(self.first, 3),
+            "last": round(self.last, 3),
+            "seconds": round(self.seconds, 3),
+            "usable_seconds": round(self.usable_seconds, 3),
+            "mean_area": round(self.mean_area, 5),
+            "roi_share": round(self.roi_share, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -104,8 +117,13 @@ class Selection:
         return tuple(t.id for t in self.tracks if t.role == "staff")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule.to_dict(), "customer": list(self.customer), "staff": list(self.staff),
-                "reason": self.reason, "tracks": [t.to_dict() for t in self.tracks]}
+        return {
+            "rule": self.rule.to_dict(),
+            "customer": list(self.customer),
+            "staff": list(self.staff),
+            "reason": self.reason,
+            "tracks": [t.to_dict() for t in self.tracks],
+        }
 
 
 @dataclass
@@ -146,11 +164,19 @@ def track_stats(recording: Recording, roi: tuple[float, float, float, float] | N
         d = np.array([durations[f.frame] for f in faces])
         usable = np.array([f.usable for f in faces])
         inside = [_inside(f.centre, roi) for f in faces]
-        out.append(TrackStats(
-            id=tid, first=recording.times[faces[0].frame], last=recording.times[faces[-1].frame],
-            seconds=float(d.sum()), usable_seconds=float(d[usable].sum()),
-            mean_area=float(np.mean([f.area for f in faces])), roi_share=float(np.mean(inside)),
-            first_box=faces[0].box, last_box=faces[-1].box))
+        out.append(
+            TrackStats(
+                id=tid,
+                first=recording.times[faces[0].frame],
+                last=recording.times[faces[-1].frame],
+                seconds=float(d.sum()),
+                usable_seconds=float(d[usable].sum()),
+                mean_area=float(np.mean([f.area for f in faces])),
+                roi_share=float(np.mean(inside)),
+                first_box=faces[0].box,
+                last_box=faces[-1].box,
+            )
+        )
     return sorted(out, key=lambda t: (t.first, t.id))
 
 
@@ -189,8 +215,11 @@ def select_customer(recording: Recording, rule: CustomerRule = CustomerRule()) -
     """Roles for every track: the customer (maybe several tracks of one person), staff, other."""
     people = group_people(track_stats(recording, rule.roi), rule.stitch_gap_s)
     staff = {i for i, p in enumerate(people) if rule.staff_seconds > 0 and p.first < rule.staff_seconds}
-    candidates = [i for i, p in enumerate(people)
-                  if i not in staff and p.roi_share >= 0.5 and p.usable_seconds >= rule.min_seconds]
+    candidates = [
+        i
+        for i, p in enumerate(people)
+        if i not in staff and p.roi_share >= 0.5 and p.usable_seconds >= rule.min_seconds
+    ]
     if rule.pick == "presence":
         key = lambda i: (people[i].usable_seconds, people[i].mean_area)  # noqa: E731
     else:
@@ -213,5 +242,7 @@ def _no_customer(people: Sequence[_Person], staff: set[int], rule: CustomerRule)
     if rule.roi is not None and all(p.roi_share < 0.5 for p in others):
         return "no face stayed inside the customer region (roi) for at least half of its time"
     best = max(p.usable_seconds for p in others)
-    return (f"no customer face was usable for {rule.min_seconds:g} s or more (the longest had {best:.1f} s): "
-            "faces were too short, too small or too dark")
+    return (
+        f"no customer face was usable for {rule.min_seconds:g} s or more (the longest had {best:.1f} s): "
+        "faces were too short, too small or too dark"
+    )

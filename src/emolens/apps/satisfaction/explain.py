@@ -4,6 +4,7 @@ All numbers come from the customer's usable frames (the ones the score uses).
 Moments are `moment_s` windows; a negative moment has a mean valence of at most
 -0.15, a positive one at least +0.15 (in between is neutral and not listed).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,11 @@ class Mood:
     mood: str  # positive | neutral | negative | unknown
 
     def to_dict(self) -> dict[str, Any]:
-        return {"valence": None if self.valence is None else round(self.valence, 3), "emotion": self.emotion,
-                "mood": self.mood}
+        return {
+            "valence": None if self.valence is None else round(self.valence, 3),
+            "emotion": self.emotion,
+            "mood": self.mood,
+        }
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,12 @@ class Moment:
     emotion: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"t": round(self.t, 2), "time": clock(self.t), "valence": round(self.valence, 3),
-                "emotion": self.emotion}
+        return {
+            "t": round(self.t, 2),
+            "time": clock(self.t),
+            "valence": round(self.valence, 3),
+            "emotion": self.emotion,
+        }
 
 
 @dataclass(frozen=True)
@@ -55,12 +63,16 @@ class Explanation:
         return self.end.valence - self.start.valence
 
     def to_dict(self) -> dict[str, Any]:
-        return {"summary": self.summary, "start": self.start.to_dict(), "end": self.end.to_dict(),
-                "change": None if self.change is None else round(self.change, 3),
-                "negative_moments": [m.to_dict() for m in self.negative_moments],
-                "positive_moments": [m.to_dict() for m in self.positive_moments],
-                "share": {k: round(v, 4) for k, v in self.share.items()},
-                "episodes": [e.to_dict() for e in self.episodes]}
+        return {
+            "summary": self.summary,
+            "start": self.start.to_dict(),
+            "end": self.end.to_dict(),
+            "change": None if self.change is None else round(self.change, 3),
+            "negative_moments": [m.to_dict() for m in self.negative_moments],
+            "positive_moments": [m.to_dict() for m in self.positive_moments],
+            "share": {k: round(v, 4) for k, v in self.share.items()},
+            "episodes": [e.to_dict() for e in self.episodes],
+        }
 
 
 def clock(seconds: float) -> str:
@@ -99,7 +111,10 @@ def moments(tl: CustomerTimeline, window: float = 1.0, top: int = 3) -> tuple[li
         found.append((float((v[m] * w).sum() / w.sum()), int(b), tl.labels[int(probs.argmax())]))
     neg = _pick(sorted(f for f in found if f[0] <= -MOMENT_MIN), top)
     pos = _pick(sorted((f for f in found if f[0] >= MOMENT_MIN), key=lambda f: -f[0]), top)
-    return ([Moment(b * window, val, emo) for val, b, emo in neg], [Moment(b * window, val, emo) for val, b, emo in pos])
+    return (
+        [Moment(b * window, val, emo) for val, b, emo in neg],
+        [Moment(b * window, val, emo) for val, b, emo in pos],
+    )
 
 
 def _pick(ranked: list[tuple[float, int, str]], top: int) -> list[tuple[float, int, str]]:
@@ -112,8 +127,9 @@ def _pick(ranked: list[tuple[float, int, str]], top: int) -> list[tuple[float, i
     return chosen
 
 
-def explain(tl: CustomerTimeline, score: Score, *, edge_fraction: float = 0.2, window: float = 1.0,
-            top: int = 3) -> Explanation:
+def explain(
+    tl: CustomerTimeline, score: Score, *, edge_fraction: float = 0.2, window: float = 1.0, top: int = 3
+) -> Explanation:
     """tl: the customer's timeline (unusable frames are left out here)."""
     good = tl.only_usable()
     if len(good.t):
@@ -123,13 +139,19 @@ def explain(tl: CustomerTimeline, score: Score, *, edge_fraction: float = 0.2, w
         start = end = Mood(None, None, "unknown")
     neg, pos = moments(good, window, top)
     share = time_shares(good)
-    parts = [score.reason.rstrip(".") + "." if score.score is None and score.reason else
-             f"Score {score.score:g}/100 (confidence {score.confidence:.2f})."]
+    parts = [
+        score.reason.rstrip(".") + "."
+        if score.score is None and score.reason
+        else f"Score {score.score:g}/100 (confidence {score.confidence:.2f})."
+    ]
     if start.valence is not None:
-        parts.append(f"The customer started {start.mood} (mostly {start.emotion}) and ended {end.mood} "
-                     f"(mostly {end.emotion}).")
+        parts.append(
+            f"The customer started {start.mood} (mostly {start.emotion}) and ended {end.mood} (mostly {end.emotion})."
+        )
     if score.episodes:
         first = score.episodes[0]
-        parts.append(f"{len(score.episodes)} sustained negative episode{'s' if len(score.episodes) > 1 else ''} "
-                     f"(the first {first.seconds:.0f} s from {clock(first.start)}).")
+        parts.append(
+            f"{len(score.episodes)} sustained negative episode{'s' if len(score.episodes) > 1 else ''} "
+            f"(the first {first.seconds:.0f} s from {clock(first.start)})."
+        )
     return Explanation(start, end, tuple(neg), tuple(pos), share, score.episodes, " ".join(parts))

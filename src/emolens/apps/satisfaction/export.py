@@ -3,6 +3,7 @@
 Text a business typed (location, agent, customer reference) that starts with
 =, +, -, @ or a tab is prefixed with ' so spreadsheets never run it as a formula.
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,21 @@ from typing import Any
 
 from emolens.apps.satisfaction.store import ServiceSession
 
-SESSION_COLUMNS = ("id", "started_at", "ended_at", "location", "agent", "customer_ref", "source", "status",
-                   "duration_s", "frames", "score", "confidence", "reason")
+SESSION_COLUMNS = (
+    "id",
+    "started_at",
+    "ended_at",
+    "location",
+    "agent",
+    "customer_ref",
+    "source",
+    "status",
+    "duration_s",
+    "frames",
+    "score",
+    "confidence",
+    "reason",
+)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -28,10 +42,26 @@ def sessions_csv(sessions: Iterable[ServiceSession]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(SESSION_COLUMNS)
     for s in sessions:
-        writer.writerow([safe_cell(v) for v in (
-            s.id, s.started_at, s.ended_at, s.location, s.agent, s.customer_ref, s.source, s.status,
-            None if s.duration is None else round(s.duration, 2), s.frames, s.score,
-            None if s.confidence is None else round(s.confidence, 3), s.reason)])
+        writer.writerow(
+            [
+                safe_cell(v)
+                for v in (
+                    s.id,
+                    s.started_at,
+                    s.ended_at,
+                    s.location,
+                    s.agent,
+                    s.customer_ref,
+                    s.source,
+                    s.status,
+                    None if s.duration is None else round(s.duration, 2),
+                    s.frames,
+                    s.score,
+                    None if s.confidence is None else round(s.confidence, 3),
+                    s.reason,
+                )
+            ]
+        )
     return out.getvalue()
 
 
@@ -44,6 +74,12 @@ def timeline_csv(session: ServiceSession) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["t", "present", "valence", *labels])
     for i, t in enumerate(timeline["t"]):
-        writer.writerow([t, timeline["present"][i], safe_cell(timeline["valence"][i]),
-                         *(safe_cell(timeline["probabilities"][k][i]) for k in labels)])
+        writer.writerow(
+            [
+                t,
+                timeline["present"][i],
+                safe_cell(timeline["valence"][i]),
+                *(safe_cell(timeline["probabilities"][k][i]) for k in labels),
+            ]
+        )
     return out.getvalue()

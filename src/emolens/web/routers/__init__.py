@@ -1,1 +1,2 @@
-"""One router per resource: analyze (photos, videos), jobs, live, system (health, model), pages, docs."""
+"""One router per resource: analyze (photos, videos), jobs, live, system (health, model), auth, account, pages,
+docs; and one package per app (journal/, satisfaction/) with its WEB_APP, which web/app.py lists in APPS."""

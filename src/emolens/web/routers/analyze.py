@@ -3,6 +3,7 @@
 Neither needs an account, and neither ties what it is sent to one: a video job is
 anonymous, reachable only through its unguessable id.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -28,22 +29,39 @@ UPLOAD_ERRORS = {
 
 
 @router.post("", response_model=AnalyzeOut, responses=UPLOAD_ERRORS, summary="Faces and emotions in one photo")
-async def analyze_image(image: Annotated[UploadFile, File(description="JPEG, PNG, GIF, BMP, WebP or TIFF")],
-                        engine: EngineDep, intake: IntakeDep, settings: SettingsDep) -> AnalyzeOut:
+async def analyze_image(
+    image: Annotated[UploadFile, File(description="JPEG, PNG, GIF, BMP, WebP or TIFF")],
+    engine: EngineDep,
+    intake: IntakeDep,
+    settings: SettingsDep,
+) -> AnalyzeOut:
     """Detect every face, classify its emotion. Nothing is stored: the photo is analysed in memory."""
     check_image_type(image.content_type, image.filename)
     data = await image.read(settings.max_upload_bytes + 1)
     check_size(len(data), settings.max_upload_bytes, "image")
     result = await run_in_threadpool(analyze_photo, engine, intake, data, name=clean_filename(image.filename, "upload"))
-    return AnalyzeOut(faces=[FaceOut.from_face(f) for f in result.faces], width=result.width, height=result.height,
-                      model=ModelRef(**engine.model_ref()))
+    return AnalyzeOut(
+        faces=[FaceOut.from_face(f) for f in result.faces],
+        width=result.width,
+        height=result.height,
+        model=ModelRef(**engine.model_ref()),
+    )
 
 
-@router.post("/video", status_code=202, response_model=JobCreated,
-             responses={**UPLOAD_ERRORS, 503: {"model": ErrorOut, "description": "too many jobs waiting"}},
-             summary="Start analysing a video")
-async def analyze_video(video: Annotated[UploadFile, File(description="MP4, MOV, AVI, MKV or WebM")],
-                        request: Request, engine: EngineDep, settings: SettingsDep, jobs: JobsDep) -> JobCreated:
+@router.post(
+    "/video",
+    status_code=202,
+    response_model=JobCreated,
+    responses={**UPLOAD_ERRORS, 503: {"model": ErrorOut, "description": "too many jobs waiting"}},
+    summary="Start analysing a video",
+)
+async def analyze_video(
+    video: Annotated[UploadFile, File(description="MP4, MOV, AVI, MKV or WebM")],
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    jobs: JobsDep,
+) -> JobCreated:
     """Queue a background job; poll the returned `url` for progress, then the summary and timeline.
 
     The video is written to a private temporary file, deleted as soon as it has been analysed.
@@ -57,7 +75,16 @@ async def analyze_video(video: Annotated[UploadFile, File(description="MP4, MOV,
     except BaseException:
         jobs.discard(job)
         raise
-    jobs.submit(job, partial(analyze_video_job, engine, video=path, every=settings.video_every,
-                             alpha=settings.live_alpha, max_seconds=settings.max_video_seconds,
-                             max_pixels=settings.max_video_pixels))
+    jobs.submit(
+        job,
+        partial(
+            analyze_video_job,
+            engine,
+            video=path,
+            every=settings.video_every,
+            alpha=settings.live_alpha,
+            max_seconds=settings.max_video_seconds,
+            max_pixels=settings.max_video_pixels,
+        ),
+    )
     return JobCreated(id=job.id, status=job.status, url=str(request.url_for("get_job", job_id=job.id).path))

@@ -3,6 +3,7 @@
 Password checks go through the server's Login (web/services/login.py): throttled per username
 and client address (429 + Retry-After), at most max_hashes at once (503 beyond).
 """
+
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -16,8 +17,10 @@ from emolens.web.schemas_auth import Credentials, PasswordChange, TokenInfo, Tok
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-THROTTLED = {429: {"model": ErrorOut, "description": "too many failed sign-ins: wait Retry-After seconds"},
-             503: {"model": ErrorOut, "description": "too many passwords being checked: try again shortly"}}
+THROTTLED = {
+    429: {"model": ErrorOut, "description": "too many failed sign-ins: wait Retry-After seconds"},
+    503: {"model": ErrorOut, "description": "too many passwords being checked: try again shortly"},
+}
 
 
 def account_error(exc: accounts.AccountError) -> HTTPException:
@@ -28,11 +31,20 @@ def account_error(exc: accounts.AccountError) -> HTTPException:
     return HTTPException(422, str(exc))  # InvalidUsername, WeakPassword
 
 
-@router.post("/register", status_code=201, response_model=UserOut, summary="Create a local account",
-             responses={409: {"model": ErrorOut, "description": "the username is taken"},
-                        422: {"model": ErrorOut, "description": "invalid username, or a password that is too "
-                                                                "short, too common or contains the username"},
-                        503: THROTTLED[503]})
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=UserOut,
+    summary="Create a local account",
+    responses={
+        409: {"model": ErrorOut, "description": "the username is taken"},
+        422: {
+            "model": ErrorOut,
+            "description": "invalid username, or a password that is too short, too common or contains the username",
+        },
+        503: THROTTLED[503],
+    },
+)
 async def register(body: Credentials, db: DbDep, hasher: HasherDep, login: LoginDep) -> UserOut:
     """The password is stored only as an argon2id hash. Then get a token from POST /api/v1/auth/token."""
     try:
@@ -42,10 +54,15 @@ async def register(body: Credentials, db: DbDep, hasher: HasherDep, login: Login
     return UserOut(**user.to_dict())
 
 
-@router.post("/token", response_model=TokenOut, summary="Get a personal API token",
-             responses={401: {"model": ErrorOut, "description": "wrong username or password"}, **THROTTLED})
-async def token(body: TokenRequest, request: Request, db: DbDep, hasher: HasherDep, login: LoginDep,
-                settings: SettingsDep) -> TokenOut:
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    summary="Get a personal API token",
+    responses={401: {"model": ErrorOut, "description": "wrong username or password"}, **THROTTLED},
+)
+async def token(
+    body: TokenRequest, request: Request, db: DbDep, hasher: HasherDep, login: LoginDep, settings: SettingsDep
+) -> TokenOut:
     """A new bearer token for the API (shown once; only its SHA-256 is stored). It expires after
     `expires_in_days` (at most the server's token_days, 90 by default); revoke it with DELETE /tokens/{id}."""
     try:
@@ -54,15 +71,25 @@ async def token(body: TokenRequest, request: Request, db: DbDep, hasher: HasherD
         raise account_error(exc) from None
     days = min(body.expires_in_days or settings.token_days, settings.token_days)
     issued = await run_in_threadpool(accounts.issue_token, db, user.id, body.name, ttl_s=days * 86400)
-    return TokenOut(token=issued.secret, id=issued.token.id, name=issued.token.name,
-                    created_at=issued.token.created_at, expires_at=issued.token.expires_at,
-                    user=UserOut(**user.to_dict()))
+    return TokenOut(
+        token=issued.secret,
+        id=issued.token.id,
+        name=issued.token.name,
+        created_at=issued.token.created_at,
+        expires_at=issued.token.expires_at,
+        user=UserOut(**user.to_dict()),
+    )
 
 
-@router.post("/password", status_code=204, summary="Change your password (revokes every token and session)",
-             responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}, **THROTTLED})
-async def change_password(body: PasswordChange, request: Request, auth: CurrentAuth, db: DbDep, hasher: HasherDep,
-                          login: LoginDep) -> Response:
+@router.post(
+    "/password",
+    status_code=204,
+    summary="Change your password (revokes every token and session)",
+    responses={401: {"model": ErrorOut}, 422: {"model": ErrorOut}, **THROTTLED},
+)
+async def change_password(
+    body: PasswordChange, request: Request, auth: CurrentAuth, db: DbDep, hasher: HasherDep, login: LoginDep
+) -> Response:
     """Checks the current password (throttled like sign-in), sets the new one, and revokes every API token and
     browser session of the account, this one included: get a new token afterwards."""
     try:
@@ -85,8 +112,12 @@ def tokens(user: CurrentUser, db: DbDep) -> list[TokenInfo]:
     return [TokenInfo(**t.to_dict()) for t in accounts.list_tokens(db, user.id)]
 
 
-@router.delete("/tokens/{token_id}", status_code=204, summary="Revoke an API token",
-               responses={404: {"model": ErrorOut, "description": "no such token of yours"}})
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=204,
+    summary="Revoke an API token",
+    responses={404: {"model": ErrorOut, "description": "no such token of yours"}},
+)
 def revoke(token_id: int, user: CurrentUser, db: DbDep) -> Response:
     if not accounts.revoke_token(db, user.id, token_id):
         raise HTTPException(404, f"no API token {token_id}")

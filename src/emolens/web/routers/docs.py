@@ -2,6 +2,7 @@
 
 plotly.min.js comes from the plotly wheel, Swagger UI from swagger-ui-py's static folder.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -46,11 +47,15 @@ def vendor(name: str, request: Request) -> FileResponse:
 @router.get("/docs", response_class=HTMLResponse)
 def swagger_ui(request: Request) -> HTMLResponse:
     if not all(name in request.app.state.vendor for name in SWAGGER_FILES):
-        return HTMLResponse("<h1>API docs</h1><p>Swagger UI needs the swagger-ui-py package "
-                            "(<code>pip install swagger-ui-py</code>); the schema is at "
-                            f"<a href='{request.app.openapi_url}'>{request.app.openapi_url}</a>.</p>")
+        return HTMLResponse(
+            "<h1>API docs</h1><p>Swagger UI needs the swagger-ui-py package "
+            "(<code>pip install swagger-ui-py</code>); the schema is at "
+            f"<a href='{request.app.openapi_url}'>{request.app.openapi_url}</a>.</p>"
+        )
     return get_swagger_ui_html(
-        openapi_url=request.app.openapi_url, title=f"{request.app.title} - API docs",
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} - API docs",
         swagger_js_url=str(request.url_for("vendor", name="swagger-ui-bundle.js").path),
         swagger_css_url=str(request.url_for("vendor", name="swagger-ui.css").path),
-        swagger_favicon_url=str(request.url_for("vendor", name="favicon-32x32.png").path))
+        swagger_favicon_url=str(request.url_for("vendor", name="favicon-32x32.png").path),
+    )

@@ -7,6 +7,7 @@ or {"type": "error", "message"}. Send the text "reset" to forget tracks.
 Frames are decoded through the server's PhotoIntake (limits and decode gate); browsers may
 connect only from pages of this server (the Origin check in web/guards.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,10 +15,10 @@ import logging
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from emolens.inference.limits import DecoderBusy
 from emolens.web.deps import EngineDep, IntakeDep, SettingsDep
 from emolens.web.schemas import FaceOut
 from emolens.web.services.live import LiveSession
-from emolens.inference.limits import DecoderBusy
 from emolens.web.services.media import MediaError
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,14 @@ router = APIRouter(tags=["live"])
 async def live(ws: WebSocket, engine: EngineDep, intake: IntakeDep, settings: SettingsDep) -> None:
     await ws.accept()
     session = LiveSession(engine, intake, alpha=settings.live_alpha, max_bytes=settings.max_upload_bytes)
-    await ws.send_json({"type": "ready", "labels": list(engine.labels), "model": engine.model_ref(),
-                        "max_frame_bytes": settings.max_upload_bytes})
+    await ws.send_json(
+        {
+            "type": "ready",
+            "labels": list(engine.labels),
+            "model": engine.model_ref(),
+            "max_frame_bytes": settings.max_upload_bytes,
+        }
+    )
     try:
         while True:
             message = await ws.receive()
@@ -48,8 +55,15 @@ async def live(ws: WebSocket, engine: EngineDep, intake: IntakeDep, settings: Se
             except (MediaError, DecoderBusy) as exc:
                 await ws.send_json({"type": "error", "message": str(exc)})
                 continue
-            await ws.send_json({"type": "result", "index": out.result.index, "width": out.width,
-                                "height": out.height, "ms": round(out.ms, 1),
-                                "faces": [FaceOut.from_face(f).model_dump() for f in out.result.faces]})
+            await ws.send_json(
+                {
+                    "type": "result",
+                    "index": out.result.index,
+                    "width": out.width,
+                    "height": out.height,
+                    "ms": round(out.ms, 1),
+                    "faces": [FaceOut.from_face(f).model_dump() for f in out.result.faces],
+                }
+            )
     except WebSocketDisconnect:
         log.debug("live client left after %d frames", session.index)

@@ -1,4 +1,5 @@
 """The HTML pages: Photo (/), Live camera (/live), Video (/video), and /favicon.ico. All assets are served locally."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,10 +16,17 @@ FAVICON = Path(__file__).resolve().parents[1] / "static" / "img" / "favicon.ico"
 
 
 def _render(request: Request, templates, name: str, active: str, engine, settings, auth=None, **extra) -> HTMLResponse:
-    context = {"active": active, "labels": list(engine.labels), "model": engine.model_ref(),
-               "user": auth and auth.user, "csrf_token": auth and auth.csrf_token,
-               "max_upload_mb": settings.max_upload_mb, "max_video_mb": settings.max_video_mb,
-               "max_video_seconds": settings.max_video_seconds, **extra}
+    context = {
+        "active": active,
+        "labels": list(engine.labels),
+        "model": engine.model_ref(),
+        "user": auth and auth.user,
+        "csrf_token": auth and auth.csrf_token,
+        "max_upload_mb": settings.max_upload_mb,
+        "max_video_mb": settings.max_video_mb,
+        "max_video_seconds": settings.max_video_seconds,
+        **extra,
+    }
     return templates.TemplateResponse(request, name, context)
 
 
@@ -40,4 +48,6 @@ def video_page(request: Request, templates: TemplatesDep, engine: EngineDep, set
 @router.get("/favicon.ico", name="favicon")
 def favicon() -> FileResponse:
     """For clients that ask for /favicon.ico themselves; pages link static/img/favicon.svg."""
-    return FileResponse(FAVICON, media_type="image/vnd.microsoft.icon", headers={"Cache-Control": "public, max-age=86400"})
+    return FileResponse(
+        FAVICON, media_type="image/vnd.microsoft.icon", headers={"Cache-Control": "public, max-age=86400"}
+    )

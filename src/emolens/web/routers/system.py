@@ -1,4 +1,5 @@
 """GET /api/v1/health and /api/v1/model (the model card: labels, metrics, sha256)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -13,8 +14,13 @@ router = APIRouter(tags=["system"])
 @router.get("/health", response_model=HealthOut)
 async def health(engine: EngineDep, jobs: JobsDep) -> HealthOut:
     """The server is up and its model is loaded (answered on the event loop: busy workers cannot stall it)."""
-    return HealthOut(status="ok", version=__version__, model=ModelRef(**engine.model_ref()), detector=engine.detector,
-                     jobs=jobs.counts())
+    return HealthOut(
+        status="ok",
+        version=__version__,
+        model=ModelRef(**engine.model_ref()),
+        detector=engine.detector,
+        jobs=jobs.counts(),
+    )
 
 
 @router.get("/model", response_model=ModelCardOut)

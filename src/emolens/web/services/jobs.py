@@ -7,6 +7,7 @@ when the job is forgotten (after job_ttl_s, when more than max_jobs exist, or at
 A job id is 192 random bits (unguessable): an anonymous job (owner None) is reachable by
 whoever holds its id, a job of an account's data only by that account (`visible_to`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,11 +81,21 @@ class Job:
             raise JobCancelled(f"job {self.id} cancelled")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "filename": self.filename, "progress": round(self.progress, 4),
-                "frames_done": self.frames_done, "frame_count": self.frame_count, "eta_s": self.eta_s(),
-                "video": self.video,
-                "error": self.error, "summary": self.summary, "timeline": self.timeline,
-                "created": self.created, "finished": self.finished}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "filename": self.filename,
+            "progress": round(self.progress, 4),
+            "frames_done": self.frames_done,
+            "frame_count": self.frame_count,
+            "eta_s": self.eta_s(),
+            "video": self.video,
+            "error": self.error,
+            "summary": self.summary,
+            "timeline": self.timeline,
+            "created": self.created,
+            "finished": self.finished,
+        }
 
 
 class JobStore:
@@ -178,7 +189,7 @@ class JobStore:
         done = sorted((j for j in self._jobs.values() if j.finished is not None), key=lambda j: j.finished)
         drop = [j for j in done if now - j.finished > self.ttl_s]
         keep = [j for j in done if j not in drop]
-        drop += keep[:max(0, len(self._jobs) - len(drop) - self.max_jobs)]
+        drop += keep[: max(0, len(self._jobs) - len(drop) - self.max_jobs)]
         for job in drop:
             shutil.rmtree(job.workdir, ignore_errors=True)
             del self._jobs[job.id]

@@ -1,14 +1,17 @@
-"""Journal check-ins from uploads: decode, analyse, aggregate, store. Plain Python (no FastAPI)."""
+"""Journal check-ins from uploads: check and decode them, then the journal's own use case (apps.journal.checkin)
+does the rest. Plain Python (no FastAPI)."""
+
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from emolens.apps.db import Database
 from emolens.apps.journal import store
-from emolens.apps.journal.images import private_jpeg
-from emolens.apps.journal.readings import reading_from_frames, user_face
+from emolens.apps.journal.checkin import baseline_from_images, checkin_from_images
 from emolens.web.services.engine import Engine
 from emolens.web.services.media import InvalidMedia, check_image_type, check_size
 from emolens.web.services.photo import PhotoIntake
@@ -33,38 +36,42 @@ def check_uploads(uploads: Sequence[Upload], *, max_bytes: int) -> None:
         check_size(len(u.data), max_bytes, "image")
 
 
-def analyse(engine: Engine, intake: PhotoIntake, uploads: Sequence[Upload]):
-    """Decoded images and the faces in each (the frames with one: the user's face is the largest)."""
-    images = [intake.decode(u.data, name=u.name) for u in uploads]
-    return images, [engine.analyzer.analyze(img) for img in images]
+def decode(intake: PhotoIntake, uploads: Sequence[Upload]) -> list[np.ndarray]:
+    """Every upload decoded (through the intake's limits) before any is analysed."""
+    return [intake.decode(u.data, name=u.name) for u in uploads]
 
 
-def checkin_from_uploads(db: Database, engine: Engine, intake: PhotoIntake, user_id: int, uploads: Sequence[Upload],
-                         *, note: str = "", tags=None, tz_offset_minutes: int | None = None, keep_image: bool = False,
-                         data_dir: Path | None = None,
-                         idempotency_key: str | None = None) -> tuple[store.CheckIn, str | None]:
-    """One photo (source 'photo') or several camera frames (source 'camera') -> one stored check-in, and a
-    notice when other faces were in the picture ("6 faces found, used the largest").
+def checkin_from_uploads(
+    db: Database,
+    engine: Engine,
+    intake: PhotoIntake,
+    user_id: int,
+    uploads: Sequence[Upload],
+    *,
+    note: str = "",
+    tags: str | Iterable[str] | None = None,
+    tz_offset_minutes: int | None = None,
+    keep_image: bool = False,
+    data_dir: Path | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[store.CheckIn, str | None]:
+    """apps.journal.checkin.checkin_from_images on the decoded uploads, with the server's analyser."""
+    return checkin_from_images(
+        db,
+        engine.analyzer.analyze,
+        user_id,
+        decode(intake, uploads),
+        note=note,
+        tags=tags,
+        tz_offset_minutes=tz_offset_minutes,
+        keep_image=keep_image,
+        data_dir=data_dir,
+        idempotency_key=idempotency_key,
+    )
 
-    Only numbers are stored; with keep_image the photo (or the middle camera frame with a
-    face) is kept as a re-encoded JPEG without metadata.
-    """
-    images, faces = analyse(engine, intake, uploads)
-    reading = reading_from_frames(faces)
-    jpeg = None
-    if keep_image:
-        with_face = [img for img, f in zip(images, faces) if user_face(f) is not None]
-        jpeg = private_jpeg(with_face[len(with_face) // 2])
-    checkin = store.add_checkin(db, user_id, reading, source="photo" if len(uploads) == 1 else "camera", note=note,
-                                tags=tags, tz_offset_minutes=tz_offset_minutes, image_jpeg=jpeg, data_dir=data_dir,
-                                idempotency_key=idempotency_key)
-    return checkin, reading.notice
 
-
-def baseline_from_uploads(db: Database, engine: Engine, intake: PhotoIntake, user_id: int,
-                          uploads: Sequence[Upload]) -> tuple[store.Baseline, str | None]:
-    """A relaxed face in a few photos or frames -> the user's baseline (nothing else is stored), and a
-    notice when other faces were in the picture."""
-    _, faces = analyse(engine, intake, uploads)
-    reading = reading_from_frames(faces)
-    return store.save_baseline(db, user_id, reading), reading.notice
+def baseline_from_uploads(
+    db: Database, engine: Engine, intake: PhotoIntake, user_id: int, uploads: Sequence[Upload]
+) -> tuple[store.Baseline, str | None]:
+    """apps.journal.checkin.baseline_from_images on the decoded uploads, with the server's analyser."""
+    return baseline_from_images(db, engine.analyzer.analyze, user_id, decode(intake, uploads))

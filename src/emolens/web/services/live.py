@@ -4,6 +4,7 @@ The client sends a frame only after the previous answer arrived, so nothing
 queues here; a frame that fails to decode is answered with an error and the
 session goes on.
 """
+
 from __future__ import annotations
 
 import time

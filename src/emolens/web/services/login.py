@@ -12,6 +12,7 @@ The gate runs at most `slots` argon2 computations at once (64 MiB each) and chec
 unknown usernames against one dummy hash per hasher, made at start-up for the
 server's own, so that they cost one verification like known ones.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -61,8 +62,13 @@ class _Count:
 
 
 class LoginThrottle:
-    def __init__(self, policy: ThrottlePolicy = ThrottlePolicy(), *, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 10_000):
+    def __init__(
+        self,
+        policy: ThrottlePolicy = ThrottlePolicy(),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 10_000,
+    ):
         self.policy, self.clock, self.max_keys = policy, clock, max_keys
         self._counts: OrderedDict[str, _Count] = OrderedDict()
         self._lock = threading.Lock()
@@ -72,8 +78,13 @@ class LoginThrottle:
         now = self.clock()
         with self._lock:
             counts = [(self._get(key, now), free) for key, free in self._limits(username, address)]
-            wait = max(c.until - now if c.until > now else  # in flight: the free attempts left, or one
-                       (self.policy.backoff_s if c.pending >= max(1, free - c.failures) else 0.0) for c, free in counts)
+            wait = max(
+                c.until - now
+                if c.until > now
+                # in flight: the free attempts left, or one
+                else (self.policy.backoff_s if c.pending >= max(1, free - c.failures) else 0.0)
+                for c, free in counts
+            )
             if wait > 0:
                 raise TooManyAttempts(wait)
             for key, (count, _) in zip(self._keys(username, address), counts):
@@ -125,8 +136,7 @@ class HashGate:
 
     def dummy(self, hasher: PasswordHasher) -> str:
         """The dummy hash for this hasher's parameters (made on first use; `prepare` makes it at start-up)."""
-        key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len, hasher.salt_len,
-               hasher.type)
+        key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len, hasher.salt_len, hasher.type)
         if key not in self._dummies:
             self._dummies[key] = dummy_hash(hasher)
         return self._dummies[key]
@@ -150,14 +160,16 @@ class Login:
     throttle: LoginThrottle
     gate: HashGate
 
-    async def sign_in(self, db: Database, hasher: PasswordHasher, username: str, password: str,
-                      address: str) -> accounts.User:
+    async def sign_in(
+        self, db: Database, hasher: PasswordHasher, username: str, password: str, address: str
+    ) -> accounts.User:
         """The user, or TooManyAttempts / HashesBusy / accounts.InvalidCredentials."""
         self.throttle.start(username, address)
         outcome = "error"
         try:
-            user = await self.gate.run(accounts.authenticate, db, username, password, hasher=hasher,
-                                       dummy=self.gate.dummy(hasher))
+            user = await self.gate.run(
+                accounts.authenticate, db, username, password, hasher=hasher, dummy=self.gate.dummy(hasher)
+            )
             outcome = "ok"
             return user
         except accounts.InvalidCredentials:

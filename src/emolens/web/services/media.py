@@ -3,6 +3,7 @@
 InvalidMedia -> 400, MediaTooLarge -> 413, UnsupportedMedia -> 415. The declared type
 is a first filter only: the format is then sniffed from the bytes (photo.py, video.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -13,9 +14,20 @@ from emolens.inference.imageformats import supported_names
 from emolens.inference.images import IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".ogv")
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/x-ms-bmp", "image/webp", "image/tiff",
-               "image/jp2", "image/x-portable-graymap", "image/x-portable-pixmap", "image/x-portable-anymap",
-               "image/x-portable-bitmap")
+IMAGE_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/bmp",
+    "image/x-ms-bmp",
+    "image/webp",
+    "image/tiff",
+    "image/jp2",
+    "image/x-portable-graymap",
+    "image/x-portable-pixmap",
+    "image/x-portable-anymap",
+    "image/x-portable-bitmap",
+)
 GENERIC_TYPES = ("", "application/octet-stream")
 
 
@@ -44,8 +56,10 @@ def check_image_type(content_type: str | None, filename: str | None) -> None:
     kind, suffix = _base_type(content_type), PurePath(filename or "").suffix.lower()
     if kind in IMAGE_TYPES or (kind in GENERIC_TYPES and suffix in IMAGE_SUFFIXES):
         return
-    raise UnsupportedMedia(f"unsupported image type {kind or 'none'!r} for {filename or 'the upload'}: "
-                           f"send {supported_names()} (suffixes {', '.join(IMAGE_SUFFIXES)})")
+    raise UnsupportedMedia(
+        f"unsupported image type {kind or 'none'!r} for {filename or 'the upload'}: "
+        f"send {supported_names()} (suffixes {', '.join(IMAGE_SUFFIXES)})"
+    )
 
 
 def check_video_type(content_type: str | None, filename: str | None) -> str:
@@ -53,8 +67,10 @@ def check_video_type(content_type: str | None, filename: str | None) -> str:
     kind, suffix = _base_type(content_type), PurePath(filename or "").suffix.lower()
     if kind.startswith("video/") or (kind in GENERIC_TYPES and suffix in VIDEO_SUFFIXES):
         return suffix if suffix in VIDEO_SUFFIXES else ".mp4"
-    raise UnsupportedMedia(f"unsupported video type {kind or 'none'!r} for {filename or 'the upload'}: "
-                           f"send a video file ({', '.join(VIDEO_SUFFIXES)}); photos go to /api/v1/analyze")
+    raise UnsupportedMedia(
+        f"unsupported video type {kind or 'none'!r} for {filename or 'the upload'}: "
+        f"send a video file ({', '.join(VIDEO_SUFFIXES)}); photos go to /api/v1/analyze"
+    )
 
 
 def clean_filename(name: str | None, default: str) -> str:
@@ -67,8 +83,10 @@ def clean_filename(name: str | None, default: str) -> str:
 
 def check_size(size: int, limit: int, what: str) -> None:
     if size > limit:
-        raise MediaTooLarge(f"the {what} is over the {limit / 2**20:.0f} MB upload limit: send a smaller file "
-                            f"(the server's limit is set by EMOLENS_MAX_{'VIDEO' if what == 'video' else 'UPLOAD'}_MB)")
+        raise MediaTooLarge(
+            f"the {what} is over the {limit / 2**20:.0f} MB upload limit: send a smaller file "
+            f"(the server's limit is set by EMOLENS_MAX_{'VIDEO' if what == 'video' else 'UPLOAD'}_MB)"
+        )
     if size == 0:
         raise InvalidMedia(f"the {what} is empty (0 bytes)")
 

@@ -5,6 +5,7 @@ EMOLENS_* variables in every refusal) and its decode gate (max_decodes at once, 
 memory within max_decode_mb together). The runtime's errors become the web's MediaErrors:
 over a limit 413, a refused format 415, anything else undecodable 400.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,12 @@ class PhotoIntake:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PhotoIntake:
-        limits = ImageLimits(max_pixels=settings.max_pixels, max_decode_bytes=settings.max_decode_bytes,
-                             pixels_setting="EMOLENS_MAX_PIXELS", decode_setting="EMOLENS_MAX_DECODE_MB")
+        limits = ImageLimits(
+            max_pixels=settings.max_pixels,
+            max_decode_bytes=settings.max_decode_bytes,
+            pixels_setting="EMOLENS_MAX_PIXELS",
+            decode_setting="EMOLENS_MAX_DECODE_MB",
+        )
         return cls(limits, DecodeGate(settings.max_decodes, settings.max_decode_bytes))
 
     def decode(self, data: bytes, *, name: str) -> np.ndarray:

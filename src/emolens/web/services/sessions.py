@@ -1,19 +1,20 @@
 """Service sessions on the web (plain Python, no FastAPI): a live counter camera, an uploaded video,
 the retention loop. Each live connection owns its recorder, so sessions from different browsers never mix.
+Recording, scoring and storing are the app's use case (apps.satisfaction.video); this is the web's part.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from emolens.apps.db import Database
 from emolens.apps.satisfaction import store
-from emolens.apps.satisfaction.analysis import SessionAnalysis, analyze_recording
-from emolens.apps.satisfaction.customer import CustomerRule
+from emolens.apps.satisfaction.analysis import SessionAnalysis
 from emolens.apps.satisfaction.recording import SessionRecorder
-from emolens.apps.satisfaction.score import ScoreParams
+from emolens.apps.satisfaction.video import Scoring, failing_session, score_video
+from emolens.inference.summary import VideoSummary
 from emolens.inference.video import VideoError
 from emolens.web.services.engine import Engine
 from emolens.web.services.jobs import Job
@@ -22,30 +23,11 @@ from emolens.web.services.photo import PhotoIntake
 from emolens.web.services.video import open_upload, run_video_job, video_error
 from emolens.web.settings import Settings
 
+__all__ = ["LiveRecording", "Scoring", "analyze_session_video", "retention_loop", "start_retention"]
+
 log = logging.getLogger(__name__)
 
 RETENTION_EVERY_S = 3600.0
-
-
-@dataclass(frozen=True)
-class Scoring:
-    """How sessions are scored on this server (from Settings)."""
-
-    rule: CustomerRule
-    params: ScoreParams = ScoreParams()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Scoring:
-        """Raises ValueError naming the setting when the rule or region is malformed."""
-        try:
-            rule = CustomerRule.from_text(pick=settings.satisfaction_rule, roi=settings.satisfaction_roi,
-                                          staff_seconds=settings.satisfaction_staff_seconds)
-        except ValueError as exc:
-            raise ValueError(f"EMOLENS_SATISFACTION_RULE / _ROI / _STAFF_SECONDS: {exc}") from None
-        return cls(rule=rule)
-
-    def analyze(self, recorder: SessionRecorder) -> SessionAnalysis:
-        return analyze_recording(recorder.recording(), self.rule, self.params)
 
 
 class LiveRecording:
@@ -65,37 +47,49 @@ class LiveRecording:
     def finish(self, db: Database, scoring: Scoring) -> SessionAnalysis:
         """Score what was recorded and store it (numbers only); the frames are long gone."""
         store.set_status(db, self.session_id, "processing")
-        try:
+        with failing_session(db, self.session_id):
             analysis = scoring.analyze(self.recorder)
             store.save_analysis(db, self.session_id, analysis)
-        except Exception as exc:
-            store.set_status(db, self.session_id, "failed", error=str(exc) or type(exc).__name__)
-            raise
         log.info("live session %s: %d frames, score %s", self.session_id, analysis.frames, analysis.score)
         return analysis
 
 
-def analyze_session_video(engine: Engine, job: Job, video: Path, *, db: Database, session_id: str, scoring: Scoring,
-                          every: int, alpha: float, max_seconds: float, max_pixels: int) -> None:
+def analyze_session_video(
+    engine: Engine,
+    job: Job,
+    video: Path,
+    *,
+    db: Database,
+    session_id: str,
+    scoring: Scoring,
+    every: int,
+    alpha: float,
+    max_seconds: float,
+    max_pixels: int,
+) -> None:
     """The job body for a session's uploaded video; always deletes the video; the session ends done or failed."""
+
+    def run(recorder: SessionRecorder) -> VideoSummary:
+        try:
+            with open_upload(video, job.filename, max_pixels=max_pixels) as source:
+                return run_video_job(engine, job, source, [recorder], every=every, alpha=alpha, max_seconds=max_seconds)
+        except VideoError as exc:
+            raise video_error(exc, video, job.filename) from None
+
     try:
-        with open_upload(video, job.filename, max_pixels=max_pixels) as source:
-            recorder = SessionRecorder(engine.labels)
-            summary = run_video_job(engine, job, source, [recorder], every=every, alpha=alpha, max_seconds=max_seconds)
-        analysis = scoring.analyze(recorder)
-        store.save_analysis(db, session_id, analysis)
-    except VideoError as exc:
-        error = video_error(exc, video, job.filename)
-        store.set_status(db, session_id, "failed", error=str(error))
-        raise error from None
-    except BaseException as exc:
-        store.set_status(db, session_id, "failed", error=str(exc) or type(exc).__name__)
-        raise
+        with failing_session(db, session_id):
+            analysis, summary = score_video(run, engine.labels, scoring)
+            store.save_analysis(db, session_id, analysis)
     finally:
         video.unlink(missing_ok=True)
     job.frame_count = job.frames_done
-    job.summary = {"session": session_id, "score": analysis.score, "confidence": analysis.confidence,
-                   "reason": analysis.reason, "video": summary.to_dict()}
+    job.summary = {
+        "session": session_id,
+        "score": analysis.score,
+        "confidence": analysis.confidence,
+        "reason": analysis.reason,
+        "video": summary.to_dict(),
+    }
     job.timeline = analysis.timeline
     log.info("session %s: video of %d frames, score %s", session_id, job.frames_done, analysis.score)
 

@@ -6,6 +6,7 @@ with FFmpeg only, and frames over max_video_pixels are refused. Frames are never
 the timeline is binned on the fly and the per-face rows go to the job's CSV (the
 engine's TimelineCsv format, same as `emolens video`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,8 +21,15 @@ import numpy as np
 from emolens.core.labels import VALENCE
 from emolens.inference.containers import CONTAINERS, SNIFF_BYTES, VideoFormatError, sniff_video
 from emolens.inference.stream import FrameResult, StreamAnalyzer, StreamOptions
-from emolens.inference.video import (TimelineCsv, VideoError, VideoInfo, VideoSource, VideoTooLarge, frame_limit,
-                                     run_video)
+from emolens.inference.video import (
+    TimelineCsv,
+    VideoError,
+    VideoInfo,
+    VideoSource,
+    VideoTooLarge,
+    frame_limit,
+    run_video,
+)
 from emolens.web.services.engine import Engine
 from emolens.web.services.jobs import Job
 from emolens.web.services.media import InvalidMedia, MediaError, MediaTooLarge, UnsupportedMedia
@@ -103,8 +111,10 @@ class TimelineBins:
             "t": [round(b * self.step, 3) for b in keys],
             "faces": [round(r[k] / r[k + 1], 3) for r in rows],
             "valence": [None if m is None else round(float(m @ self.valence), 4) for m in means],
-            "probabilities": {name: [None if m is None else round(float(m[i]), 4) for m in means]
-                              for i, name in enumerate(self.labels)},
+            "probabilities": {
+                name: [None if m is None else round(float(m[i]), 4) for m in means]
+                for i, name in enumerate(self.labels)
+            },
         }
 
 
@@ -116,8 +126,9 @@ def timeline_step(info: VideoInfo, max_seconds: float) -> float:
     return max(1.0 / info.fps, math.ceil(duration / MAX_POINTS * 10) / 10)
 
 
-def run_video_job(engine: Engine, job: Job, source: VideoSource, sinks: Sequence, *, every: int, alpha: float,
-                  max_seconds: float):
+def run_video_job(
+    engine: Engine, job: Job, source: VideoSource, sinks: Sequence, *, every: int, alpha: float, max_seconds: float
+):
     """Stream an opened video through the engine for `job`: fills job.video, frame_count and progress."""
     info = source.info
     max_frames = frame_limit(info.fps, max_seconds)
@@ -132,14 +143,22 @@ def run_video_job(engine: Engine, job: Job, source: VideoSource, sinks: Sequence
     return run_video(source, stream, sinks, max_frames=max_frames, on_progress=progress)
 
 
-def analyze_video_job(engine: Engine, job: Job, video: Path, *, every: int, alpha: float,
-                      max_seconds: float, max_pixels: int) -> None:
+def analyze_video_job(
+    engine: Engine, job: Job, video: Path, *, every: int, alpha: float, max_seconds: float, max_pixels: int
+) -> None:
     """The job body: fills job.video, progress, summary, timeline and the CSV; always deletes the video."""
     try:
         with open_upload(video, job.filename, max_pixels=max_pixels) as source:
             bins = TimelineBins(engine.labels, timeline_step(source.info, max_seconds))
-            summary = run_video_job(engine, job, source, [bins, TimelineCsv(job.csv_path, engine.labels)],
-                                    every=every, alpha=alpha, max_seconds=max_seconds)
+            summary = run_video_job(
+                engine,
+                job,
+                source,
+                [bins, TimelineCsv(job.csv_path, engine.labels)],
+                every=every,
+                alpha=alpha,
+                max_seconds=max_seconds,
+            )
     except VideoError as exc:
         raise video_error(exc, video, job.filename) from None
     finally:

@@ -1,0 +1,90 @@
+"""Request/response shapes of /api/v1/journal, apart from the stored rows (apps.journal.store)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from emolens.core.labels import EMOTIONS
+
+Emotion = Literal[EMOTIONS]  # type: ignore[valid-type]
+
+
+class MoodIn(BaseModel):
+    """A manual check-in: the user picks a mood."""
+
+    model_config = ConfigDict(extra="forbid")
+    mood: Emotion = Field(examples=["happy"])  # type: ignore[valid-type]
+    note: str = Field("", max_length=2000, examples=["slept well, long walk"])
+    tags: list[str] = Field(default_factory=list, max_length=8, examples=[["sleep", "exercise"]])
+    at: datetime | None = Field(None, description="when (ISO 8601 with offset; default now), e.g. to log yesterday")
+    tz_offset_minutes: int | None = Field(
+        None, ge=-840, le=840, description="your UTC offset in minutes east (days follow your clock)"
+    )
+
+
+class CheckInPatch(BaseModel):
+    """Correct the emotion (null clears the correction), or change the note or tags; omitted fields stay."""
+
+    model_config = ConfigDict(extra="forbid")
+    corrected: Emotion | None = Field(None, examples=["neutral"])  # type: ignore[valid-type]
+    note: str | None = Field(None, max_length=2000)
+    tags: list[str] | None = Field(None, max_length=8)
+
+
+class CheckInOut(BaseModel):
+    id: int
+    created_at: str = Field(description="UTC")
+    local_time: str = Field(description="your wall clock at check-in")
+    source: Literal["camera", "photo", "manual"]
+    emotion: str = Field(description="what was read (relative to your baseline when you have one), or your mood")
+    confidence: float | None = Field(description="mean top probability over the frames; null for a mood")
+    corrected: str | None = Field(description="your correction, kept next to the estimate")
+    final_emotion: str = Field(description="the correction if any, else `emotion`")
+    shares: dict[str, float] = Field(description="share of each emotion: mean probabilities over the frames")
+    adjusted: dict[str, float] | None = Field(description="shares relative to your baseline (null without one)")
+    final_shares: dict[str, float] = Field(description="what trends count")
+    frames: int
+    note: str
+    tags: list[str]
+    has_image: bool = Field(description="true only when you chose to keep the photo")
+    notice: str | None = Field(
+        None,
+        description="when creating from a photo or frames with several faces: which "
+        'one was read, e.g. "6 faces found, used the largest"',
+    )
+
+
+class BaselineOut(BaseModel):
+    probabilities: dict[str, float]
+    frames: int
+    created_at: str
+    warning: str | None = Field(
+        None,
+        description="set when the resting face is not near neutral (e.g. smiling): calibrate again with a relaxed face",
+    )
+    notice: str | None = Field(
+        None, description="when calibrating: several faces were in a picture, the largest was used"
+    )
+
+
+class SummaryOut(BaseModel):
+    start: str
+    end: str
+    days: int
+    checkins: int
+    days_with_checkins: int
+    shares: dict[str, float]
+    indexes: dict[str, float] | None = Field(description="happiness, sadness, stress (0..100), valence (-1..1)")
+    streak: dict[str, Any]
+    group: Literal["day", "week", "month"]
+    series: list[dict[str, Any]] = Field(description="one entry per day, week or month with check-ins")
+    daily: list[dict[str, Any]]
+    weekdays: list[dict[str, Any]]
+    tags: list[dict[str, Any]]
+    suggestions: list[dict[str, Any]]
+    crisis: dict[str, Any] | None = Field(description="helplines, shown when a sustained negative pattern appears")
+    disclaimer: str
+    has_baseline: bool

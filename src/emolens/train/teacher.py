@@ -6,44 +6,19 @@ blurred, occluded face) is not the face the teacher labelled. Asking the teacher
 view costs one teacher forward per step, so it pays on a GPU and is slow on a CPU.
 
 Teachers are run folders (their best.pt, members of an ensemble averaged) or exported
-models: an ONNX graph is turned into a torch module (onnx2torch), its float16 weights cast
+models: an ONNX graph is turned into a torch module (train/onnx_torch.py), its float16 weights cast
 back to float32 first, so the shipped `default` can teach without its training run.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import numpy as np
 import torch
 
+from emolens.train.onnx_torch import onnx_module
+
 log = logging.getLogger(__name__)
-
-
-def onnx_module(path: Path) -> torch.nn.Module:
-    """An ONNX classifier (input (B, C, S, S) normalised -> logits) as an eval-mode torch module."""
-    import onnx
-    from onnx import numpy_helper
-
-    try:
-        import onnx2torch
-    except ImportError:
-        raise ValueError(
-            "an exported model as an online teacher needs onnx2torch: pip install 'emolens[train]'"
-        ) from None
-    graph = onnx.load(str(path))
-    inits = {i.name: i for i in graph.graph.initializer}
-    kept = []
-    for node in graph.graph.node:  # fold Cast(float16 weight) into a float32 weight onnx2torch can read
-        if node.op_type == "Cast" and node.input[0] in inits:
-            arr = numpy_helper.to_array(inits[node.input[0]]).astype(np.float32)
-            graph.graph.initializer.append(numpy_helper.from_array(arr, node.output[0]))
-        else:
-            kept.append(node)
-    del graph.graph.node[:]
-    graph.graph.node.extend(kept)
-    return onnx2torch.convert(graph).eval()
 
 
 class OnlineTeacher:

@@ -452,3 +452,30 @@ def test_export_writes_card_json_once_and_complete(trained_run, tmp_path, monkey
     assert main(["export", str(trained_run), "--out", str(out)]) == 0
     assert len(saved) == 1 and saved[0][0] == "card.json" and saved[0][2]  # one write, with calibration metrics
     assert ModelCard.load(out / "card.json").temperature == saved[0][1]
+
+
+def test_init_starts_from_a_trained_run(trained_run, train_data, tmp_path):
+    """--init fine-tunes: with a zero learning rate the new run's weights are the source run's best."""
+    cfg = tmp_path / "ft.yaml"
+    cfg.write_text("epochs: 1\nmodel_args: {width: 8}\nlr: 0.0\nbatch_size: 32\naugment: {erase: 0.0}\n")
+    out = tmp_path / "ft"
+    args = ["train", "--config", str(cfg), "--data", str(train_data), "--init", str(trained_run), "--out", str(out)]
+    assert main(args) == 0
+    source = torch.load(trained_run / "best.pt", weights_only=False)["model"]
+    tuned = torch.load(out / "best.pt", weights_only=False)
+    convs = [k for k in source if k.endswith("weight") and source[k].ndim == 4]
+    assert convs and all(torch.equal(source[k], tuned["model"][k]) for k in convs)
+    assert tuned["config"]["init"] == str(trained_run)
+    assert "initialised from" in (out / "train.log").read_text()
+
+
+def test_init_from_a_different_model_is_a_clear_error(trained_run, train_data, tmp_path, capsys):
+    cfg = tmp_path / "wide.yaml"
+    cfg.write_text("epochs: 1\nmodel_args: {width: 16}\nbatch_size: 32\n")
+    args = ["train", "--config", str(cfg), "--data", str(train_data), "--init", str(trained_run)]
+    assert main([*args, "--out", str(tmp_path / "w")]) == 2
+    assert "does not fit this model" in capsys.readouterr().err
+    assert (
+        main(["train", "--data", str(train_data), "--init", str(tmp_path / "none"), "--out", str(tmp_path / "n")]) == 2
+    )
+    assert "no best.pt" in capsys.readouterr().err

@@ -16,6 +16,7 @@ EXAMPLES = {
   emolens train --config configs/default.yaml --data ../shared/datasets/fer2013/fer2013.zip
   emolens train --data fer2013.zip --model vgg --epochs 2 --out runs/try
   emolens train --resume runs/try            # continue a stopped run
+  emolens train --config configs/experiments/realfaces/f1-finetune-camera.yaml --init runs/fast --out runs/ft   # fine-tune
   emolens train --config configs/default.yaml --data fer2013.zip --device cuda   # on a GPU (default: auto)
   emolens train --config configs/default.yaml --data fer2013.zip --seed 1 --out runs/seed1   # one member only
   emolens train --config configs/fast.yaml --data fer2013.zip --teacher default --out runs/fast-kd   # distil
@@ -72,6 +73,11 @@ def _train_args(t: argparse.ArgumentParser) -> None:
         action="append",
         metavar="MODEL",
         help="distil from this run folder or exported model (repeat for an ensemble of teachers)",
+    )
+    t.add_argument(
+        "--init",
+        metavar="RUN_DIR",
+        help="start from the best weights of this run (same model): fine-tune it with this config",
     )
     t.add_argument("--out", help="run folder (default: runs/<model>)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
@@ -167,6 +173,10 @@ def _configured(args: argparse.Namespace):
         cfg.bf16 = False
     if args.teacher:
         cfg.teachers = list(args.teacher)
+    if args.init:
+        if not (Path(args.init) / "best.pt").is_file() and not Path(args.init).is_file():
+            raise CliError(f"--init {args.init}: no best.pt there (give a finished or stopped run folder)")
+        cfg.init = args.init
     if args.seed is not None:
         cfg.ensemble_seeds = []  # --seed trains that one member of a multi-seed recipe
     if not cfg.data:

@@ -48,6 +48,7 @@ class TrainConfig:
     eval_tta: str = "flip"
     export_tta: str = ""  # TTA written in the exported card, so the runtime applies it; empty: eval_tta
     ensemble_seeds: list[int] = field(default_factory=list)  # 2+ seeds: one member run per seed in OUT/seed<k>
+    init: str = ""  # start from the weights of this run folder (its best.pt) or .pt file: fine-tuning
     teachers: list[str] = field(default_factory=list)  # run folders or exported models (e.g. default): distillation
     distill_weight: float = 0.5  # share of the teachers' soft labels in each training target (with teachers)
     distill_temperature: float = 1.0  # softmax temperature of the teachers' logits

@@ -225,7 +225,10 @@ def fit(cfg: TrainConfig, out: str | Path, resume: bool = False) -> dict:
         teacher = OnlineTeacher(
             cfg.teachers, label_set(cfg.classes), s.device, cfg.distill_temperature, s.cfg.channels_last
         )
-    history, start, best = _resumed(s, cfg, out) if resume and (out / "last.pt").exists() else ([], 0, -1.0)
+    resuming = resume and (out / "last.pt").exists()
+    if cfg.init and not resuming:
+        initialise(s.model, cfg.init)
+    history, start, best = _resumed(s, cfg, out) if resuming else ([], 0, -1.0)
     log.info("training on %s", s.precision.device)
     for epoch in range(start, cfg.epochs):
         row = _epoch(s, cfg, epoch, teacher)
@@ -269,6 +272,32 @@ def _epoch(s: Setup, cfg: TrainConfig, epoch: int, teacher) -> dict:
         row["images_per_s"],
     )
     return row
+
+
+def initialise(model: torch.nn.Module, source: str | Path) -> None:
+    """Weights from a run folder's best.pt (or a .pt file) into `model`: fine-tuning a trained run.
+
+    Why strict: a different architecture, width or number of classes would silently train from a
+    half-loaded model; the error names what differs instead.
+    """
+    path = Path(source)
+    path = path / "best.pt" if path.is_dir() else path
+    if not path.is_file():
+        raise ValueError(f"init: {path} does not exist (give a run folder with best.pt, or a .pt file)")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    state = ck.get("model", ck) if isinstance(ck, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f"init: {path} holds no model weights")
+    own = model.state_dict()
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if missing or unexpected or shapes:
+        raise ValueError(
+            f"init: {path} does not fit this model (architecture, width or classes differ): "
+            f"missing {missing[:3]}, unexpected {unexpected[:3]}, other shapes {shapes[:3]}"
+        )
+    model.load_state_dict(state)
+    log.info("initialised from %s (epoch %s)", path, ck.get("epoch", "?"))
 
 
 def _resumed(s: Setup, cfg: TrainConfig, out: Path) -> tuple[list[dict], int, float]:

@@ -9,7 +9,7 @@ def test_registry_has_the_required_architectures():
     assert {"vgg", "simple_deep_cnn", "resemotenet", "resnet18"} <= set(list_models())
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", [m for m in list_models() if m != "onnx"])  # onnx: a file
 @pytest.mark.parametrize("size", [48, 64])
 def test_forward_backward_non_default_classes(name, size):
     model = create_model(name, num_classes=5)

@@ -170,3 +170,35 @@ def resnet18(*, num_classes: int = 7, in_chans: int = 1, width: int = 64, dropou
         cin = cout
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin, num_classes)]
     return nn.Sequential(*layers)
+
+
+@register_model("onnx")
+def onnx_graph(*, num_classes: int = 7, in_chans: int = 1, path: str = "") -> nn.Module:
+    """An exported model (a shipped name such as `fast`, a model folder, or a .onnx file) as a trainable module.
+
+    Why: the shipped models have no training run left, only model.onnx; fine-tuning them on real-camera
+    data starts here. The graph is the inference graph (batch norm folded, no dropout), so keep the
+    learning rate low, and give the run the card's mean, std and input size.
+    """
+    from pathlib import Path
+
+    import torch
+
+    from emolens.train.onnx_torch import onnx_module
+
+    if not path:
+        raise ValueError("model onnx needs model_args: {path: NAME_OR_FILE} (e.g. fast)")
+    file = Path(path)
+    size = 48
+    if file.suffix != ".onnx":
+        from emolens.inference.model_store import load_card, resolve_model_dir
+
+        folder = resolve_model_dir(path)
+        card = load_card(folder)
+        file, size = folder / card.onnx_file, card.input_size
+    model = onnx_module(file, trainable=True).train()
+    with torch.no_grad():
+        k = model(torch.zeros(1, in_chans, size, size)).shape[-1]
+    if k != num_classes:
+        raise ValueError(f"{file} reads {k} classes, but this run trains {num_classes}")
+    return model

@@ -1,5 +1,7 @@
 /* Live camera: getUserMedia -> one JPEG frame at a time over WebSocket /api/v1/live -> overlay.
    A frame is sent only after the previous answer arrived: slow servers drop frames, never queue them.
+   "On this device" (ondevice/where.js): the browser runs the models itself (ondevice/engine.js) and no
+   frame is sent; hooks.onDeviceResult(msg), when set, gets each result (the counter posts its numbers).
    Pages that reuse this loop (the satisfaction counter) set, before this script, window.EmolensLive =
    { socketPath(): WebSocket path, beforeStart(): async, false cancels, onMessage(msg): other message
      types, onStop(ws): the still-open socket when the camera stops }. */
@@ -12,7 +14,8 @@
   const startBtn = $("start"), stopBtn = $("stop"), fpsEl = $("fps"), msEl = $("ms");
   const grab = document.createElement("canvas");
   const hooks = window.EmolensLive || {};
-  let stream = null, ws = null, labels = null, busy = false, running = false;
+  const device = window.EmolensDevice;
+  let stream = null, ws = null, labels = null, busy = false, running = false, engine = null;
   let fps = 0, last = 0;
 
   function cameraError(err) {
@@ -45,7 +48,54 @@
     if (hooks.beforeStart && !(await hooks.beforeStart())) { stop(); return; }
     running = true;
     stopBtn.disabled = false;
-    connect();
+    const onDevice = !!device && device.where() === "device";
+    if ($("ms-where")) $("ms-where").textContent = onDevice ? "device" : "server";
+    if (onDevice) startDevice();
+    else connect();
+  }
+
+  /* On this device: load the engine once, then analyse frames here, one after another. */
+  async function startDevice() {
+    device.lockWhere(true);
+    try {
+      engine = await device.engine((text) => setStatus(status, text));
+    } catch (err) {
+      setStatus(status, `The models could not be loaded on this device (${err.message || err}).`, true);
+      stop();
+      return;
+    }
+    if (!running) return;
+    engine.reset();
+    labels = engine.card.labels;
+    setStatus(status, `Camera on · model ${engine.card.name} · on this device`);
+    last = performance.now();
+    deviceFrame();
+  }
+
+  async function deviceFrame() {
+    if (!running) return;
+    const w = video.videoWidth, h = video.videoHeight;
+    if (!w || !h) { setTimeout(deviceFrame, 100); return; }
+    grabFrame(w, h);
+    let msg;
+    try {
+      msg = await engine.process(grab.getContext("2d").getImageData(0, 0, grab.width, grab.height));
+    } catch (err) {
+      setStatus(status, `Analysis on this device failed (${err.message || err}).`, true);
+      stop();
+      return;
+    }
+    if (!running) return;
+    showResult(msg);
+    if (hooks.onDeviceResult) hooks.onDeviceResult(msg);
+    requestAnimationFrame(deviceFrame);
+  }
+
+  function grabFrame(w, h) {
+    const scale = Math.min(1, MAX_SIDE / Math.max(w, h));
+    grab.width = Math.round(w * scale);
+    grab.height = Math.round(h * scale);
+    grab.getContext("2d", { willReadFrequently: true }).drawImage(video, 0, 0, grab.width, grab.height);
   }
 
   function connect() {
@@ -65,14 +115,7 @@
     } else if (msg.type === "result") {
       if (!running) return; // an answer that arrived after Stop
       busy = false;
-      const now = performance.now();
-      const inst = 1000 / Math.max(1, now - last);
-      last = now;
-      fps = fps ? 0.8 * fps + 0.2 * inst : inst;
-      fpsEl.textContent = fps.toFixed(1);
-      msEl.textContent = Math.round(msg.ms);
-      overlay.dataset.frames = String(Number(overlay.dataset.frames || 0) + 1);  // frames answered
-      draw(msg);
+      showResult(msg);
       requestAnimationFrame(sendFrame);
     } else if (msg.type === "error") {
       busy = false;
@@ -82,6 +125,17 @@
     } else if (hooks.onMessage) {
       hooks.onMessage(msg);
     }
+  }
+
+  function showResult(msg) {
+    const now = performance.now();
+    const inst = 1000 / Math.max(1, now - last);
+    last = now;
+    fps = fps ? 0.8 * fps + 0.2 * inst : inst;
+    fpsEl.textContent = fps.toFixed(1);
+    msEl.textContent = Math.round(msg.ms);
+    overlay.dataset.frames = String(Number(overlay.dataset.frames || 0) + 1);  // frames answered
+    draw(msg);
   }
 
   function draw(msg) {
@@ -97,10 +151,7 @@
     if (!running || busy || !ws || ws.readyState !== WebSocket.OPEN) return;
     const w = video.videoWidth, h = video.videoHeight;
     if (!w || !h) { setTimeout(sendFrame, 100); return; }
-    const scale = Math.min(1, MAX_SIDE / Math.max(w, h));
-    grab.width = Math.round(w * scale);
-    grab.height = Math.round(h * scale);
-    grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
+    grabFrame(w, h);
     busy = true;
     grab.toBlob((blob) => {
       if (blob && ws && ws.readyState === WebSocket.OPEN) ws.send(blob);
@@ -118,6 +169,8 @@
     overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
     startBtn.disabled = false;
     stopBtn.disabled = true;
+    if (device) device.lockWhere(false);
+    fps = 0;
     fpsEl.textContent = "0.0";
     if (!status.classList.contains("error")) setStatus(status, "Camera off.");
     if (open && hooks.onStop) hooks.onStop(open);

@@ -146,6 +146,11 @@
     return resample(data, w, h, size, size, w >= size && h >= size ? areaTaps : areaUpTaps, true);
   }
 
+  /* A gray crop to size x size the way quality.assess does: area when shrinking, else linear. */
+  function resizeGray(data, w, h, size) {
+    return resizeChannel(data, w, h, size, w > size ? "area" : "linear");
+  }
+
   /* A crop (RGB, any size) -> Float32Array C x S x S, normalised with the card's mean and std. */
   function toInput(crop, card) {
     const S = card.input_size, C = card.channels;
@@ -198,5 +203,5 @@
     return views;
   }
 
-  Object.assign(D, { roundHalfEven, cropFace, toGray, toInput, ttaViews });
+  Object.assign(D, { roundHalfEven, cropFace, toGray, resizeGray, toInput, ttaViews });
 })();

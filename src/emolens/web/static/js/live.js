@@ -1,7 +1,8 @@
 /* Live camera: getUserMedia -> one JPEG frame at a time over WebSocket /api/v1/live -> overlay.
    A frame is sent only after the previous answer arrived: slow servers drop frames, never queue them.
    "On this device" (ondevice/where.js): the browser runs the models itself (ondevice/engine.js) and no
-   frame is sent; hooks.onDeviceResult(msg), when set, gets each result (the counter posts its numbers).
+   frame is sent; a page with its own socket (hooks.socketPath) gets {"type": "faces", width, height, faces}
+   text messages instead of frames (the counter's numbers).
    Pages that reuse this loop (the satisfaction counter) set, before this script, window.EmolensLive =
    { socketPath(): WebSocket path, beforeStart(): async, false cancels, onMessage(msg): other message
      types, onStop(ws): the still-open socket when the camera stops }. */
@@ -15,7 +16,7 @@
   const grab = document.createElement("canvas");
   const hooks = window.EmolensLive || {};
   const device = window.EmolensDevice;
-  let stream = null, ws = null, labels = null, busy = false, running = false, engine = null;
+  let stream = null, ws = null, labels = null, busy = false, running = false, engine = null, onDevice = false;
   let fps = 0, last = 0;
 
   function cameraError(err) {
@@ -48,7 +49,7 @@
     if (hooks.beforeStart && !(await hooks.beforeStart())) { stop(); return; }
     running = true;
     stopBtn.disabled = false;
-    const onDevice = !!device && device.where() === "device";
+    onDevice = !!device && device.where() === "device";
     if ($("ms-where")) $("ms-where").textContent = onDevice ? "device" : "server";
     if (onDevice) startDevice();
     else connect();
@@ -67,6 +68,11 @@
     if (!running) return;
     engine.reset();
     labels = engine.card.labels;
+    if (hooks.socketPath) connect(); // numbers go to the page's socket: deviceFrame starts on "ready"
+    else deviceReady();
+  }
+
+  function deviceReady() {
     setStatus(status, `Camera on · model ${engine.card.name} · on this device`);
     last = performance.now();
     deviceFrame();
@@ -87,7 +93,7 @@
     }
     if (!running) return;
     showResult(msg);
-    if (hooks.onDeviceResult) hooks.onDeviceResult(msg);
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "faces", width: msg.width, height: msg.height, faces: msg.faces }));
     requestAnimationFrame(deviceFrame);
   }
 
@@ -107,7 +113,9 @@
   }
 
   function onMessage(msg) {
-    if (msg.type === "ready") {
+    if (msg.type === "ready" && onDevice) {
+      deviceReady();
+    } else if (msg.type === "ready") {
       labels = msg.labels;
       setStatus(status, `Camera on · model ${msg.model.name}`);
       last = performance.now();
@@ -121,7 +129,7 @@
       busy = false;
       setStatus(status, msg.message, true);
       if (msg.fatal) { if (ws) { ws.onclose = null; ws.close(); ws = null; } stop(); }
-      else setTimeout(sendFrame, 500);
+      else if (!onDevice) setTimeout(sendFrame, 500);
     } else if (hooks.onMessage) {
       hooks.onMessage(msg);
     }

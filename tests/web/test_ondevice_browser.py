@@ -15,16 +15,36 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from emolens.core.labels import EMOTIONS
 
-from test_web_browser import browser, free_port, served_model, shots  # noqa: F401 (fixtures)
+from helpers import astronaut_head
+from test_web_browser import FLAGS, ensure_chromium, free_port, served_model, shots, write_y4m  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
 EMOTION = "|".join(EMOTIONS)
 FRAME_PATHS = re.compile(r'"(GET|POST|PUT) /api/v1/(live|analyze|sessions/[^ ]+/live|journal/checkins/camera)')
+
+
+PASSWORD = "a long enough password"
+
+
+def counter_clip(path: Path, n: int = 20) -> Path:
+    """A customer at the counter, bobbing gently (a seamless loop), and a passer-by crossing the top."""
+    head, walker = astronaut_head(1.0), astronaut_head(0.6, mirror=True)
+    frames = []
+    for i in range(n):
+        frame = np.full((480, 640, 3), (70, 80, 90), np.uint8)
+        y = 200 + int(6 * np.sin(2 * np.pi * i / n))
+        frame[y : y + head.shape[0], 60 : 60 + head.shape[1]] = head
+        if 4 <= i < 14:
+            x = 600 - walker.shape[1] - 30 * (i - 4)
+            frame[10 : 10 + walker.shape[0], x : x + walker.shape[1]] = walker
+        frames.append(frame)
+    return write_y4m(path, frames)
 
 
 class Server:
@@ -61,6 +81,23 @@ class Server:
 
 
 @pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Chromium whose fake camera shows a customer at a counter and a passer-by (as test_web_sessions_browser)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the [dev] extra)")
+    exe = ensure_chromium()
+    clip = counter_clip(tmp_path_factory.mktemp("device-camera") / "counter.y4m")
+    args = FLAGS + [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+    ]
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=args)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
 def device_server(tiny_model, tmp_path_factory):
     server = Server(served_model(tiny_model), tmp_path_factory.mktemp("device-server"))
     yield server
@@ -74,7 +111,7 @@ def device_page(browser, device_server):  # noqa: F811
     pg = context.new_page()
     pg.set_default_timeout(180_000)
     pg.sent, pg.sockets = [], []
-    pg.on("request", lambda r: pg.sent.append((r.method, r.url)))
+    pg.on("request", lambda r: pg.sent.append((r.method, r.url, r.headers.get("content-type", ""))))
     pg.on("websocket", lambda ws: pg.sockets.append(ws.url))
     yield pg
     context.close()
@@ -104,8 +141,65 @@ def test_live_page_on_this_device_draws_faces_and_sends_no_frame(device_page, de
     page.click("#stop")
     assert page.inner_text("#status") == "Camera off."
     assert page.sockets == [], "no WebSocket: frames are not sent"
-    assert {m for m, _ in page.sent} == {"GET"}, page.sent
-    assert not [u for _, u in page.sent if not u.startswith(base)], "nothing from outside this server"
+    assert {m for m, _, _ in page.sent} == {"GET"}, page.sent
+    assert not [u for _, u, _ in page.sent if not u.startswith(base)], "nothing from outside this server"
     logged = device_server.requests()
     assert any("/api/v1/ondevice/model.onnx" in line for line in logged), "the server log is read"
     assert not [line for line in logged if FRAME_PATHS.search(line)], logged
+
+
+def sign_up_in_page(page, base: str, name: str, next_path: str) -> None:
+    page.goto(f"{base}/register?next={next_path}")
+    page.fill("#username", name)
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("form.account-form button[type=submit]")
+    page.wait_for_url(f"{base}{next_path}")
+    page.sent.clear()  # the sign-up form itself is no camera traffic
+
+
+def no_pictures_sent(page, base: str) -> None:
+    """Every request the page made: a GET, or a POST of JSON (numbers); no WebSocket frame was binary."""
+    posts = [(u, t) for m, u, t in page.sent if m != "GET"]
+    assert posts and all(t.startswith("application/json") for _, t in posts), posts
+    assert not [u for _, u, _ in page.sent if not u.startswith(base)], "nothing from outside this server"
+
+
+def test_journal_checkin_on_this_device_stores_only_shares(device_page, device_server):
+    page, base = device_page, device_server.base
+    sign_up_in_page(page, base, "robin", "/journal")
+    page.check("input[name=where][value=device]")
+    page.check("input[name=tag][value=sleep]")
+    page.click("#cam-checkin")
+    page.wait_for_selector("#status.saved")
+    assert "camera check-in (read on this device)" in page.inner_text("#status")
+    (checkin,) = page.evaluate("async () => (await fetch('/api/v1/journal/checkins')).json()")
+    assert checkin["source"] == "device" and checkin["tags"] == ["sleep"] and not checkin["has_image"]
+    assert set(checkin["shares"]) == set(EMOTIONS) and abs(sum(checkin["shares"].values()) - 1) < 1e-3
+    assert 1 <= checkin["frames"] <= 8 and checkin["confidence"] > 0
+    no_pictures_sent(page, base)
+    assert page.sockets == []
+    assert not [line for line in device_server.requests() if FRAME_PATHS.search(line)]
+
+
+def test_counter_session_on_this_device_is_scored(device_page, device_server, shots):  # noqa: F811
+    page, base = device_page, device_server.base
+    sign_up_in_page(page, base, "shop", "/sessions/counter")
+    page.check("input[name=where][value=device]")
+    page.fill("#location", "Main St")
+    page.fill("#agent", "ana")
+    page.click("#start")
+    page.wait_for_selector("#faces .face")
+    # a score needs 5 s of usable customer face time: a frame stands for at most 1 s, so 8 s and at least
+    # 12 frames read on this device are enough at any speed
+    page.wait_for_timeout(8000)
+    page.wait_for_function("Number(document.getElementById('overlay').dataset.frames) >= 12")
+    assert page.inner_text("#ms-where") == "device"
+    page.screenshot(path=str(shots / "satisfaction-counter-device.png"), full_page=True)
+    page.click("#stop")
+    page.wait_for_selector("#result:not([hidden])")
+    score = page.inner_text("#result-score")
+    assert re.fullmatch(r"\d{1,3}", score), f"a score, not {score!r}: {page.inner_text('#result-summary')}"
+    no_pictures_sent(page, base)
+    assert len(page.sockets) == 1, "one socket for the session's numbers"
+    assert not [line for line in device_server.requests() if FRAME_PATHS.search(line)]

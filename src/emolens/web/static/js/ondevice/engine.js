@@ -62,16 +62,27 @@
       });
     }
 
-    /* One RGBA frame (ImageData or {data, width, height}) -> tracked, smoothed faces in the API's JSON shape. */
-    async process(frame) {
-      const started = performance.now();
+    /* Faces, crops and calibrated probabilities of one RGBA frame (ImageData or {data, width, height}). */
+    async read(frame) {
       const img = { data: frame.data, width: frame.width, height: frame.height, channels: 4 };
       const dets = await D.detectFaces(ort, this.detector, img, this.config.detector);
-      const tracks = this.tracker.update(dets, this.index++);
       const crops = dets.map((d) => D.cropFace(img, d, this.card.crop_margin, this.card.align));
-      const probs = crops.length ? await this.classify(crops) : [];
+      return { img, dets, crops, probs: crops.length ? await this.classify(crops) : [] };
+    }
+
+    /* One frame of a stream -> tracked, smoothed faces in the API's JSON shape (the live camera, the counter). */
+    async process(frame) {
+      const started = performance.now();
+      const { img, dets, crops, probs } = await this.read(frame);
+      const tracks = this.tracker.update(dets, this.index++);
       const faces = dets.map((d, i) => this.face(d, this.tracker.smooth(tracks[i], probs[i]), crops[i], tracks[i].id));
       return { faces, width: img.width, height: img.height, ms: performance.now() - started };
+    }
+
+    /* One picture on its own (no tracking, no smoothing), as Analyzer.analyze: a journal check-in's frames. */
+    async analyze(frame) {
+      const { dets, crops, probs } = await this.read(frame);
+      return dets.map((d, i) => this.face(d, probs[i], crops[i], null));
     }
 
     face(det, probs, crop, trackId) {

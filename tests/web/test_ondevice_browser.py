@@ -203,3 +203,54 @@ def test_counter_session_on_this_device_is_scored(device_page, device_server, sh
     no_pictures_sent(page, base)
     assert len(page.sockets) == 1, "one socket for the session's numbers"
     assert not [line for line in device_server.requests() if FRAME_PATHS.search(line)]
+
+
+def test_offline_after_first_load_live_page_runs_and_journal_checkin_is_queued(browser, device_server):
+    """The installable app: its service worker keeps pages, models and the runtime; the network is then cut
+    (Playwright's offline context): the live page still reads faces, a check-in waits and is stored later."""
+    base = device_server.base
+    context = browser.new_context(viewport={"width": 1200, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(180_000)
+    sign_up_in_page_plain(page, base, "offline", "/journal")
+    manifest = page.evaluate("async () => (await fetch(document.querySelector('link[rel=manifest]').href)).json()")
+    assert manifest["start_url"] == "/live" and {i["sizes"] for i in manifest["icons"]} >= {"192x192", "512x512"}
+    page.wait_for_function("navigator.serviceWorker.controller !== null")  # the worker controls this page
+    page.goto(f"{base}/journal")  # now through the worker: the page is kept
+    page.goto(f"{base}/live")
+    page.check("input[name=where][value=device]")
+    page.click("#start")  # first run on this device: the models and the WASM build are cached
+    page.wait_for_function("Number(document.getElementById('overlay').dataset.frames) >= 2")
+    page.click("#stop")
+
+    context.set_offline(True)
+    assert page.evaluate("navigator.onLine") is False
+    page.reload()
+    assert page.is_checked("input[name=where][value=device]"), "the choice is remembered"
+    page.click("#start")
+    page.wait_for_selector("#faces .face")
+    page.wait_for_function("Number(document.getElementById('overlay').dataset.frames) >= 3")
+    assert float(page.inner_text("#fps")) > 0
+    page.click("#stop")
+
+    page.goto(f"{base}/journal")  # the kept page
+    page.wait_for_selector("#status.error")  # its lists cannot load: it says so
+    assert "offline" in page.inner_text("#status")
+    page.click(".mood[data-mood=happy]")
+    page.wait_for_function("document.getElementById('status').textContent.includes('sent when the network returns')")
+    assert page.evaluate("JSON.parse(localStorage.getItem('emolens.journal.queue')).length") == 1
+    context.set_offline(False)  # the 'online' event sends what waited
+    page.wait_for_function("document.getElementById('status').textContent.includes('Sent 1 check-in')")
+    (checkin,) = page.evaluate("async () => (await fetch('/api/v1/journal/checkins')).json()")
+    assert (checkin["source"], checkin["emotion"]) == ("manual", "happy")
+    assert page.evaluate("JSON.parse(localStorage.getItem('emolens.journal.queue')).length") == 0
+    context.close()
+
+
+def sign_up_in_page_plain(page, base: str, name: str, next_path: str) -> None:
+    page.goto(f"{base}/register?next={next_path}")
+    page.fill("#username", name)
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("form.account-form button[type=submit]")
+    page.wait_for_url(f"{base}{next_path}")

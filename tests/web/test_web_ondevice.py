@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 
 import pytest
 from fastapi.testclient import TestClient
 
+from emolens import __version__
 from emolens.apps.satisfaction.customer import CustomerRule
 from emolens.apps.satisfaction.score import ScoreParams
 from emolens.apps.satisfaction.video import Scoring
@@ -156,3 +158,21 @@ def test_camera_analysis_setting_is_checked():
     with pytest.raises(ValueError, match="camera_analysis must be one of any, device"):
         Settings(camera_analysis="phone")
     assert Settings.from_env({"EMOLENS_CAMERA_ANALYSIS": "device"}).device_only and not Settings().device_only
+
+
+def test_installable_app_manifest_and_service_worker(client):
+    m = client.get("/manifest.webmanifest")
+    assert m.headers["content-type"] == "application/manifest+json"
+    for icon in m.json()["icons"]:
+        assert client.get(icon["src"]).status_code == 200
+    sw = client.get("/sw.js")
+    assert sw.headers["content-type"].startswith("text/javascript") and sw.headers["cache-control"] == "no-cache"
+    head = sw.text.split("\n", 2)
+    version = json.loads(head[0].removeprefix("const VERSION = ").rstrip(";"))
+    precache = json.loads(head[1].removeprefix("const PRECACHE = ").rstrip(";"))
+    assert "/static/js/ondevice/engine.js" in precache and "/static/vendor/onnxruntime-web/ort.wasm.min.js" in precache
+    assert not [u for u in precache if u.endswith(".wasm")], "the 14 MB runtime is cached on first use, not at install"
+    assert all(client.get(u).status_code == 200 for u in precache)
+    page = client.get("/live").text
+    assert 'rel="manifest"' in page and "js/pwa.js" in page
+    assert version.startswith(f"{__version__}-"), "the cache is named after the release and the files"

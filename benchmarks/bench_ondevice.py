@@ -4,10 +4,12 @@
     python benchmarks/bench_ondevice.py --model default --frames 12 --throttle 4
 
 The page runs the live camera's engine (static/js/ondevice/: CenterFace, crop, the model with its card's TTA,
-tracking) on a 640x480 frame with two faces, one thread (the server sends no cross-origin isolation headers,
-so browsers give WASM one thread). --throttle N slows Chromium's CPU N times (DevTools' CPU throttling):
-Lighthouse's mobile preset uses 4x to stand for a mid-range phone, which is how the phone-class
-figure in BENCHMARKS.md is estimated. Needs Debian's chromium and the [dev] extra (playwright).
+tracking) on a 640x480 frame with two faces on one thread (the server sends no cross-origin isolation
+headers, so browsers give WASM one thread), frame by frame in turn with the server's own path (ONNX Runtime
+in Python, one thread), so that both see the same load on a shared machine. --throttle N slows Chromium's
+CPU N times (DevTools' CPU throttling): Lighthouse's mobile preset uses 4x to stand for a mid-range phone,
+which is how the phone-class figure in BENCHMARKS.md is estimated.
+Needs Debian's chromium and the [dev] extra (playwright).
 """
 
 from __future__ import annotations
@@ -47,17 +49,14 @@ def frame() -> np.ndarray:
     return out
 
 
-def native_ms(analyzer: Analyzer, bgr: np.ndarray, n: int) -> float:
-    """ms per frame of the server's live path (detect, crop, classify, track) on one thread, after a warm-up."""
+def native_stream(analyzer: Analyzer, bgr: np.ndarray):
+    """The server's live path (detect, crop, classify, track; ONNX Runtime, one thread), warmed up."""
     from emolens.inference.stream import StreamAnalyzer
 
     stream = StreamAnalyzer(analyzer)
     for i in range(2):
         stream.process(bgr, i, 0.0)
-    t = time.perf_counter()
-    for i in range(n):
-        stream.process(bgr, i + 2, 0.0)
-    return (time.perf_counter() - t) / n * 1000
+    return stream, bgr
 
 
 def main() -> None:
@@ -89,31 +88,38 @@ def main() -> None:
             page.add_script_tag(url=f"{ORIGIN}/static/{script}")
         if args.throttle != 1:
             page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": args.throttle})
-        out = page.evaluate(
-            """async ([config, b64, n]) => {
+        page.evaluate(
+            """async ([config, b64]) => {
             ort.env.wasm.wasmPaths = '/static/vendor/onnxruntime-web/';
             ort.env.wasm.numThreads = 1;
             const get = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());
             const det = await ort.InferenceSession.create(await get('/detector.onnx'));
             const cls = await ort.InferenceSession.create(await get('/model.onnx'));
-            const engine = new EmolensDevice.Engine(config, det, cls);
+            window.engine = new EmolensDevice.Engine(config, det, cls);
             const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-            const img = {data, width: 640, height: 480, channels: 4};
+            window.img = {data, width: 640, height: 480, channels: 4};
             for (let i = 0; i < 2; i++) await engine.process(img);  // warm-up
-            let t = performance.now(), faces = 0;
-            for (let i = 0; i < n; i++) faces = (await engine.process(img)).faces.length;
-            const frameMs = (performance.now() - t) / n;
-            t = performance.now();
-            for (let i = 0; i < n; i++) await D_detect(engine, img);
-            const detectMs = (performance.now() - t) / n;
-            return {faces, frameMs, detectMs};
-            async function D_detect(e, im) { return EmolensDevice.detectFaces(ort, e.detector, im, e.config.detector); }
         }""",
-            [config, base64.b64encode(rgba.tobytes()).decode(), args.frames],
+            [config, base64.b64encode(rgba.tobytes()).decode()],
         )
+        frame_js = """async () => { const t = performance.now(); const n = (await engine.process(img)).faces.length;
+            return [performance.now() - t, n]; }"""
+        detect_js = """async () => { const t = performance.now();
+            await EmolensDevice.detectFaces(ort, engine.detector, img, engine.config.detector);
+            return performance.now() - t; }"""
+        stream, bgr = native_stream(analyzer, frame())
+        wasm, det, native, faces = 0.0, 0.0, 0.0, 0
+        for i in range(args.frames):  # interleaved, so both see the same load on a shared machine
+            ms, faces = page.evaluate(frame_js)
+            wasm += ms
+            det += page.evaluate(detect_js)
+            t = time.perf_counter()
+            stream.process(bgr, i + 2, 0.0)
+            native += (time.perf_counter() - t) * 1000
+        out = {"frameMs": wasm / args.frames, "detectMs": det / args.frames, "faces": faces}
+        native /= args.frames
         browser.close()
     per_face = (out["frameMs"] - out["detectMs"]) / max(1, out["faces"])
-    native = native_ms(analyzer, frame(), args.frames)  # the same work in ONNX Runtime (Python), same run
     result = {
         "model": args.model,
         "throttle": args.throttle,

@@ -30,7 +30,8 @@ from test_web_browser import FLAGS, ensure_chromium
 pytestmark = pytest.mark.slow
 
 STATIC = Path(__file__).resolve().parents[2] / "src/emolens/web/static"
-ORIGIN = "http://emolens.test"
+ORIGIN = "http://localhost:9"  # routed, never reached; localhost is a secure context (threads need one)
+ISOLATED = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
 SCRIPTS = ["vendor/onnxruntime-web/ort.wasm.min.js"] + [
     f"js/ondevice/{n}" for n in ("preprocess.js", "detect.js", "track.js", "engine.js")
 ]
@@ -52,26 +53,32 @@ def device(analyzer):
 
     def serve(route):
         path = route.request.url[len(ORIGIN) :].split("?")[0]
-        if path == "/":
-            return route.fulfill(body="<!doctype html><title>device</title>", content_type="text/html")
+        if path == "/":  # cross-origin isolated, so WASM may use both cores (threads need SharedArrayBuffer)
+            return route.fulfill(
+                body="<!doctype html><title>device</title>", content_type="text/html", headers=ISOLATED
+            )
         local = files.get(path) or STATIC / path.removeprefix("/static/")
         if not local.is_file():
             return route.fulfill(status=404, body="")
-        route.fulfill(body=local.read_bytes(), content_type=types.get(local.suffix, "application/octet-stream"))
+        route.fulfill(
+            body=local.read_bytes(), content_type=types.get(local.suffix, "application/octet-stream"), headers=ISOLATED
+        )
 
     config = device_config(Engine(analyzer, "centerface"), alpha=0.4, forced=False)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, headless=True, args=FLAGS)
-        page = browser.new_page()
+        context = browser.new_context()
+        context.route(f"{ORIGIN}/**", serve)  # the context's routes also serve the runtime's worker threads
+        page = context.new_page()
         page.set_default_timeout(300_000)
-        page.route(f"{ORIGIN}/**", serve)
         page.goto(f"{ORIGIN}/")
+        assert page.evaluate("self.crossOriginIsolated"), "the page may use WASM threads"
         for script in SCRIPTS:
             page.add_script_tag(url=f"{ORIGIN}/static/{script}")
         page.evaluate(
             """async (config) => {
             ort.env.wasm.wasmPaths = '/static/vendor/onnxruntime-web/';
-            ort.env.wasm.numThreads = 1;
+            ort.env.wasm.numThreads = self.crossOriginIsolated ? 2 : 1;
             const get = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());
             const det = await ort.InferenceSession.create(await get('/detector.onnx'));
             const cls = await ort.InferenceSession.create(await get('/model.onnx'));

@@ -24,7 +24,7 @@ from emolens.apps.registry import all_migrations
 from emolens.inference.limits import OPENCV_PIXELS_ENV
 from emolens.web.errors import install_error_handlers
 from emolens.web.guards import MULTIPART_SLACK, BodyLimit, BodyRule, HostGuard, default_hosts
-from emolens.web.routers import account, analyze, auth, docs, jobs, live, pages, system
+from emolens.web.routers import account, analyze, auth, docs, jobs, live, ondevice, pages, pwa, system
 from emolens.web.routers.journal import WEB_APP as JOURNAL
 from emolens.web.routers.satisfaction import WEB_APP as SATISFACTION
 from emolens.web.services.engine import Engine, build_engine
@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent
 API_PREFIX = "/api/v1"
-API_ROUTERS = (analyze, jobs, live, system, auth)  # the runtime and accounts, under API_PREFIX
-PAGE_ROUTERS = (pages, account)
+API_ROUTERS = (analyze, jobs, live, ondevice, system, auth)  # the runtime and accounts, under API_PREFIX
+PAGE_ROUTERS = (pages, account, pwa)
 APPS: tuple[WebApp, ...] = (JOURNAL, SATISFACTION)  # one router package per app (web/routers/<app>/)
 DESCRIPTION = """Facial emotion recognition for photos, videos and live cameras.
 

@@ -30,6 +30,7 @@ def render_page(
         "model": engine.model_ref(),
         "user": None if auth is None else auth.user,
         "csrf_token": None if auth is None else auth.csrf_token,
+        "device_only": request.app.state.settings.device_only,  # camera pages offer "on this device" only
         **extra,
     }
     return templates.TemplateResponse(request, name, context, status_code=status_code)

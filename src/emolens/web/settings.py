@@ -15,6 +15,7 @@ __all__ = ["ENV_PREFIX", "MB", "Settings", "default_data_dir"]
 
 MB = 1024 * 1024
 CAMERA_VIEWS = ("show", "blur", "hide")
+CAMERA_ANALYSIS = ("any", "device")  # any: pages offer both, server first; device: camera frames are refused
 DEFAULT_NOTICE = (
     "This counter uses a camera to measure how satisfied customers are with our service. "
     "Only numbers are kept (estimated facial expressions over time), never images or video, "
@@ -54,6 +55,9 @@ class Settings(AppSettings):
     # customer satisfaction's counter page (docs/satisfaction.md)
     satisfaction_camera_view: str = "blur"  # counter page preview: show | blur | hide
     satisfaction_notice: str = DEFAULT_NOTICE  # shown on the counter camera page
+    camera_analysis: str = (
+        "any"  # where camera frames are read: any (the user picks) | device (the server refuses them)
+    )
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -80,11 +84,20 @@ class Settings(AppSettings):
             "login_backoff_max_s",
             "max_hashes",
         )
+        if self.camera_analysis not in CAMERA_ANALYSIS:
+            raise ValueError(
+                f"camera_analysis must be one of {', '.join(CAMERA_ANALYSIS)}, got {self.camera_analysis!r}"
+            )
         if self.satisfaction_camera_view not in CAMERA_VIEWS:
             raise ValueError(
                 f"satisfaction_camera_view must be one of {', '.join(CAMERA_VIEWS)}, "
                 f"got {self.satisfaction_camera_view!r}"
             )
+
+    @property
+    def device_only(self) -> bool:
+        """Camera frames are read in the browser only: the live sockets and camera uploads refuse them."""
+        return self.camera_analysis == "device"
 
     @property
     def max_upload_bytes(self) -> int:

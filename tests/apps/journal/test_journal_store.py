@@ -163,3 +163,33 @@ def test_upgrade_from_journal_v1_keeps_checkins(tmp_path):
     assert (c.note, c.emotion, c.adjusted, c.corrected, c.image_file) == ("old", "happy", None, None, None)
     assert store.update_checkin(db, user.id, c.id, corrected="neutral").final_emotion == "neutral"
     assert db.integrity_check() == "ok"
+
+
+def test_upgrade_to_device_checkins_keeps_every_row_tag_and_id(tmp_path):
+    path = tmp_path / "emolens.db"
+    old = open_database(path, [*accounts.MIGRATIONS, *MIGRATIONS[:3]])  # before 'device' was a source
+    user = make_user(old, "alice")
+    kept = [
+        store.add_checkin(old, user.id, reading(probs(happy=0.6)), source="camera", tags=["work", "sleep"], note="a")
+        for _ in range(3)
+    ]
+    store.update_checkin(old, user.id, kept[1].id, corrected="sad")
+    store.delete_checkin(old, user.id, kept[0].id)  # ids need not be contiguous
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):  # the old schema's CHECK
+        store.add_checkin(old, user.id, reading(probs(sad=0.5)), source="device")
+    assert old.versions()["journal"] == 3
+    db = make_db(path)
+    assert db.versions()["journal"] == len(MIGRATIONS) == 4
+    after = store.list_checkins(db, user.id)
+    assert [(c.id, c.tags, c.note, c.corrected) for c in after] == [
+        (k.id, ("sleep", "work"), "a", "sad" if k.id == kept[1].id else None) for k in kept[1:]
+    ]
+    new = store.add_checkin(db, user.id, reading(probs(sad=0.5)), source="device", tags=["health"])
+    assert new.source == "device" and new.id > kept[-1].id and new.tags == ("health",)
+    assert store.delete_checkin(db, user.id, kept[2].id)  # tags still cascade with their check-in
+    with db.read() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM journal_tags").fetchone()[0] == 3
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"journal_checkins_user_time", "journal_checkins_idempotency"} <= indexes
+    assert db.integrity_check() == "ok"

@@ -7,7 +7,7 @@ journal never imports the runtime. The user's face is the largest in each pictur
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ import numpy as np
 from emolens.apps.db import Database
 from emolens.apps.journal import store
 from emolens.apps.journal.images import private_jpeg
-from emolens.apps.journal.readings import reading_from_frames, user_face
+from emolens.apps.journal.readings import device_reading, reading_from_frames, user_face
 from emolens.core.results import Face
 
 Analyse = Callable[[np.ndarray], Sequence[Face]]  # a decoded BGR picture -> the faces in it
@@ -59,6 +59,58 @@ def checkin_from_images(
         idempotency_key=idempotency_key,
     )
     return checkin, reading.notice
+
+
+def checkin_from_shares(
+    db: Database,
+    user_id: int,
+    shares: Mapping[str, float],
+    *,
+    confidence: float,
+    frames: int,
+    total_frames: int | None = None,
+    most_faces: int = 1,
+    note: str = "",
+    tags: str | Iterable[str] | None = None,
+    tz_offset_minutes: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[store.CheckIn, str | None]:
+    """A camera check-in read on the user's device (source 'device'): only its numbers arrive, never a frame.
+    Stored like a camera check-in (the baseline applies); JournalError for numbers that are no reading."""
+    try:
+        reading = device_reading(shares, confidence, frames, total_frames, most_faces)
+    except ValueError as exc:
+        raise store.JournalError(str(exc)) from None
+    checkin = store.add_checkin(
+        db,
+        user_id,
+        reading,
+        source="device",
+        note=note,
+        tags=tags,
+        tz_offset_minutes=tz_offset_minutes,
+        idempotency_key=idempotency_key,
+    )
+    return checkin, reading.notice
+
+
+def baseline_from_shares(
+    db: Database,
+    user_id: int,
+    shares: Mapping[str, float],
+    *,
+    confidence: float,
+    frames: int,
+    total_frames: int | None = None,
+    most_faces: int = 1,
+) -> tuple[store.Baseline, str | None]:
+    """Calibration read on the user's device: the relaxed face's shares become the baseline (JournalError
+    for numbers that are no reading)."""
+    try:
+        reading = device_reading(shares, confidence, frames, total_frames, most_faces)
+    except ValueError as exc:
+        raise store.JournalError(str(exc)) from None
+    return store.save_baseline(db, user_id, reading), reading.notice
 
 
 def baseline_from_images(

@@ -14,7 +14,7 @@ from typing import Any
 from emolens.apps.journal.readings import one_hot, resting_warning, rounded
 from emolens.core.labels import EMOTIONS
 
-SOURCES = ("camera", "photo", "manual")
+SOURCES = ("camera", "photo", "manual", "device")  # device: read in the browser, only the shares sent
 SUGGESTED_TAGS = ("sleep", "work", "exercise", "outdoors", "friends", "family", "study", "health", "screens")
 TAG_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,23}")
 MAX_TAGS, MAX_NOTE = 8, 2000

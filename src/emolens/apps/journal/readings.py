@@ -98,6 +98,28 @@ def reading_from_frames(frames: Sequence[Sequence[Face]]) -> Reading:
     )
 
 
+def device_reading(
+    shares: Mapping[str, float], confidence: float, frames: int, total_frames: int | None = None, most_faces: int = 1
+) -> Reading:
+    """Shares the user's own device computed (the mean probabilities of the largest face over its frames, as
+    reading_from_frames) -> a reading; ValueError, saying what is wrong, for numbers that cannot be one."""
+    unknown = sorted(set(shares) - set(EMOTIONS))
+    if unknown:
+        raise ValueError(f"unknown emotions in shares: {', '.join(unknown)} (use {', '.join(EMOTIONS)})")
+    values = [float(v) for v in shares.values()]
+    if not values or any(not 0.0 <= v <= 1.0 for v in values):  # also refuses NaN
+        raise ValueError("shares must be probabilities between 0 and 1")
+    if abs(sum(values) - 1.0) > 0.01:
+        raise ValueError(f"shares must sum to 1 (they sum to {sum(values):.3f})")
+    if not 0.0 <= confidence <= 1.0:
+        raise ValueError("confidence must be between 0 and 1")
+    total = frames if total_frames is None else total_frames
+    if not 1 <= frames <= total:
+        raise ValueError("frames (with a face) must be at least 1 and at most total_frames")
+    full = {k: float(shares.get(k, 0.0)) for k in EMOTIONS}
+    return Reading(normalised(full), float(confidence), int(frames), int(total), max(1, int(most_faces)))
+
+
 def manual_reading(mood: str) -> Reading:
     """A mood the user picked: all of the check-in's share on that emotion."""
     if mood not in EMOTIONS:

@@ -56,4 +56,41 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE idempotency_key IS NOT NULL;
     """,
     ),
+    Migration(
+        "journal",
+        4,
+        "check-ins read on the user's device (source 'device')",
+        # SQLite cannot change a CHECK in place: rebuild the table. Dropping it with foreign keys on deletes
+        # the tags (ON DELETE CASCADE), so they are kept aside and put back; the new table keeps every id.
+        sql="""
+        CREATE TEMP TABLE journal_tags_kept AS SELECT checkin_id, tag FROM journal_tags;
+        CREATE TABLE journal_checkins_v4 (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            local_time TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('camera', 'photo', 'manual', 'device')),
+            shares TEXT NOT NULL,
+            emotion TEXT NOT NULL,
+            confidence REAL,
+            frames INTEGER NOT NULL DEFAULT 0,
+            note TEXT NOT NULL DEFAULT '',
+            adjusted TEXT,
+            corrected TEXT,
+            image_file TEXT,
+            idempotency_key TEXT
+        );
+        INSERT INTO journal_checkins_v4 (id, user_id, created_at, local_time, source, shares, emotion, confidence,
+            frames, note, adjusted, corrected, image_file, idempotency_key)
+            SELECT id, user_id, created_at, local_time, source, shares, emotion, confidence,
+            frames, note, adjusted, corrected, image_file, idempotency_key FROM journal_checkins;
+        DROP TABLE journal_checkins;
+        ALTER TABLE journal_checkins_v4 RENAME TO journal_checkins;
+        CREATE INDEX journal_checkins_user_time ON journal_checkins(user_id, local_time);
+        CREATE UNIQUE INDEX journal_checkins_idempotency ON journal_checkins(user_id, idempotency_key)
+            WHERE idempotency_key IS NOT NULL;
+        INSERT INTO journal_tags (checkin_id, tag) SELECT checkin_id, tag FROM journal_tags_kept;
+        DROP TABLE journal_tags_kept;
+    """,
+    ),
 )

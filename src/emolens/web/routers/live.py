@@ -26,9 +26,19 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
 
 
+DEVICE_ONLY = (
+    "this server reads faces on your device only (EMOLENS_CAMERA_ANALYSIS=device) and accepts no frames: "
+    'choose "on this device" on the live page'
+)
+
+
 @router.websocket("/live")
 async def live(ws: WebSocket, engine: EngineDep, intake: IntakeDep, settings: SettingsDep) -> None:
     await ws.accept()
+    if settings.device_only:
+        await ws.send_json({"type": "error", "message": DEVICE_ONLY, "fatal": True})
+        await ws.close(code=1008)  # policy violation
+        return
     session = LiveSession(engine, intake, alpha=settings.live_alpha, max_bytes=settings.max_upload_bytes)
     await ws.send_json(
         {

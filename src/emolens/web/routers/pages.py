@@ -25,6 +25,7 @@ def _render(request: Request, templates, name: str, active: str, engine, setting
         "max_upload_mb": settings.max_upload_mb,
         "max_video_mb": settings.max_video_mb,
         "max_video_seconds": settings.max_video_seconds,
+        "device_only": settings.device_only,
         **extra,
     }
     return templates.TemplateResponse(request, name, context)

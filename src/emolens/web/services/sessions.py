@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
+from typing import Any
 
 from emolens.apps.db import Database
 from emolens.apps.satisfaction import store
@@ -16,6 +18,7 @@ from emolens.apps.satisfaction.recording import SessionRecorder
 from emolens.apps.satisfaction.video import Scoring, failing_session, score_video
 from emolens.inference.summary import VideoSummary
 from emolens.inference.video import VideoError
+from emolens.web.services.device_frames import device_faces
 from emolens.web.services.engine import Engine
 from emolens.web.services.jobs import Job
 from emolens.web.services.live import LiveFrame, LiveSession
@@ -43,6 +46,13 @@ class LiveRecording:
         out = self.live.process(data)
         self.recorder.add(out.result.time, out.result.faces, out.width, out.height)
         return out
+
+    def add_device(self, message: dict[str, Any]) -> int:
+        """One frame the browser read itself: its faces' numbers, timed on arrival; the frame count so far.
+        DeviceFrameError when the numbers are no frame's faces (the session goes on)."""
+        faces, width, height = device_faces(message, self.recorder.labels)
+        self.recorder.add(time.monotonic() - self.live.start, faces, width, height)
+        return self.recorder.frames
 
     def finish(self, db: Database, scoring: Scoring) -> SessionAnalysis:
         """Score what was recorded and store it (numbers only); the frames are long gone."""

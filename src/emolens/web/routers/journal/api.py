@@ -17,11 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from emolens.apps.journal import store
+from emolens.apps.journal.checkin import baseline_from_shares, checkin_from_shares
 from emolens.apps.journal.readings import NoFaceFound, manual_reading
 from emolens.web.auth import CurrentUser, DbDep
 from emolens.web.deps import EngineDep, IntakeDep, SettingsDep
 from emolens.web.errors import json_body
-from emolens.web.routers.journal.schemas import BaselineOut, CheckInOut, CheckInPatch, MoodIn
+from emolens.web.routers.journal.schemas import BaselineOut, CheckInOut, CheckInPatch, DeviceIn, MoodIn
 from emolens.web.schemas import ErrorOut
 from emolens.web.services import journal as service
 from emolens.web.services.media import UnsupportedMedia, clean_filename
@@ -30,12 +31,16 @@ router = APIRouter(prefix="/journal", tags=["journal"])
 
 CheckInId = Annotated[int, Path(description="a check-in id (yours; others' read as missing)")]
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+DEVICE_ONLY = (
+    "this server reads faces on your device only (EMOLENS_CAMERA_ANALYSIS=device) and accepts no pictures: "
+    'check in "on this device" or pick a mood'
+)
 NOT_FOUND = {404: {"model": ErrorOut, "description": "no such check-in of yours"}}
 CHECKIN_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": MoodIn.model_json_schema()},
+            "application/json": {"schema": {"oneOf": [MoodIn.model_json_schema(), DeviceIn.model_json_schema()]}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -73,6 +78,7 @@ CALIBRATE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
+            "application/json": {"schema": DeviceIn.model_json_schema()},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -81,7 +87,7 @@ CALIBRATE_BODY = {
                         for k in ("image", "frames")
                     },
                 }
-            }
+            },
         },
     }
 }
@@ -154,7 +160,8 @@ async def create_checkin(
     settings: SettingsDep,
 ) -> CheckInOut:
     """JSON `{"mood": "happy", "note": "...", "tags": [...]}`, or multipart with `image` (a photo) or
-    `frames` (a few seconds of camera frames, aggregated into one check-in).
+    `frames` (a few seconds of camera frames, aggregated into one check-in), or JSON `{"source": "device",
+    "shares": {...}, "confidence": ..., "frames": ...}`: a camera check-in read on your own device.
 
     Only numbers are stored (shares per emotion, confidence); the photo is kept only with `keep_image=true`.
     """
@@ -167,7 +174,7 @@ async def create_checkin(
     notice = None
     try:
         if kind == "application/json":
-            checkin = await _mood_checkin(request, db, user.id, key)
+            checkin, notice = await _json_checkin(request, db, user.id, key)
         elif kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
             checkin, notice = await _form_checkin(request, db, engine, intake, settings, user.id, key)
         else:
@@ -180,12 +187,30 @@ async def create_checkin(
     return CheckInOut(**checkin.to_dict(), notice=notice)
 
 
-async def _mood_checkin(request: Request, db, user_id: int, key: str | None) -> store.CheckIn:
+async def _json_checkin(request: Request, db, user_id: int, key: str | None) -> tuple[store.CheckIn, str | None]:
+    """A mood, or a camera check-in read on the user's device (`"source": "device"`)."""
+    data = await json_body(request)
+    device = isinstance(data, dict) and data.get("source") == "device"
     try:
-        body = MoodIn.model_validate(await json_body(request))
+        body = (DeviceIn if device else MoodIn).model_validate(data)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
-    return await run_in_threadpool(
+    if isinstance(body, DeviceIn):
+        return await run_in_threadpool(
+            checkin_from_shares,
+            db,
+            user_id,
+            body.shares,
+            confidence=body.confidence,
+            frames=body.frames,
+            total_frames=body.total_frames,
+            most_faces=body.most_faces,
+            note=body.note,
+            tags=body.tags,
+            tz_offset_minutes=body.tz_offset_minutes,
+            idempotency_key=key,
+        )
+    checkin = await run_in_threadpool(
         store.add_checkin,
         db,
         user_id,
@@ -197,12 +222,15 @@ async def _mood_checkin(request: Request, db, user_id: int, key: str | None) -> 
         tz_offset_minutes=body.tz_offset_minutes,
         idempotency_key=key,
     )
+    return checkin, None
 
 
 async def _form_checkin(request: Request, db, engine, intake, settings, user_id: int, key: str | None):
     """(check-in, notice) from a form: a picked mood, a photo or camera frames."""
     uploads, fields = await uploads_from(request, settings.max_upload_bytes)
     offset = _offset(fields.get("tz_offset_minutes"))
+    if uploads and settings.device_only:
+        raise HTTPException(403, DEVICE_ONLY)
     if fields.get("mood") and not uploads:
         checkin = await run_in_threadpool(
             store.add_checkin,
@@ -303,11 +331,37 @@ async def calibrate(
 
     `warning` is set when the face is not near neutral (a smile, a frown): calibrate again with a relaxed face.
     """
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
+        return await _device_baseline(request, db, user.id)
     uploads, _ = await uploads_from(request, settings.max_upload_bytes)
+    if uploads and settings.device_only:
+        raise HTTPException(403, DEVICE_ONLY)
     service.check_uploads(uploads, max_bytes=settings.max_upload_bytes)
     try:
         baseline, notice = await run_in_threadpool(service.baseline_from_uploads, db, engine, intake, user.id, uploads)
     except (NoFaceFound, store.JournalError) as exc:
+        raise refused(exc) from None
+    return BaselineOut(**baseline.to_dict(), notice=notice)
+
+
+async def _device_baseline(request: Request, db, user_id: int) -> BaselineOut:
+    """Calibration read on the user's device: JSON {"source": "device", "shares", "confidence", "frames"}."""
+    try:
+        body = DeviceIn.model_validate(await json_body(request))
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    try:
+        baseline, notice = await run_in_threadpool(
+            baseline_from_shares,
+            db,
+            user_id,
+            body.shares,
+            confidence=body.confidence,
+            frames=body.frames,
+            total_frames=body.total_frames,
+            most_faces=body.most_faces,
+        )
+    except store.JournalError as exc:
         raise refused(exc) from None
     return BaselineOut(**baseline.to_dict(), notice=notice)
 

@@ -25,6 +25,24 @@ class MoodIn(BaseModel):
     )
 
 
+class DeviceIn(BaseModel):
+    """A camera check-in (or calibration) read on the user's device: only its numbers, never a frame.
+
+    shares: the mean probabilities of the largest face over the frames that had one (they sum to 1);
+    confidence: the mean top probability over those frames."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: Literal["device"]
+    shares: dict[str, float] = Field(examples=[{"happy": 0.7, "neutral": 0.2, "surprise": 0.1}], max_length=16)
+    confidence: float = Field(ge=0, le=1, examples=[0.72])
+    frames: int = Field(ge=1, le=1000, description="frames in which a face was found")
+    total_frames: int | None = Field(None, ge=1, le=1000, description="frames read (default: frames)")
+    most_faces: int = Field(1, ge=1, le=100, description="the most faces seen in one frame (the largest is yours)")
+    note: str = Field("", max_length=2000)
+    tags: list[str] = Field(default_factory=list, max_length=8)
+    tz_offset_minutes: int | None = Field(None, ge=-840, le=840)
+
+
 class CheckInPatch(BaseModel):
     """Correct the emotion (null clears the correction), or change the note or tags; omitted fields stay."""
 
@@ -38,7 +56,7 @@ class CheckInOut(BaseModel):
     id: int
     created_at: str = Field(description="UTC")
     local_time: str = Field(description="your wall clock at check-in")
-    source: Literal["camera", "photo", "manual"]
+    source: Literal["camera", "photo", "manual", "device"]
     emotion: str = Field(description="what was read (relative to your baseline when you have one), or your mood")
     confidence: float | None = Field(description="mean top probability over the frames; null for a mood")
     corrected: str | None = Field(description="your correction, kept next to the estimate")

@@ -1,7 +1,9 @@
 """WebSocket /api/v1/sessions/{id}/live: the counter camera of one service session.
 
 The same protocol as /api/v1/live (a binary JPEG frame in, {"type": "result", ...} out,
-then the next frame), plus the text message "stop": the server scores what it recorded
+then the next frame), or, on this device, the numbers of a frame the browser read itself as the text
+message {"type": "faces", "width", "height", "faces": [...]} (no answer; the only way with
+EMOLENS_CAMERA_ANALYSIS=device), plus the text message "stop": the server scores what it recorded
 and answers {"type": "done", "session": {...}} before closing. A connection that drops
 without "stop" is scored the same way. Each connection records only its own session,
 and a session accepts one connection (a second one is refused), so sessions never mix.
@@ -12,6 +14,7 @@ the Origin must match the host) or `Authorization: Bearer <token>` for API clien
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import urlsplit
 
@@ -27,6 +30,7 @@ from emolens.web.auth import SESSION_COOKIE, DbDep
 from emolens.web.deps import EngineDep, IntakeDep, SettingsDep
 from emolens.web.routers.satisfaction.api import ScoringDep
 from emolens.web.schemas import FaceOut
+from emolens.web.services.device_frames import DeviceFrameError
 from emolens.web.services.media import MediaError
 from emolens.web.services.sessions import LiveRecording
 
@@ -88,10 +92,11 @@ async def session_live(
             "model": engine.model_ref(),
             "max_frame_bytes": settings.max_upload_bytes,
             "session": session_id,
+            "device_only": settings.device_only,
         }
     )
     try:
-        await _record(ws, recording)
+        await _record(ws, recording, device_only=settings.device_only)
     except WebSocketDisconnect:
         log.info(
             "session %s: camera disconnected without stop after %d frames; scoring what was recorded",
@@ -103,8 +108,8 @@ async def session_live(
     await _finish(ws, recording, db, scoring, reply=True)
 
 
-async def _record(ws: WebSocket, recording: LiveRecording) -> None:
-    """Frames until the client sends "stop" (returns) or leaves (WebSocketDisconnect)."""
+async def _record(ws: WebSocket, recording: LiveRecording, *, device_only: bool) -> None:
+    """Frames (or a device's numbers) until the client sends "stop" (returns) or leaves (WebSocketDisconnect)."""
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -113,12 +118,10 @@ async def _record(ws: WebSocket, recording: LiveRecording) -> None:
             text = (message.get("text") or "").strip()
             if text == "stop":
                 return
-            await ws.send_json(
-                {
-                    "type": "error",
-                    "message": "send frames as binary JPEG/PNG messages, then the text 'stop' to end the session",
-                }
-            )
+            await _device_numbers(ws, recording, text)
+            continue
+        if device_only:
+            await ws.send_json({"type": "error", "message": DEVICE_ONLY})
             continue
         try:
             out = await run_in_threadpool(recording.process, message["bytes"])
@@ -135,6 +138,31 @@ async def _record(ws: WebSocket, recording: LiveRecording) -> None:
                 "faces": [FaceOut.from_face(f).model_dump() for f in out.result.faces],
             }
         )
+
+
+DEVICE_ONLY = (
+    "this server reads faces on the device only (EMOLENS_CAMERA_ANALYSIS=device): send each frame's numbers "
+    'as {"type": "faces", ...}, never the frame'
+)
+WRONG_TEXT = (
+    'send frames as binary JPEG/PNG messages (or, read on your device, {"type": "faces", ...}), '
+    "then the text 'stop' to end the session"
+)
+
+
+async def _device_numbers(ws: WebSocket, recording: LiveRecording, text: str) -> None:
+    """A {"type": "faces"} message: recorded, no answer; anything else gets an error and the session goes on."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        message = None
+    if not (isinstance(message, dict) and message.get("type") == "faces"):
+        await ws.send_json({"type": "error", "message": WRONG_TEXT})
+        return
+    try:
+        await run_in_threadpool(recording.add_device, message)
+    except (DeviceFrameError, ValueError) as exc:
+        await ws.send_json({"type": "error", "message": f"frame numbers refused: {exc}"})
 
 
 async def _finish(ws: WebSocket, recording: LiveRecording, db: Database, scoring: Scoring, *, reply: bool) -> None:

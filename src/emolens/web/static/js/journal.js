@@ -1,5 +1,7 @@
 /* Mood journal page: check in (camera frames, a photo, or a mood), calibrate, trends, entries, your data.
-   Every change is sent with the session's CSRF token (X-CSRF-Token, from <meta name="csrf-token">). */
+   Every change is sent with the session's CSRF token (X-CSRF-Token, from <meta name="csrf-token">).
+   On this device (ondevice/where.js) the browser reads the frames itself and sends only the shares
+   ("source": "device"); a check-in made offline waits in this browser and is sent when the network returns. */
 "use strict";
 (function () {
   const { color, setStatus, errorMessage } = window.Emolens;
@@ -9,6 +11,9 @@
   const API = "/api/v1/journal";
   const tzOffset = () => -new Date().getTimezoneOffset(); // minutes east of UTC
   const status = $("status");
+  const device = window.EmolensDevice;
+  const onDevice = () => !!device && device.where() === "device";
+  const QUEUE = "emolens.journal.queue"; // check-ins made offline: [{key, body}], sent with their Idempotency-Key
   let stream = null;
 
   async function api(path, options = {}) {
@@ -68,6 +73,72 @@
     return frames;
   }
 
+  /* n frames read here, `gap` ms apart; the largest face of each, aggregated as apps/journal/readings.py does. */
+  async function deviceReading(n, gap, say) {
+    const engine = await device.engine(say);
+    await camera();
+    const video = $("cam");
+    for (let i = 0; i < 50 && !video.videoWidth; i++) await new Promise((r) => setTimeout(r, 100));
+    const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    const ctx = canvas.getContext("2d", { willReadFrequently: true }), frames = [];
+    for (let i = 0; i < n; i++) {
+      say(`Hold still… ${Math.ceil(((n - i) * gap) / 1000)} s (read on this device)`);
+      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+      const t0 = performance.now();
+      frames.push(await engine.analyze(ctx.getImageData(0, 0, canvas.width, canvas.height)));
+      await new Promise((r) => setTimeout(r, Math.max(0, gap - (performance.now() - t0))));
+    }
+    stopCamera();
+    return aggregate(frames);
+  }
+
+  function aggregate(frames) {
+    const area = (f) => f.box.w * f.box.h;
+    const chosen = frames.map((faces) => faces.reduce((a, f) => (!a || area(f) > area(a) ? f : a), null)).filter(Boolean);
+    if (!chosen.length) throw new Error(`No face found in ${frames.length} frames: face the camera in good light, or check in by picking a mood.`);
+    const mean = (get) => chosen.reduce((s, f) => s + get(f), 0) / chosen.length;
+    const shares = Object.fromEntries(Object.keys(chosen[0].probabilities).map((k) => [k, mean((f) => f.probabilities[k])]));
+    return { source: "device", shares, confidence: mean((f) => f.confidence), frames: chosen.length,
+             total_frames: frames.length, most_faces: Math.max(...frames.map((f) => f.length)) };
+  }
+
+  const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
+
+  /* A JSON check-in; when the network is down it waits in this browser (null) and goes out with the same key later. */
+  async function postCheckin(body, key = newKey()) {
+    const options = { method: "POST", headers: { "Content-Type": "application/json", "Idempotency-Key": key }, body: JSON.stringify(body) };
+    try {
+      return await api("/checkins", options);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err; // an answer from the server: not a network failure
+      const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
+      localStorage.setItem(QUEUE, JSON.stringify([...queue, { key, body }]));
+      return null;
+    }
+  }
+
+  async function sendQueued() {
+    const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
+    if (!queue.length) return;
+    localStorage.setItem(QUEUE, "[]");
+    let sent = 0;
+    for (const item of queue) {
+      const done = await postCheckin(item.body, item.key).catch((err) => { setStatus(status, err.message, true); return undefined; });
+      if (done) sent += 1;
+    }
+    if (sent) { await refresh(); setStatus(status, `Sent ${sent} check-in${sent === 1 ? "" : "s"} made offline.`); }
+  }
+  window.addEventListener("online", () => sendQueued());
+
+  function queuedNote() {
+    const n = JSON.parse(localStorage.getItem(QUEUE) || "[]").length;
+    resetForm();
+    setStatus(status, `You are offline: the check-in is kept in this browser and sent when the network returns (${n} waiting).`);
+  }
+
   function checkinFields(form) {
     const tags = [...document.querySelectorAll('input[name="tag"]:checked')].map((c) => c.value);
     const more = $("more-tags").value.split(",").map((t) => t.trim()).filter(Boolean);
@@ -86,7 +157,7 @@
   }
 
   async function saved(checkin) {
-    const how = { camera: "camera check-in", photo: "photo check-in", manual: "mood" }[checkin.source];
+    const how = { camera: "camera check-in", photo: "photo check-in", manual: "mood", device: "camera check-in (read on this device)" }[checkin.source];
     const conf = checkin.confidence == null ? "" : ` (confidence ${Math.round(checkin.confidence * 100)}%)`;
     const notice = checkin.notice ? ` ${checkin.notice[0].toUpperCase()}${checkin.notice.slice(1)}.` : "";
     resetForm();
@@ -107,6 +178,13 @@
   }
 
   $("cam-checkin").addEventListener("click", (ev) => run(ev.currentTarget, async () => {
+    if (onDevice()) {
+      const reading = await deviceReading(8, 375, (t) => setStatus(status, t));
+      const tags = checkinFields(new FormData()).get("tags").split(",").filter(Boolean);
+      const checkin = await postCheckin({ ...reading, note: $("note").value, tags, tz_offset_minutes: tzOffset() });
+      if (checkin) await saved(checkin); else queuedNote();
+      return;
+    }
     const frames = await grabFrames(8, 375, (t) => setStatus(status, t));
     setStatus(status, "Reading your expression…");
     const form = checkinFields(new FormData());
@@ -126,8 +204,8 @@
 
   document.querySelectorAll(".mood").forEach((b) => b.addEventListener("click", () => run(b, async () => {
     const tags = checkinFields(new FormData()).get("tags").split(",").filter(Boolean);
-    await saved(await api("/checkins", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ mood: b.dataset.mood, note: $("note").value, tags, tz_offset_minutes: tzOffset() }) }));
+    const checkin = await postCheckin({ mood: b.dataset.mood, note: $("note").value, tags, tz_offset_minutes: tzOffset() });
+    if (checkin) await saved(checkin); else queuedNote();
   })));
 
   /* Baseline */
@@ -142,10 +220,10 @@
       .map(([k, v]) => `${k} ${Math.round(v * 100)}%`).join(", ");
     $("baseline-state").textContent = `Calibrated ${b.created_at.slice(0, 10)} from ${b.frames} frames (resting face reads ${top}).`;
   }
-  async function calibrate(form, button) {
+  async function calibrate(form, button, headers = {}) {
     await run(button, async () => {
       setStatus(baseStatus, "Calibrating…");
-      const b = await api("/baseline", { method: "POST", body: form });
+      const b = await api("/baseline", { method: "POST", body: form, headers });
       const notice = b.notice ? ` (${b.notice}.)` : "";
       setStatus(baseStatus, b.warning ? `Saved, but please calibrate again: see the note above.${notice}`
         : `Calibrated. Later check-ins are read relative to your resting face.${notice}`);
@@ -156,7 +234,13 @@
   $("calibrate").addEventListener("click", async (ev) => {
     const button = ev.currentTarget;
     try {
-      const frames = await grabFrames(10, 400, (t) => setStatus(baseStatus, `Relax your face and look at the camera. ${t}`));
+      const say = (t) => setStatus(baseStatus, `Relax your face and look at the camera. ${t}`);
+      if (onDevice()) {
+        const reading = await deviceReading(10, 400, say);
+        await calibrate(JSON.stringify(reading), button, { "Content-Type": "application/json" });
+        return;
+      }
+      const frames = await grabFrames(10, 400, say);
       const form = new FormData();
       frames.forEach((f, i) => form.append("frames", f, `calib${i}.jpg`));
       await calibrate(form, button);
@@ -275,5 +359,6 @@
     location.href = "/register";
   }));
 
-  Promise.all([showBaseline(), refresh()]).catch((err) => setStatus(status, err.message, true));
+  Promise.all([showBaseline(), refresh()]).then(() => (navigator.onLine ? sendQueued() : null))
+    .catch((err) => setStatus(status, err instanceof TypeError ? "You are offline: check-ins are kept in this browser until the network returns." : err.message, true));
 })();

@@ -1,5 +1,8 @@
 /* Live camera: getUserMedia -> one JPEG frame at a time over WebSocket /api/v1/live -> overlay.
    A frame is sent only after the previous answer arrived: slow servers drop frames, never queue them.
+   "On this device" (ondevice/where.js): the browser runs the models itself (ondevice/engine.js) and no
+   frame is sent; a page with its own socket (hooks.socketPath) gets {"type": "faces", width, height, faces}
+   text messages instead of frames (the counter's numbers).
    Pages that reuse this loop (the satisfaction counter) set, before this script, window.EmolensLive =
    { socketPath(): WebSocket path, beforeStart(): async, false cancels, onMessage(msg): other message
      types, onStop(ws): the still-open socket when the camera stops }. */
@@ -12,7 +15,8 @@
   const startBtn = $("start"), stopBtn = $("stop"), fpsEl = $("fps"), msEl = $("ms");
   const grab = document.createElement("canvas");
   const hooks = window.EmolensLive || {};
-  let stream = null, ws = null, labels = null, busy = false, running = false;
+  const device = window.EmolensDevice;
+  let stream = null, ws = null, labels = null, busy = false, running = false, engine = null, onDevice = false;
   let fps = 0, last = 0;
 
   function cameraError(err) {
@@ -45,7 +49,59 @@
     if (hooks.beforeStart && !(await hooks.beforeStart())) { stop(); return; }
     running = true;
     stopBtn.disabled = false;
-    connect();
+    onDevice = !!device && device.where() === "device";
+    if ($("ms-where")) $("ms-where").textContent = onDevice ? "device" : "server";
+    if (onDevice) startDevice();
+    else connect();
+  }
+
+  /* On this device: load the engine once, then analyse frames here, one after another. */
+  async function startDevice() {
+    device.lockWhere(true);
+    try {
+      engine = await device.engine((text) => setStatus(status, text));
+    } catch (err) {
+      setStatus(status, `The models could not be loaded on this device (${err.message || err}).`, true);
+      stop();
+      return;
+    }
+    if (!running) return;
+    engine.reset();
+    labels = engine.card.labels;
+    if (hooks.socketPath) connect(); // numbers go to the page's socket: deviceFrame starts on "ready"
+    else deviceReady();
+  }
+
+  function deviceReady() {
+    setStatus(status, `Camera on · model ${engine.card.name} · on this device`);
+    last = performance.now();
+    deviceFrame();
+  }
+
+  async function deviceFrame() {
+    if (!running) return;
+    const w = video.videoWidth, h = video.videoHeight;
+    if (!w || !h) { setTimeout(deviceFrame, 100); return; }
+    grabFrame(w, h);
+    let msg;
+    try {
+      msg = await engine.process(grab.getContext("2d").getImageData(0, 0, grab.width, grab.height));
+    } catch (err) {
+      setStatus(status, `Analysis on this device failed (${err.message || err}).`, true);
+      stop();
+      return;
+    }
+    if (!running) return;
+    showResult(msg);
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "faces", width: msg.width, height: msg.height, faces: msg.faces }));
+    requestAnimationFrame(deviceFrame);
+  }
+
+  function grabFrame(w, h) {
+    const scale = Math.min(1, MAX_SIDE / Math.max(w, h));
+    grab.width = Math.round(w * scale);
+    grab.height = Math.round(h * scale);
+    grab.getContext("2d", { willReadFrequently: true }).drawImage(video, 0, 0, grab.width, grab.height);
   }
 
   function connect() {
@@ -57,7 +113,9 @@
   }
 
   function onMessage(msg) {
-    if (msg.type === "ready") {
+    if (msg.type === "ready" && onDevice) {
+      deviceReady();
+    } else if (msg.type === "ready") {
       labels = msg.labels;
       setStatus(status, `Camera on · model ${msg.model.name}`);
       last = performance.now();
@@ -65,23 +123,27 @@
     } else if (msg.type === "result") {
       if (!running) return; // an answer that arrived after Stop
       busy = false;
-      const now = performance.now();
-      const inst = 1000 / Math.max(1, now - last);
-      last = now;
-      fps = fps ? 0.8 * fps + 0.2 * inst : inst;
-      fpsEl.textContent = fps.toFixed(1);
-      msEl.textContent = Math.round(msg.ms);
-      overlay.dataset.frames = String(Number(overlay.dataset.frames || 0) + 1);  // frames answered
-      draw(msg);
+      showResult(msg);
       requestAnimationFrame(sendFrame);
     } else if (msg.type === "error") {
       busy = false;
       setStatus(status, msg.message, true);
       if (msg.fatal) { if (ws) { ws.onclose = null; ws.close(); ws = null; } stop(); }
-      else setTimeout(sendFrame, 500);
+      else if (!onDevice) setTimeout(sendFrame, 500);
     } else if (hooks.onMessage) {
       hooks.onMessage(msg);
     }
+  }
+
+  function showResult(msg) {
+    const now = performance.now();
+    const inst = 1000 / Math.max(1, now - last);
+    last = now;
+    fps = fps ? 0.8 * fps + 0.2 * inst : inst;
+    fpsEl.textContent = fps.toFixed(1);
+    msEl.textContent = Math.round(msg.ms);
+    overlay.dataset.frames = String(Number(overlay.dataset.frames || 0) + 1);  // frames answered
+    draw(msg);
   }
 
   function draw(msg) {
@@ -97,10 +159,7 @@
     if (!running || busy || !ws || ws.readyState !== WebSocket.OPEN) return;
     const w = video.videoWidth, h = video.videoHeight;
     if (!w || !h) { setTimeout(sendFrame, 100); return; }
-    const scale = Math.min(1, MAX_SIDE / Math.max(w, h));
-    grab.width = Math.round(w * scale);
-    grab.height = Math.round(h * scale);
-    grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
+    grabFrame(w, h);
     busy = true;
     grab.toBlob((blob) => {
       if (blob && ws && ws.readyState === WebSocket.OPEN) ws.send(blob);
@@ -118,6 +177,8 @@
     overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
     startBtn.disabled = false;
     stopBtn.disabled = true;
+    if (device) device.lockWhere(false);
+    fps = 0;
     fpsEl.textContent = "0.0";
     if (!status.classList.contains("error")) setStatus(status, "Camera off.");
     if (open && hooks.onStop) hooks.onStop(open);

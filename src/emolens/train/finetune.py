@@ -3,7 +3,7 @@
     result = finetune(feedback, FinetuneConfig(base="default", data="fer2013.zip"), out="finetuned/")
 
 1. The base model (a shipped name or a model folder: model.onnx + card.json) becomes a torch module
-   again (train/teacher.py: onnx_module), so the shipped `default` needs no training run.
+   again (train/onnx_torch.py: onnx_module, weights trainable), so the shipped `default` needs no training run.
 2. The feedback (48x48 gray crops, each labelled by its user's correction) is split: a held-back
    part is only evaluated on; the rest is mixed with `mix` times as many FER2013 Training images
    (drawn at random), so the model learns the feedback without forgetting FER2013.
@@ -35,7 +35,7 @@ from emolens.datasets import DataError, Split, read_dataset
 from emolens.evaluation.evaluate import onnx_logits, reorder_logits
 from emolens.inference.model_store import load_card, resolve_model_dir
 from emolens.train.export import HALF_PARITY_TOL, PARITY_TOL, check_parity, export_onnx, store_half
-from emolens.train.teacher import onnx_module
+from emolens.train.onnx_torch import onnx_module
 
 log = logging.getLogger(__name__)
 MIN_FEEDBACK = 10  # corrected crops needed before fine-tuning means anything
@@ -188,7 +188,7 @@ def finetune(feedback: Feedback, cfg: FinetuneConfig, out: str | Path) -> Finetu
     log.info(
         "base %s: PublicTest %s, held-back feedback %s", base.name, before["publictest"], before["feedback_heldout"]
     )
-    model = onnx_module(base_dir / base.onnx_file)
+    model = onnx_module(base_dir / base.onnx_file, trainable=True)
     x = torch.from_numpy(preprocess(np.concatenate([fer_train.images, fb_train.images]), base))
     y = torch.from_numpy(np.concatenate([fer_train.labels, fb_train.labels]).astype(np.int64))
     losses = train_steps(model, x, y, cfg)

@@ -52,7 +52,8 @@ def jpeg(seed: int = 0) -> bytes:
 
 
 def check_in(client, headers, seed: int = 0, **fields) -> dict:
-    r = client.post(f"{J}/checkins", headers=headers, files={"image": ("me.jpg", jpeg(seed), "image/jpeg")}, data=fields)
+    files = {"image": ("me.jpg", jpeg(seed), "image/jpeg")}
+    r = client.post(f"{J}/checkins", headers=headers, files=files, data=fields)
     assert r.status_code == 201, r.text
     return r.json()
 

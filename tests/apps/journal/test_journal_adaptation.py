@@ -175,3 +175,16 @@ def test_calibration_of_another_label_set_passes_readings_through():
     eight = {**dict.fromkeys(EMOTIONS, 0.1), "contempt": 0.3}
     assert cal.apply(eight) == eight
     assert adaptation.Calibration.from_dict(cal.to_dict()) == cal
+
+
+def test_corrections_made_before_versions_teach_it_and_only_the_newest_count(db, monkeypatch):
+    mara = make_user(db, "mara")
+    pairs = checkins(db, mara.id, 5, seed=1)
+    correct_all(db, mara.id, pairs)
+    with db.write() as conn:  # as corrected before this feature: no corrected_at
+        conn.execute("UPDATE journal_checkins SET corrected_at = NULL")
+    assert personal.refit(db, mara.id).corrections == 5
+    monkeypatch.setattr(personal, "MAX_CORRECTIONS", 3)
+    with db.read() as conn:
+        found, _ = personal.examples(conn, mara.id, None)
+    assert [e.label for e in found] == [t for t, _ in pairs[2:]]  # the newest three, oldest first

@@ -23,6 +23,8 @@ from emolens.apps.db import Database, utc_now
 from emolens.apps.journal.adaptation import Calibration, Example, cross_validate, fit
 from emolens.apps.journal.readings import NEUTRAL, adjust
 
+MAX_CORRECTIONS = 300  # the newest ones teach it: enough to fit 8 numbers, and a refit stays well under a second
+
 
 @dataclass(frozen=True)
 class Adaptation:
@@ -100,12 +102,13 @@ def _loads(text: str | None) -> dict[str, float] | None:
 
 
 def examples(conn: sqlite3.Connection, user_id: int, since: str | None) -> tuple[list[Example], list[Example]]:
-    """(the corrected model readings since the reset, oldest first; the resting face as a neutral anchor)."""
+    """(the newest MAX_CORRECTIONS corrected model readings since the reset, oldest first; the resting face as a
+    neutral anchor)."""
     rows = conn.execute(
         "SELECT shares, adjusted, corrected FROM journal_checkins WHERE user_id = ? AND corrected IS NOT NULL "
-        "AND source != 'manual' AND COALESCE(corrected_at, '') > ? ORDER BY id",
-        (user_id, since or ""),
-    ).fetchall()
+        "AND source != 'manual' AND (? IS NULL OR COALESCE(corrected_at, '') > ?) ORDER BY id DESC LIMIT ?",
+        (user_id, since, since or "", MAX_CORRECTIONS),
+    ).fetchall()[::-1]
     found = [Example(_loads(r["adjusted"]) or _loads(r["shares"]) or {}, r["corrected"]) for r in rows]
     base = conn.execute("SELECT probabilities FROM journal_baselines WHERE user_id = ?", (user_id,)).fetchone()
     anchors = []

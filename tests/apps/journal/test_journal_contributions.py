@@ -14,7 +14,7 @@ from emolens.apps.journal import contributions, store
 from emolens.apps.journal.export import export_csv, export_json
 from emolens.apps.registry import delete_account
 
-from journal_helpers import face, make_db, make_user, probs
+from journal_helpers import face, make_db, make_user, probs, reading
 
 
 @pytest.fixture
@@ -59,6 +59,8 @@ def test_crops_exist_only_with_consent(db):
     assert expected_crop(1) not in database_bytes(db)
     with db.read() as conn:
         assert conn.execute("SELECT COUNT(*) FROM journal_contributions").fetchone()[0] == 1
+    with pytest.raises(store.JournalError, match="no face crop"):
+        store.add_checkin(db, ana.id, reading(probs(sad=1.0)), source="manual", contribution=bytes(48 * 48))
     with pytest.raises(store.JournalError, match="crop"):  # consent without a crop function is refused, not ignored
         usecase.checkin_from_images(db, lambda img: [face(probs(sad=0.7))], ana.id, [photo(3)], contribute=True)
 

@@ -144,6 +144,8 @@ def add_checkin(
     """
     if source not in SOURCES:
         raise JournalError(f"unknown source {source!r}: one of {', '.join(SOURCES)}")
+    if contribution is not None and source == "manual":
+        raise JournalError("a picked mood has no face crop to contribute")
     note, tags = clean_note(note), clean_tags(tags)
     created, local = clock(at, tz_offset_minutes)
     image_file = _write_image(data_dir, user_id, image_jpeg) if image_jpeg is not None else None

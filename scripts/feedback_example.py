@@ -175,9 +175,10 @@ def finetune_example(data: str, faces: str, out: str, per_class: int, extra: lis
     print(proc.stderr[-3000:], file=sys.stderr)
     if proc.returncode not in (0, 3):
         raise SystemExit(f"emolens finetune failed ({proc.returncode})")
+    fed = proc.stdout.splitlines()[0] if proc.stdout else ""  # "N corrected contributed crops from 5 user(s) ..."
     if proc.returncode == 3:
-        return {"refused": True, "message": proc.stderr.strip().splitlines()[-1]}
-    return json.loads(proc.stdout[proc.stdout.index("{") :])
+        return {"feedback": fed, "refused": True, "message": proc.stderr.strip().splitlines()[-1]}
+    return {"feedback": fed, **json.loads(proc.stdout[proc.stdout.index("{") :])}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,7 +96,9 @@ def test_calibrating_with_a_smile_warns(env, capsys):
     assert "warning: your resting face reads happy" in err and "calibrate again" in err
 
 
-@pytest.mark.parametrize("verb", ["list", "correct", "delete", "export", "password", "delete-account"])
+@pytest.mark.parametrize(
+    "verb", ["list", "correct", "delete", "export", "password", "delete-account", "adaptation", "contributions"]
+)
 def test_every_leaf_verb_has_examples(verb, capsys):
     with pytest.raises(SystemExit):
         main(["journal", verb, "--help"])

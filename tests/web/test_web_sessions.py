@@ -87,6 +87,7 @@ def test_video_session_end_to_end(client, counter_clip):
     assert job["progress"] == 1.0 and job["summary"]["session"] == sid
     s = client.get(f"/api/v1/sessions/{sid}", headers=shop).json()
     assert (s["status"], s["source"], s["frames"]) == ("done", "video", 60)
+    assert s["model_sha256"] == client.get("/api/v1/model").json()["sha256"]  # the model that read it
     assert 0 <= s["score"] <= 100 and s["reason"] is None and 0 < s["confidence"] <= 1
     e = s["explanation"]
     assert {"summary", "start", "end", "negative_moments", "positive_moments", "share", "episodes"} <= set(e)

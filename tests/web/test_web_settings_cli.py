@@ -15,7 +15,8 @@ from emolens.web.settings import Settings
 
 def test_settings_defaults_env_and_overrides(tmp_path):
     s = Settings.from_env({})
-    assert (s.host, s.port, s.model, s.detector, s.max_upload_mb) == ("127.0.0.1", 8000, "default", "centerface", 10.0)
+    # model "": not pinned, the data folder's active model (`emolens models use`; else the shipped default)
+    assert (s.host, s.port, s.model, s.detector, s.max_upload_mb) == ("127.0.0.1", 8000, "", "centerface", 10.0)
     env = {
         "EMOLENS_PORT": "9001",
         "EMOLENS_MAX_UPLOAD_MB": "2.5",

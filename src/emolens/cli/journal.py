@@ -1,4 +1,5 @@
-"""`emolens journal checkin | calibrate | summary | list | correct | delete | export | password | delete-account`.
+"""`emolens journal checkin | calibrate | summary | list | correct | delete | export | password | delete-account`
+(and `adaptation | contributions`: cli/journal_feedback.py).
 
 The journal of a local account (--user, default $EMOLENS_USER, else your login name; created
 without a password on first use) in the same database as the web app: $EMOLENS_DATA_DIR/emolens.db
@@ -18,6 +19,7 @@ from typing import Any
 
 from emolens.apps import accounts
 from emolens.apps.db import Database
+from emolens.apps.journal import checkin as usecase
 from emolens.apps.journal import store
 from emolens.apps.journal.checkin import baseline_from_images, checkin_from_images
 from emolens.apps.journal.export import export_csv, export_json
@@ -27,6 +29,8 @@ from emolens.apps.registry import delete_account
 from emolens.cli.common import FORMATTER, CliError, account_args, database, local_account, print_doc, settings
 from emolens.cli.engine import analyzer as build_analyzer
 from emolens.cli.engine import engine_args, friendly
+from emolens.cli.journal_feedback import add_verbs as feedback_verbs
+from emolens.inference import versions
 
 EXAMPLES = """examples:
   emolens journal calibrate relaxed1.jpg relaxed2.jpg relaxed3.jpg   # your resting face, once
@@ -35,13 +39,15 @@ EXAMPLES = """examples:
   emolens journal summary --days 30            # indexes, streak, patterns, suggestions
   emolens journal summary --days 365 --by month --json
   emolens journal list --limit 10
-  emolens journal correct 42 neutral           # the reading was wrong: your word is kept next to it
+  emolens journal correct 42 neutral           # the reading was wrong: your word is kept, and teaches
+  emolens journal adaptation                   # what your corrections taught your personal adaptation
   emolens journal export --format csv --out journal.csv
   emolens journal password                     # use the same journal on the web pages
 
 the journal belongs to the account --user (default: $EMOLENS_USER, else your login name) in
 $EMOLENS_DATA_DIR/emolens.db (default ~/.local/share/emolens). Only numbers are stored, never the
-photo unless you pass --keep-image. emolens is not a medical device."""
+photo unless you pass --keep-image (nor its 48x48 face crop unless --contribute). Faces are read by the
+active model (`emolens models use`) unless --model. emolens is not a medical device."""
 
 
 LEAF_EXAMPLES = {
@@ -49,10 +55,11 @@ LEAF_EXAMPLES = {
   emolens journal list                      # the newest 20 check-ins
   emolens journal list --limit 5 --json     # as JSON, e.g. for jq""",
     "correct": """examples:
-  emolens journal correct 42 neutral        # check-in #42 was neutral: your word is kept next to the reading
+  emolens journal correct 42 neutral        # check-in #42 was neutral: kept next to the reading, and it
+                                            # teaches your personal adaptation (emolens journal adaptation)
   emolens journal correct 42 --clear        # back to the reading""",
     "delete": """examples:
-  emolens journal delete 42                 # check-in #42 and its kept photo, if any""",
+  emolens journal delete 42                 # check-in #42, its kept photo and contributed crop, if any""",
     "export": """examples:
   emolens journal export > journal.json
   emolens journal export --format csv --out journal.csv   # written with mode 0600""",
@@ -69,6 +76,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
     verbs = j.add_subparsers(dest="journal_command", metavar="VERB", required=True)
     _reading_verbs(verbs)
     _record_verbs(verbs)
+    feedback_verbs(verbs)
 
 
 def _reading_verbs(verbs: argparse._SubParsersAction) -> None:
@@ -80,6 +88,12 @@ def _reading_verbs(verbs: argparse._SubParsersAction) -> None:
     c.add_argument("--note", default="", help="a short note")
     c.add_argument("--tags", default="", help="comma-separated, e.g. sleep,work,exercise")
     c.add_argument("--keep-image", action="store_true", help="keep the photo with the check-in (default: numbers only)")
+    c.add_argument(
+        "--contribute",
+        action="store_true",
+        help="give this check-in's 48x48 gray face crop (never the photo) to improve the shared model; "
+        "it teaches once you correct the check-in (default: off)",
+    )
     c.add_argument("--json", action="store_true", help="print the check-in as JSON")
     _common(c, engine=True)
     c.set_defaults(handler=cmd_checkin)
@@ -169,7 +183,20 @@ def _record_verbs(verbs: argparse._SubParsersAction) -> None:
 def _common(p: argparse.ArgumentParser, *, engine: bool = False) -> None:
     account_args(p, "account (default: $EMOLENS_USER, else your login name)")
     if engine:
-        engine_args(p, detect_size=1024)
+        engine_args(p, detect_size=1024, model=ACTIVE)
+
+
+ACTIVE = "active"  # --model's default in the journal: the data folder's active model (`emolens models use`)
+
+
+def _analyzer(args: argparse.Namespace, data_dir: Path):  # noqa: ANN202
+    """The runtime, reading with the active model unless --model names one."""
+    if args.model == ACTIVE:
+        try:
+            args.model = versions.served_model(data_dir, None)
+        except versions.VersionError as exc:
+            raise CliError(str(exc)) from None
+    return build_analyzer(args)
 
 
 def _open(args: argparse.Namespace) -> tuple[Database, accounts.User, Path]:
@@ -186,6 +213,8 @@ def format_checkin(c: dict[str, Any]) -> str:
         f"tags {', '.join(c['tags'])}" if c["tags"] else "",
         "photo kept" if c["has_image"] else "",
         "relative to your baseline" if c["adjusted"] else "",
+        "personally adapted" if c.get("personal") else "",
+        "face crop contributed" if c.get("contributed") else "",
     ]
     line = f"#{c['id']} {c['local_time'].replace('T', ' ')[:16]} {c['source']}: {c['final_emotion']}{fixed}{conf}"
     tail = "; ".join(e for e in extras if e)
@@ -196,6 +225,8 @@ def format_checkin(c: dict[str, Any]) -> str:
 def cmd_checkin(args: argparse.Namespace) -> int:
     if bool(args.photo) == bool(args.mood):
         raise CliError("give a PHOTO or --mood (one of them)")
+    if args.mood and args.contribute:
+        raise CliError("--contribute gives a photo's face crop: a picked --mood has none")
     if args.photo and not Path(args.photo).is_file():
         raise CliError(f"{args.photo}: no such file")
     db, user, data_dir = _open(args)
@@ -212,7 +243,7 @@ def cmd_checkin(args: argparse.Namespace) -> int:
             )
             notice = None
         else:
-            analyzer = build_analyzer(args)
+            analyzer = _analyzer(args, data_dir)
             checkin, notice = checkin_from_images(
                 db,
                 analyzer.analyze,
@@ -222,6 +253,9 @@ def cmd_checkin(args: argparse.Namespace) -> int:
                 tags=args.tags,
                 keep_image=args.keep_image,
                 data_dir=data_dir,
+                model_sha256=analyzer.model_sha256,
+                contribute=args.contribute,
+                crop=analyzer.model_crop,
             )
     except (NoFaceFound, store.JournalError) as exc:
         raise CliError(f"{args.photo or args.mood}: {exc}") from None
@@ -243,10 +277,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for p in args.photos:
         if not Path(p).is_file():
             raise CliError(f"{p}: no such file")
-    db, user, _ = _open(args)
-    analyzer = build_analyzer(args)
+    db, user, data_dir = _open(args)
+    analyzer = _analyzer(args, data_dir)
+    images = [analyzer.load(p) for p in args.photos]
     try:
-        baseline, notice = baseline_from_images(db, analyzer.analyze, user.id, [analyzer.load(p) for p in args.photos])
+        baseline, notice = baseline_from_images(
+            db, analyzer.analyze, user.id, images, model_sha256=analyzer.model_sha256
+        )
     except NoFaceFound as exc:
         raise CliError(str(exc)) from None
     top = sorted(baseline.probabilities.items(), key=lambda kv: -kv[1])[:3]
@@ -283,7 +320,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
         raise CliError("give the EMOTION it was, or --clear")
     db, user, _ = _open(args)
     try:
-        c = store.update_checkin(db, user.id, args.id, corrected=None if args.clear else args.emotion.lower())
+        c = usecase.edit_checkin(db, user.id, args.id, corrected=None if args.clear else args.emotion.lower())
     except store.JournalError as exc:
         raise CliError(str(exc)) from None
     if c is None:
@@ -294,7 +331,7 @@ def cmd_correct(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     db, user, data_dir = _open(args)
-    if not store.delete_checkin(db, user.id, args.id, data_dir=data_dir):
+    if not usecase.delete_checkin(db, user.id, args.id, data_dir=data_dir):
         raise CliError(f"no check-in {args.id} for {user.username} (see `emolens journal list`)")
     print(f"deleted check-in {args.id}")
     return 0

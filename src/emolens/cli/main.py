@@ -26,6 +26,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a model (needs the [train] extra)"),
     "evaluate": ("evaluate", "accuracy, macro-F1, confusion, calibration reports"),
     "export": ("train", "export a training run to model.onnx + card.json"),
+    "finetune": ("finetune", "fine-tune a model on journal users' contributed crops, with a safety gate"),
+    "models": ("models", "model versions: list, show, install, use, rollback"),
     "analyze": ("infer", "faces and emotions in images or folders"),
     "video": ("infer", "track faces and emotions through a video file or camera"),
     "webcam": ("infer", "live camera window with emotions"),

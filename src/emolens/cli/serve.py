@@ -13,6 +13,7 @@ import uvicorn
 from emolens.apps.db import SchemaError, open_database
 from emolens.apps.registry import all_migrations
 from emolens.cli.common import FORMATTER, CliError
+from emolens.inference import versions
 from emolens.inference.detectors import DetectorError
 from emolens.web.app import create_app
 from emolens.web.services.engine import Engine, build_engine
@@ -21,7 +22,7 @@ from emolens.web.settings import Settings
 log = logging.getLogger(__name__)
 
 EXAMPLES = """examples:
-  emolens serve                                   # http://127.0.0.1:8000 with the shipped model
+  emolens serve                                   # http://127.0.0.1:8000 with the active model (emolens models)
   emolens serve --port 9000 --model exported/default
   emolens serve --model runs/try --threads 2
   EMOLENS_MAX_UPLOAD_MB=20 emolens serve          # every setting also reads EMOLENS_<NAME>
@@ -35,7 +36,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
     # Defaults are None so EMOLENS_* variables apply; Settings holds the real defaults.
     s.add_argument("--host", help="interface to listen on (default: 127.0.0.1, this machine only)")
     s.add_argument("--port", type=int, help="port (default: 8000)")
-    s.add_argument("--model", help="'default', a shipped model name, or a folder with model.onnx + card.json")
+    s.add_argument(
+        "--model",
+        help="pin a model: 'default', a shipped model name, or a folder with model.onnx + card.json (default: the "
+        "one `emolens models use` chose in the data folder, else the shipped default; the server follows changes)",
+    )
     s.add_argument("--detector", help="face detector (default: centerface, the one shipped)")
     s.add_argument("--threads", type=int, help="ONNX Runtime threads per model (default: 1)")
     s.add_argument("--data-dir", help="folder for temporary job files (default: ~/.local/share/emolens)")
@@ -106,7 +111,10 @@ def _engine(settings: Settings) -> Engine:
     """The model and detector, loaded once here and handed to the app (a bad one is one line, not a traceback)."""
     try:
         return build_engine(
-            model=settings.model, detector=settings.detector, threads=settings.threads, max_pixels=settings.max_pixels
+            model=versions.served_model(settings.data_dir, settings.model),
+            detector=settings.detector,
+            threads=settings.threads,
+            max_pixels=settings.max_pixels,
         )
     except DetectorError as exc:
         raise CliError(str(exc)) from None

@@ -149,12 +149,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     analysis, _ = score_video(run, analyzer.labels, scoring)
     doc: dict[str, Any] = {"location": args.location, "agent": args.agent, **analysis.to_dict()}
     if not args.no_save:
-        doc = _save(args, config, analysis, started)
+        doc = _save(args, config, analysis, started, analyzer.model_sha256)
     print(json.dumps(doc, indent=2) if args.json else format_session(doc))
     return 0
 
 
-def _save(args: argparse.Namespace, config: AppSettings, analysis, started: str | None) -> dict[str, Any]:
+def _save(
+    args: argparse.Namespace, config: AppSettings, analysis, started: str | None, model_sha256: str
+) -> dict[str, Any]:
     """The scored session stored for --user: its document, with where it went."""
     db = database(config)
     user = accounts.local_user(db, username(args), hasher=accounts.password_hasher())
@@ -168,6 +170,7 @@ def _save(args: argparse.Namespace, config: AppSettings, analysis, started: str 
             customer_ref=args.customer_ref,
             source="cli",
             started_at=started,
+            model_sha256=model_sha256,
         )
     except SessionError as exc:
         raise CliError(str(exc)) from None

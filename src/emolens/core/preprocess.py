@@ -43,6 +43,12 @@ def _resize(img: np.ndarray, size: int, interpolation: str) -> np.ndarray:
     return cv2.resize(img, (size, size), interpolation=_INTERP[interpolation])
 
 
+def gray_square(crop: np.ndarray, size: int = 48, interpolation: str = "area") -> np.ndarray:
+    """A face crop (uint8, gray or BGR) -> size x size gray uint8: FER2013's form, in which journal users
+    contribute crops and `emolens finetune` mixes them with FER2013 (preprocess then reads both alike)."""
+    return np.ascontiguousarray(_resize(_to_channels(np.asarray(crop), 1), size, interpolation))
+
+
 def preprocess(crops: Sequence[np.ndarray] | np.ndarray, card: ModelCard) -> np.ndarray:
     """Face crops (uint8, gray or BGR, any size) -> float32 batch (N, C, S, S).
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from emolens.core.card import ModelCard
+from emolens.core.preprocess import gray_square
 from emolens.core.results import Face
 from emolens.inference.align import crop_face
 from emolens.inference.classifier import Classifier
@@ -70,6 +71,18 @@ class Analyzer:
     @property
     def labels(self) -> tuple[str, ...]:
         return self.classifier.labels
+
+    @property
+    def model_sha256(self) -> str:
+        """sha256 of the model.onnx that reads the faces: every stored reading records it."""
+        return self.classifier.sha256
+
+    def model_crop(self, image: np.ndarray, face: Face, size: int = 48) -> np.ndarray:
+        """The face's crop as the model sees it (the card's margin and alignment) in FER2013's geometry:
+        size x size gray uint8. What a journal user may contribute to improve the model, never the photo."""
+        det = Detection(tuple(float(v) for v in face.box), face.score, face.landmarks)  # type: ignore[arg-type]
+        crop = crop_face(image, det, margin=self.card.crop_margin, align=self.card.align)
+        return gray_square(crop, size)
 
     def analyze(self, image: ImageInput, *, rgb: bool = False) -> list[Face]:
         """Faces in one image (path, bytes, or array: BGR/gray by default, RGB with rgb=True)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emolens.core.card import CardError, ModelCard
+from emolens.core.card import CardError, ModelCard, sha256_file
 from emolens.core.metrics import softmax
 from emolens.core.preprocess import preprocess
 from emolens.core.tta import parse_tta, tta_views
@@ -56,6 +56,7 @@ class Classifier:
                 f"{path}: ONNX Runtime cannot load it ({reason[:200]}); re-export the model or upgrade onnxruntime"
             ) from None
         self.input_name = self.session.get_inputs()[0].name
+        self.sha256 = self.card.onnx_sha256 or sha256_file(path)  # what stored readings record as their model
         log.debug("loaded %s (%s, tta=%s, %d threads)", self.model_dir, self.card.arch, self.tta, threads)
 
     @property

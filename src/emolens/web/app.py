@@ -27,7 +27,7 @@ from emolens.web.guards import MULTIPART_SLACK, BodyLimit, BodyRule, HostGuard, 
 from emolens.web.routers import account, analyze, auth, docs, jobs, live, ondevice, pages, pwa, system
 from emolens.web.routers.journal import WEB_APP as JOURNAL
 from emolens.web.routers.satisfaction import WEB_APP as SATISFACTION
-from emolens.web.services.engine import Engine, build_engine
+from emolens.web.services.engine import Engine, ServedEngine
 from emolens.web.services.jobs import JobStore
 from emolens.web.services.login import HashGate, Login, LoginThrottle, ThrottlePolicy
 from emolens.web.services.photo import PhotoIntake
@@ -58,13 +58,7 @@ the text `stop` to score the session (customer satisfaction, signed in)."""
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    app.state.engine = app.state.engine or await run_in_threadpool(
-        build_engine,
-        model=settings.model,
-        detector=settings.detector,
-        threads=settings.threads,
-        max_pixels=settings.max_pixels,
-    )
+    await run_in_threadpool(app.state.served.start)  # the model named, else the data folder's active one
     app.state.db = await run_in_threadpool(open_database, settings.db_path, all_migrations())
     app.state.jobs = JobStore.for_process(
         settings.data_dir / "jobs", max_jobs=settings.max_jobs, ttl_s=settings.job_ttl_s
@@ -112,7 +106,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.engine = engine
+    app.state.served = ServedEngine(settings, engine)
     app.state.templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
     app.state.templates.env.globals["version"] = __version__
     app.state.vendor = docs.vendor_files()

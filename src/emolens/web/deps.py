@@ -19,7 +19,8 @@ def get_settings(conn: HTTPConnection) -> Settings:
 
 
 def get_engine(conn: HTTPConnection) -> Engine:
-    return conn.app.state.engine
+    """The served engine; a server that follows the data folder's active model switches here (see ServedEngine)."""
+    return conn.app.state.served.current()
 
 
 def get_jobs(conn: HTTPConnection) -> JobStore:

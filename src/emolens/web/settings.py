@@ -30,7 +30,7 @@ class Settings(AppSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    model: str = "default"  # 'default', a shipped model name, or a folder with model.onnx + card.json
+    model: str = ""  # pinned: a shipped name or a folder; empty: data_dir's active model (`emolens models use`)
     detector: str = "centerface"
     threads: int = 1  # ONNX Runtime threads per session
     max_upload_mb: float = 10.0  # photos and live frames

@@ -169,17 +169,36 @@ def test_upgrade_to_device_checkins_keeps_every_row_tag_and_id(tmp_path):
     path = tmp_path / "emolens.db"
     old = open_database(path, [*accounts.MIGRATIONS, *MIGRATIONS[:3]])  # before 'device' was a source
     user = make_user(old, "alice")
-    kept = [
-        store.add_checkin(old, user.id, reading(probs(happy=0.6)), source="camera", tags=["work", "sleep"], note="a")
-        for _ in range(3)
-    ]
-    store.update_checkin(old, user.id, kept[1].id, corrected="sad")
-    store.delete_checkin(old, user.id, kept[0].id)  # ids need not be contiguous
-    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):  # the old schema's CHECK
-        store.add_checkin(old, user.id, reading(probs(sad=0.5)), source="device")
+    with old.write() as conn:  # rows as version 3 wrote them (today's store needs today's schema)
+        ids = []
+        for _ in range(3):
+            cur = conn.execute(
+                "INSERT INTO journal_checkins (user_id, created_at, local_time, source, shares, emotion, "
+                "confidence, frames, note) VALUES (?, '2026-03-01T08:00:00Z', '2026-03-01T09:00:00', 'camera', "
+                "'{\"happy\": 0.6, \"neutral\": 0.4}', 'happy', 0.6, 1, 'a')",
+                (user.id,),
+            )
+            ids.append(cur.lastrowid)
+            conn.executemany(
+                "INSERT INTO journal_tags (checkin_id, tag) VALUES (?, ?)", [(ids[-1], "work"), (ids[-1], "sleep")]
+            )
+        conn.execute("UPDATE journal_checkins SET corrected = 'sad' WHERE id = ?", (ids[1],))
+        conn.execute("DELETE FROM journal_checkins WHERE id = ?", (ids[0],))  # ids need not be contiguous
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):  # the old schema's CHECK
+            conn.execute(
+                "INSERT INTO journal_checkins (user_id, created_at, local_time, source, shares, emotion, frames) "
+                "VALUES (?, 'x', 'x', 'device', '{}', 'sad', 1)",
+                (user.id,),
+            )
+
+    class Kept:
+        def __init__(self, id_):
+            self.id = id_
+
+    kept = [Kept(i) for i in ids]
     assert old.versions()["journal"] == 3
     db = make_db(path)
-    assert db.versions()["journal"] == len(MIGRATIONS) == 4
+    assert db.versions()["journal"] == len(MIGRATIONS) == 5
     after = store.list_checkins(db, user.id)
     assert [(c.id, c.tags, c.note, c.corrected) for c in after] == [
         (k.id, ("sleep", "work"), "a", "sad" if k.id == kept[1].id else None) for k in kept[1:]

@@ -59,8 +59,9 @@ def test_score_video_records_what_the_runtime_feeds_and_scores_it():
 def test_a_scored_session_is_stored_for_its_user(db):
     user = accounts.local_user(db, "ana", hasher=accounts.password_hasher(fast=True))
     analysis, _ = score_video(feed(2.0), EMOTIONS, QUICK)
-    session = save_scored_session(db, user.id, analysis, location="Main St", agent="ben")
+    session = save_scored_session(db, user.id, analysis, location="Main St", agent="ben", model_sha256="c" * 64)
     assert session.status == "done" and session.score == analysis.score and session.source == "cli"
+    assert session.model_sha256 == "c" * 64 and session.to_dict()["model_sha256"] == "c" * 64
     assert [s.id for s in store.list_sessions(db, user.id, store.SessionFilter())] == [session.id]
 
 

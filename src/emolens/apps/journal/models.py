@@ -34,13 +34,16 @@ class CheckIn:
     source: str  # camera, photo or manual
     shares: Mapping[str, float]  # the model's reading, or the mood (manual)
     adjusted: Mapping[str, float] | None  # relative to the baseline at check-in time (None: no baseline)
-    emotion: str  # what was read: top of adjusted, else of shares
+    emotion: str  # what was read: top of the personal reading, else of adjusted, else of shares
     confidence: float | None
     frames: int
     corrected: str | None  # the user's correction
     note: str
     tags: tuple[str, ...]
     image_file: str | None = None  # relative to data_dir; never in to_dict()
+    personal: Mapping[str, float] | None = None  # after the personal adaptation at check-in time (None: not adapted)
+    model_sha256: str | None = None  # the model that read it (None: a picked mood, or read before versions)
+    contributed: bool = False  # the user contributed its 48x48 face crop
 
     @property
     def day(self) -> date:
@@ -52,11 +55,17 @@ class CheckIn:
         return self.corrected or self.emotion
 
     @property
+    def base_reading(self) -> Mapping[str, float]:
+        """The model's reading as the journal took it before the personal adaptation: relative to the baseline."""
+        return self.adjusted if self.adjusted is not None else self.shares
+
+    @property
     def final_shares(self) -> dict[str, float]:
-        """What trends count: a correction or a picked mood as a whole check-in, else the adjusted reading."""
+        """What trends count: a correction or a picked mood as a whole check-in, else the personal reading,
+        else the adjusted one, else the raw one."""
         if self.corrected:
             return one_hot(self.corrected)
-        return dict(self.adjusted if self.adjusted is not None else self.shares)
+        return dict(self.personal if self.personal is not None else self.base_reading)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,11 +79,14 @@ class CheckIn:
             "final_emotion": self.final_emotion,
             "shares": rounded(self.shares),
             "adjusted": None if self.adjusted is None else rounded(self.adjusted),
+            "personal": None if self.personal is None else rounded(self.personal),
             "final_shares": rounded(self.final_shares),
             "frames": self.frames,
             "note": self.note,
             "tags": list(self.tags),
             "has_image": self.image_file is not None,
+            "model_sha256": self.model_sha256,
+            "contributed": self.contributed,
         }
 
 
@@ -83,6 +95,7 @@ class Baseline:
     probabilities: Mapping[str, float]
     frames: int
     created_at: str
+    model_sha256: str | None = None
 
     @property
     def warning(self) -> str | None:
@@ -95,6 +108,7 @@ class Baseline:
             "frames": self.frames,
             "created_at": self.created_at,
             "warning": self.warning,
+            "model_sha256": self.model_sha256,
         }
 
 

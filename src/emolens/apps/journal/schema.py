@@ -1,4 +1,5 @@
-"""The journal's tables. Only derived numbers are stored; a photo only when the user keeps it."""
+"""The journal's tables. Only derived numbers are stored; a photo only when the user keeps it, a 48x48 gray face
+crop only when the user contributes it."""
 
 from __future__ import annotations
 
@@ -91,6 +92,35 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE idempotency_key IS NOT NULL;
         INSERT INTO journal_tags (checkin_id, tag) SELECT checkin_id, tag FROM journal_tags_kept;
         DROP TABLE journal_tags_kept;
+        """,
+    ),
+    Migration(
+        "journal",
+        5,
+        "personal adaptation, contributed crops, the model of each reading",
+        sql="""
+        ALTER TABLE journal_checkins ADD COLUMN personal TEXT;       -- JSON shares after the personal adaptation
+        ALTER TABLE journal_checkins ADD COLUMN corrected_at TEXT;   -- UTC: when the correction was made
+        ALTER TABLE journal_checkins ADD COLUMN model_sha256 TEXT;   -- the model that read it (NULL: a mood)
+        ALTER TABLE journal_baselines ADD COLUMN model_sha256 TEXT;
+        CREATE TABLE journal_adaptation (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            calibration TEXT,                      -- JSON {labels, bias, scale}: numbers only; NULL: none yet
+            corrections INTEGER NOT NULL DEFAULT 0,  -- corrections the calibration was fitted on
+            evaluation TEXT,                       -- JSON cross-validated accuracy before/after
+            fitted_at TEXT,
+            reset_at TEXT                          -- corrections made before this no longer teach it
+        );
+        CREATE TABLE journal_contributions (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            checkin_id INTEGER NOT NULL UNIQUE REFERENCES journal_checkins(id) ON DELETE CASCADE,
+            crop BLOB NOT NULL,                    -- 48x48 gray pixels (2304 bytes, row by row): the model's input
+            model_sha256 TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX journal_contributions_user ON journal_contributions(user_id);
     """,
     ),
 )

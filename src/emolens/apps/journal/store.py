@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from emolens.apps.db import Database, utc_now
+from emolens.apps.journal import contributions, personal
 from emolens.apps.journal.models import (
     IMAGES,
     MAX_NOTE,
@@ -84,7 +85,17 @@ def _checkin(row: sqlite3.Row, tags: Sequence[str]) -> CheckIn:
         note=row["note"],
         tags=tuple(tags),
         image_file=row["image_file"],
+        personal=_loads(row["personal"]),
+        model_sha256=row["model_sha256"],
+        contributed=bool(row["contributed"]),
     )
+
+
+# Every read of a check-in: its row and whether its face crop was contributed.
+SELECT_CHECKIN = (
+    "SELECT journal_checkins.*, EXISTS (SELECT 1 FROM journal_contributions k WHERE k.checkin_id = "
+    "journal_checkins.id) AS contributed FROM journal_checkins"
+)
 
 
 def _tags_for(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[str]]:
@@ -101,7 +112,9 @@ def _tags_for(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[st
 
 def _baseline(conn: sqlite3.Connection, user_id: int) -> Baseline | None:
     row = conn.execute("SELECT * FROM journal_baselines WHERE user_id = ?", (user_id,)).fetchone()
-    return None if row is None else Baseline(_loads(row["probabilities"]) or {}, row["frames"], row["created_at"])
+    if row is None:
+        return None
+    return Baseline(_loads(row["probabilities"]) or {}, row["frames"], row["created_at"], row["model_sha256"])
 
 
 def add_checkin(
@@ -117,15 +130,22 @@ def add_checkin(
     image_jpeg: bytes | None = None,
     data_dir: Path | None = None,
     idempotency_key: str | None = None,
+    model_sha256: str | None = None,
+    contribution: bytes | None = None,
 ) -> CheckIn:
-    """Store one check-in; camera and photo readings are adjusted by the user's baseline, if any.
+    """Store one check-in; camera and photo readings are adjusted by the user's baseline, if any, then by
+    their personal adaptation when it is on (apps/journal/personal.py).
 
     image_jpeg is kept only when given (the user opted in); it must be re-encoded pixels without
-    metadata (see journal.images.private_jpeg) and needs data_dir. With an idempotency_key the
-    user already stored a check-in under, that check-in is returned and nothing is written.
+    metadata (see journal.images.private_jpeg) and needs data_dir. contribution: the 48x48 gray face
+    crop the user chose to contribute (contributions.pixels). model_sha256: the model that read it.
+    With an idempotency_key the user already stored a check-in under, that check-in is returned and
+    nothing is written.
     """
     if source not in SOURCES:
         raise JournalError(f"unknown source {source!r}: one of {', '.join(SOURCES)}")
+    if contribution is not None and source == "manual":
+        raise JournalError("a picked mood has no face crop to contribute")
     note, tags = clean_note(note), clean_tags(tags)
     created, local = clock(at, tz_offset_minutes)
     image_file = _write_image(data_dir, user_id, image_jpeg) if image_jpeg is not None else None
@@ -134,7 +154,12 @@ def add_checkin(
             earlier = _for_key(conn, user_id, idempotency_key)
             if earlier is not None:  # a retry: the first request's check-in, stored once
                 raise _Replay(earlier)
-            row = _insert(conn, user_id, reading, source, (created, local), note, tags, image_file, idempotency_key)
+            row = _insert(
+                conn, user_id, reading, source, (created, local), note, tags, image_file, idempotency_key, model_sha256
+            )
+            if contribution is not None:
+                contributions.insert(conn, user_id, row["id"], contribution, model_sha256)
+                row = conn.execute(f"{SELECT_CHECKIN} WHERE id = ?", (row["id"],)).fetchone()
     except BaseException as exc:
         if image_file is not None and data_dir is not None:
             (data_dir / image_file).unlink(missing_ok=True)
@@ -145,8 +170,9 @@ def add_checkin(
 
 
 INSERT_CHECKIN = (
-    "INSERT INTO journal_checkins (user_id, created_at, local_time, source, shares, adjusted, emotion, confidence, "
-    "frames, note, image_file, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO journal_checkins (user_id, created_at, local_time, source, shares, adjusted, personal, emotion, "
+    "confidence, frames, note, image_file, idempotency_key, model_sha256) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -160,19 +186,24 @@ def _insert(
     tags: Sequence[str],
     image_file: str | None,
     key: str | None,
+    model_sha256: str | None,
 ) -> sqlite3.Row:
-    """A check-in's rows, read relative to the user's baseline when there is one (not a picked mood)."""
+    """A check-in's rows, read relative to the user's baseline when there is one, then through their personal
+    adaptation when it is on (never a picked mood)."""
     baseline = _baseline(conn, user_id) if source != "manual" else None
     adjusted = adjust(reading.shares, baseline.probabilities) if baseline else None
-    emotion = top(adjusted) if adjusted else reading.emotion
-    shares = json.dumps(rounded(reading.shares, 6))
-    relative = None if adjusted is None else json.dumps(rounded(adjusted, 6))
+    adaptation = personal.load(conn, user_id) if source != "manual" else None
+    adapted = None
+    if adaptation is not None and adaptation.active and adaptation.calibration is not None:
+        adapted = adaptation.calibration.apply(adjusted or reading.shares)
+    emotion = top(adapted or adjusted or reading.shares)
+    values = [json.dumps(rounded(r, 6)) if r is not None else None for r in (reading.shares, adjusted, adapted)]
     counts = (reading.confidence, reading.frames)
     cur = conn.execute(
-        INSERT_CHECKIN, (user_id, *times, source, shares, relative, emotion, *counts, note, image_file, key)
+        INSERT_CHECKIN, (user_id, *times, source, *values, emotion, *counts, note, image_file, key, model_sha256)
     )
     conn.executemany("INSERT INTO journal_tags (checkin_id, tag) VALUES (?, ?)", [(cur.lastrowid, t) for t in tags])
-    return conn.execute("SELECT * FROM journal_checkins WHERE id = ?", (cur.lastrowid,)).fetchone()
+    return conn.execute(f"{SELECT_CHECKIN} WHERE id = ?", (cur.lastrowid,)).fetchone()
 
 
 class _Replay(Exception):
@@ -186,9 +217,7 @@ class _Replay(Exception):
 def _for_key(conn: sqlite3.Connection, user_id: int, key: str | None) -> CheckIn | None:
     if key is None:
         return None
-    row = conn.execute(
-        "SELECT * FROM journal_checkins WHERE user_id = ? AND idempotency_key = ?", (user_id, key)
-    ).fetchone()
+    row = conn.execute(f"{SELECT_CHECKIN} WHERE user_id = ? AND idempotency_key = ?", (user_id, key)).fetchone()
     return None if row is None else _checkin(row, _tags_for(conn, [row["id"]])[row["id"]])
 
 
@@ -200,9 +229,7 @@ def checkin_for_key(db: Database, user_id: int, key: str) -> CheckIn | None:
 
 def get_checkin(db: Database, user_id: int, checkin_id: int) -> CheckIn | None:
     with db.read() as conn:
-        row = conn.execute(
-            "SELECT * FROM journal_checkins WHERE id = ? AND user_id = ?", (checkin_id, user_id)
-        ).fetchone()
+        row = conn.execute(f"{SELECT_CHECKIN} WHERE id = ? AND user_id = ?", (checkin_id, user_id)).fetchone()
         return None if row is None else _checkin(row, _tags_for(conn, [row["id"]])[row["id"]])
 
 
@@ -225,7 +252,7 @@ def list_checkins(
         where.append("local_time < ?")
         args.append((until + timedelta(days=1)).isoformat())
     sql = (
-        f"SELECT * FROM journal_checkins WHERE {' AND '.join(where)} "
+        f"{SELECT_CHECKIN} WHERE {' AND '.join(where)} "
         f"ORDER BY local_time {'DESC' if newest_first else 'ASC'}, id {'DESC' if newest_first else 'ASC'}"
     )
     if limit is not None:
@@ -259,8 +286,8 @@ def update_checkin(
             return None
         if corrected is not UNSET:
             conn.execute(
-                "UPDATE journal_checkins SET corrected = ? WHERE id = ?",
-                (None if corrected is None else check_emotion(corrected), checkin_id),
+                "UPDATE journal_checkins SET corrected = ?, corrected_at = ? WHERE id = ?",
+                (None if corrected is None else check_emotion(corrected), personal.stamp(), checkin_id),
             )
         if note is not UNSET:
             conn.execute("UPDATE journal_checkins SET note = ? WHERE id = ?", (clean_note(note), checkin_id))
@@ -286,17 +313,23 @@ def delete_checkin(db: Database, user_id: int, checkin_id: int, *, data_dir: Pat
     return True
 
 
-def save_baseline(db: Database, user_id: int, reading: Reading) -> Baseline:
+def save_baseline(db: Database, user_id: int, reading: Reading, model_sha256: str | None = None) -> Baseline:
     """The relaxed face's mean probabilities become the user's baseline (replacing an older one)."""
     if reading.frames == 0:
         raise JournalError("a baseline needs at least one photo or frame with a face")
-    baseline = Baseline(dict(reading.shares), reading.frames, utc_now())
+    baseline = Baseline(dict(reading.shares), reading.frames, utc_now(), model_sha256)
     with db.write() as conn:
         conn.execute(
-            "INSERT INTO journal_baselines (user_id, probabilities, frames, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(user_id) DO UPDATE SET probabilities = excluded.probabilities, "
-            "frames = excluded.frames, created_at = excluded.created_at",
-            (user_id, json.dumps(rounded(baseline.probabilities, 6)), baseline.frames, baseline.created_at),
+            "INSERT INTO journal_baselines (user_id, probabilities, frames, created_at, model_sha256) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET probabilities = excluded.probabilities, "
+            "frames = excluded.frames, created_at = excluded.created_at, model_sha256 = excluded.model_sha256",
+            (
+                user_id,
+                json.dumps(rounded(baseline.probabilities, 6)),
+                baseline.frames,
+                baseline.created_at,
+                model_sha256,
+            ),
         )
     return baseline
 

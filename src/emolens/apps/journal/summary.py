@@ -22,6 +22,7 @@ from emolens.apps.journal.trends import (
     TagEffect,
     daily,
     grouped,
+    model_changes,
     period_shares,
     streaks,
     tag_effects,
@@ -48,6 +49,7 @@ class Summary:
     crisis: dict[str, Any] | None
     disclaimer: str
     has_baseline: bool
+    model_changes: tuple[dict[str, Any], ...] = ()  # the days a new model version started reading
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,7 @@ class Summary:
             "crisis": self.crisis,
             "disclaimer": self.disclaimer,
             "has_baseline": self.has_baseline,
+            "model_changes": list(self.model_changes),
         }
 
 
@@ -112,6 +115,7 @@ def build_summary(
         crisis=crisis_block(book, found),
         disclaimer=book.disclaimer,
         has_baseline=has_baseline,
+        model_changes=tuple(model_changes(inside, group)),
     )
 
 
@@ -168,6 +172,8 @@ def format_summary(s: Summary) -> str:
         if len(s.series) > 1:
             recent = ", ".join(f"{b.label} {b.indexes.happiness:.0f}" for b in s.series[-6:])
             lines.append(f"Happiness by {s.group}: {recent}")
+    for change in s.model_changes:
+        lines.append(f"Model changed on {change['day']}: readings from then on are by model {change['sha256'][:12]}")
     if not s.has_baseline:
         lines.append("No personal baseline yet: `emolens journal calibrate PHOTO...` (a relaxed face).")
     if s.crisis:

@@ -205,3 +205,24 @@ def tag_effects(checkins: Sequence[CheckIn], *, min_checkins: int = 2) -> list[T
         delta = Indexes(a.happiness - b.happiness, a.sadness - b.sadness, a.stress - b.stress, a.valence - b.valence)
         out.append(TagEffect(tag, len(with_tag), len(without), delta))
     return out
+
+
+def model_changes(checkins: Sequence[CheckIn], group: str = "day") -> list[dict[str, Any]]:
+    """The days on which the model that read the check-ins changed (a new version was served): the day of the
+    first reading by the new model, its bucket's label in `group`, and both models' sha256."""
+    out: list[dict[str, Any]] = []
+    previous = None
+    for c in sorted(checkins, key=lambda c: (c.local_time, c.id)):
+        if c.model_sha256 is None:
+            continue  # picked moods, and readings stored before versions were recorded
+        if previous is not None and c.model_sha256 != previous:
+            out.append(
+                {
+                    "day": c.day.isoformat(),
+                    "bucket": _bucket_start(c.day, group)[1],
+                    "sha256": c.model_sha256,
+                    "previous": previous,
+                }
+            )
+        previous = c.model_sha256
+    return out

@@ -33,4 +33,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX service_sessions_started ON service_sessions(started_at);
     """,
     ),
+    Migration(
+        "satisfaction",
+        2,
+        "the model that read each session",
+        sql="ALTER TABLE service_sessions ADD COLUMN model_sha256 TEXT;  -- sha256 of the model.onnx that read it",
+    ),
 )

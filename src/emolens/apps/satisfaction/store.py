@@ -51,6 +51,7 @@ class ServiceSession:
     reason: str | None
     error: str | None
     analysis: dict[str, Any] | None  # None in lists (left out to keep them light) and before analysis
+    model_sha256: str | None = None  # the model that read it (None before it was analysed)
 
     def to_dict(self, *, full: bool = True) -> dict[str, Any]:
         out = {
@@ -69,6 +70,7 @@ class ServiceSession:
             "confidence": self.confidence,
             "reason": self.reason,
             "error": self.error,
+            "model_sha256": self.model_sha256,
         }
         if full:
             a = self.analysis or {}
@@ -163,6 +165,7 @@ def _row(row: sqlite3.Row, *, with_analysis: bool = True) -> ServiceSession:
         reason=row["reason"],
         error=row["error"],
         analysis=analysis,
+        model_sha256=row["model_sha256"],
     )
 
 
@@ -252,7 +255,8 @@ def ended_at(started_at: str, duration_s: float) -> str:
     return iso(start + timedelta(seconds=round(duration_s)))
 
 
-def save_analysis(db: Database, session_id: str, analysis: SessionAnalysis) -> None:
+def save_analysis(db: Database, session_id: str, analysis: SessionAnalysis, model_sha256: str | None = None) -> None:
+    """The session's scored numbers, and the sha256 of the model that read it (every stored reading records it)."""
     d = analysis.to_dict()
     blob = {k: d[k] for k in ("explanation", "timeline", "customer", "details")}
     with db.write() as conn:
@@ -260,7 +264,7 @@ def save_analysis(db: Database, session_id: str, analysis: SessionAnalysis) -> N
         end = ended_at(row["started_at"], analysis.duration) if row else utc_now()
         conn.execute(
             "UPDATE service_sessions SET status = 'done', error = NULL, ended_at = ?, frames = ?, "
-            "duration = ?, score = ?, confidence = ?, reason = ?, analysis = ? WHERE id = ?",
+            "duration = ?, score = ?, confidence = ?, reason = ?, analysis = ?, model_sha256 = ? WHERE id = ?",
             (
                 end,
                 analysis.frames,
@@ -269,6 +273,7 @@ def save_analysis(db: Database, session_id: str, analysis: SessionAnalysis) -> N
                 analysis.confidence,
                 analysis.reason,
                 json.dumps(blob, separators=(",", ":")),
+                model_sha256,
                 session_id,
             ),
         )

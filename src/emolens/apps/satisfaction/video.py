@@ -80,10 +80,11 @@ def save_scored_session(
     customer_ref: str | None = None,
     source: str = "cli",
     started_at: str | None = None,
+    model_sha256: str | None = None,
 ) -> store.ServiceSession:
     """A new session of user_id holding an analysis made beforehand (the CLI scores first, then stores)."""
     session = store.create_session(
         db, user_id, location=location, agent=agent, customer_ref=customer_ref, source=source, started_at=started_at
     )
-    store.save_analysis(db, session.id, analysis)
+    store.save_analysis(db, session.id, analysis, model_sha256)
     return store.get_session(db, user_id, session.id) or session

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
+from emolens.inference import versions
 from emolens.inference.analyzer import Analyzer
+from emolens.web.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -20,17 +23,22 @@ class Engine:
     def labels(self) -> tuple[str, ...]:
         return self.analyzer.labels
 
+    @property
+    def sha256(self) -> str:
+        """The served model.onnx's sha256: stored readings record it."""
+        return self.analyzer.model_sha256
+
     def model_ref(self) -> dict[str, str]:
         """{"name", "sha256"}: enough for a client to tell which model answered."""
         card = self.analyzer.card
-        return {"name": card.name, "sha256": card.onnx_sha256}
+        return {"name": card.name, "sha256": self.sha256}
 
     def model_card(self) -> dict[str, Any]:
         card = self.analyzer.card
         return {
             "name": card.name,
             "arch": card.arch,
-            "sha256": card.onnx_sha256,
+            "sha256": self.sha256,
             "labels": list(card.labels),
             "input_size": card.input_size,
             "channels": card.channels,
@@ -53,3 +61,44 @@ def build_engine(*, model: str, detector: str, threads: int, max_pixels: int) ->
         detector,
     )
     return Engine(analyzer=analyzer, detector=detector)
+
+
+class ServedEngine:
+    """The engine the server serves. With a pinned model (--model, EMOLENS_MODEL) always the same one; else the
+    data folder's active model (inference/versions.py), reloaded when `emolens models use` or `rollback`
+    changes it: the next request that needs the model gets the new one (requests already running finish on
+    the old). A model that fails to load is logged and the previous one served on."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None):
+        self.settings = settings
+        self.follow = not settings.model
+        self._engine = engine
+        self._stamp = versions.state_stamp(settings.data_dir) if self.follow else None
+        self._lock = threading.Lock()
+
+    def _build(self) -> Engine:
+        s = self.settings
+        model = versions.served_model(s.data_dir, s.model)
+        return build_engine(model=model, detector=s.detector, threads=s.threads, max_pixels=s.max_pixels)
+
+    def start(self) -> Engine:
+        """Build the engine when none was handed over (at the app's start)."""
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._build()
+            return self._engine
+
+    def current(self) -> Engine:
+        engine = self._engine or self.start()
+        if not self.follow or versions.state_stamp(self.settings.data_dir) == self._stamp:
+            return engine
+        with self._lock:
+            stamp = versions.state_stamp(self.settings.data_dir)
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    self._engine = self._build()
+                    log.info("now serving model %s (sha256 %s)", self._engine.analyzer.card.name, self._engine.sha256)
+                except (ValueError, OSError) as exc:
+                    log.error("could not switch models (%s): still serving %s", exc, engine.analyzer.card.name)
+            return self._engine or engine

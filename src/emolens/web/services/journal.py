@@ -54,8 +54,10 @@ def checkin_from_uploads(
     keep_image: bool = False,
     data_dir: Path | None = None,
     idempotency_key: str | None = None,
+    contribute: bool = False,
 ) -> tuple[store.CheckIn, str | None]:
-    """apps.journal.checkin.checkin_from_images on the decoded uploads, with the server's analyser."""
+    """apps.journal.checkin.checkin_from_images on the decoded uploads, with the server's analyser (its model's
+    sha256 is stored with the reading; its crop function makes a contributed 48x48 crop)."""
     return checkin_from_images(
         db,
         engine.analyzer.analyze,
@@ -67,6 +69,9 @@ def checkin_from_uploads(
         keep_image=keep_image,
         data_dir=data_dir,
         idempotency_key=idempotency_key,
+        model_sha256=engine.sha256,
+        contribute=contribute,
+        crop=engine.analyzer.model_crop,
     )
 
 
@@ -74,4 +79,6 @@ def baseline_from_uploads(
     db: Database, engine: Engine, intake: PhotoIntake, user_id: int, uploads: Sequence[Upload]
 ) -> tuple[store.Baseline, str | None]:
     """apps.journal.checkin.baseline_from_images on the decoded uploads, with the server's analyser."""
-    return baseline_from_images(db, engine.analyzer.analyze, user_id, decode(intake, uploads))
+    return baseline_from_images(
+        db, engine.analyzer.analyze, user_id, decode(intake, uploads), model_sha256=engine.sha256
+    )

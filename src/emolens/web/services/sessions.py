@@ -38,6 +38,7 @@ class LiveRecording:
 
     def __init__(self, engine: Engine, intake: PhotoIntake, settings: Settings, session_id: str):
         self.session_id = session_id
+        self.model_sha256 = engine.sha256
         self.live = LiveSession(engine, intake, alpha=settings.live_alpha, max_bytes=settings.max_upload_bytes)
         self.recorder = SessionRecorder(engine.labels)
 
@@ -59,7 +60,7 @@ class LiveRecording:
         store.set_status(db, self.session_id, "processing")
         with failing_session(db, self.session_id):
             analysis = scoring.analyze(self.recorder)
-            store.save_analysis(db, self.session_id, analysis)
+            store.save_analysis(db, self.session_id, analysis, self.model_sha256)
         log.info("live session %s: %d frames, score %s", self.session_id, analysis.frames, analysis.score)
         return analysis
 
@@ -89,7 +90,7 @@ def analyze_session_video(
     try:
         with failing_session(db, session_id):
             analysis, summary = score_video(run, engine.labels, scoring)
-            store.save_analysis(db, session_id, analysis)
+            store.save_analysis(db, session_id, analysis, engine.sha256)
     finally:
         video.unlink(missing_ok=True)
     job.frame_count = job.frames_done

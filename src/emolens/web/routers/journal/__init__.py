@@ -1,5 +1,6 @@
 """The mood journal on the web: check-ins and baseline (api), summary, export and account deletion (data), the
-journal page (pages). Thin: the work is in apps.journal and web.services.journal."""
+personal adaptation and contributed crops (feedback), the journal page (pages). Thin: the work is in apps.journal
+and web.services.journal."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from emolens.apps.journal.suggestions import load_rules
-from emolens.web.routers.journal import api, data, pages
+from emolens.web.routers.journal import api, data, feedback, pages
 from emolens.web.webapp import WebApp
 
 
@@ -17,7 +18,7 @@ async def start(app: FastAPI) -> None:
 
 WEB_APP = WebApp(
     "journal",
-    api=(api.router, data.router),
+    api=(api.router, data.router, feedback.router),
     pages=(pages.router,),
     uploads=(("/journal/checkins", "photo"), ("/journal/baseline", "photo")),
     start=start,

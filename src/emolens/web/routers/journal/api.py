@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from emolens.apps.journal import checkin as usecase
 from emolens.apps.journal import store
 from emolens.apps.journal.checkin import baseline_from_shares, checkin_from_shares
 from emolens.apps.journal.readings import NoFaceFound, manual_reading
@@ -56,6 +57,11 @@ CHECKIN_BODY = {
                         "keep_image": {
                             "type": "boolean",
                             "description": "keep the photo (default: only numbers are stored)",
+                        },
+                        "contribute": {
+                            "type": "boolean",
+                            "description": "contribute this check-in's 48x48 gray face crop (never the photo) to "
+                            "improve the shared model once you correct it (default: off)",
                         },
                         "tz_offset_minutes": {"type": "integer"},
                     },
@@ -258,6 +264,7 @@ async def _form_checkin(request: Request, db, engine, intake, settings, user_id:
         keep_image=_flag(fields.get("keep_image")),
         data_dir=settings.data_dir,
         idempotency_key=key,
+        contribute=_flag(fields.get("contribute")),
     )
 
 
@@ -281,9 +288,10 @@ def get_checkin(checkin_id: CheckInId, user: CurrentUser, db: DbDep) -> CheckInO
     summary="Correct the emotion, or change the note or tags",
 )
 def patch_checkin(checkin_id: CheckInId, body: CheckInPatch, user: CurrentUser, db: DbDep) -> CheckInOut:
+    """A correction is kept next to the estimate, counts in trends, and teaches your personal adaptation."""
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     try:
-        checkin = store.update_checkin(db, user.id, checkin_id, **changes)
+        checkin = usecase.edit_checkin(db, user.id, checkin_id, **changes)
     except store.JournalError as exc:
         raise refused(exc) from None
     if checkin is None:
@@ -292,10 +300,13 @@ def patch_checkin(checkin_id: CheckInId, body: CheckInPatch, user: CurrentUser, 
 
 
 @router.delete(
-    "/checkins/{checkin_id}", status_code=204, responses=NOT_FOUND, summary="Delete a check-in (and its kept photo)"
+    "/checkins/{checkin_id}",
+    status_code=204,
+    responses=NOT_FOUND,
+    summary="Delete a check-in (and its kept photo and contributed crop)",
 )
 def delete_checkin(checkin_id: CheckInId, user: CurrentUser, db: DbDep, settings: SettingsDep) -> Response:
-    if not store.delete_checkin(db, user.id, checkin_id, data_dir=settings.data_dir):
+    if not usecase.delete_checkin(db, user.id, checkin_id, data_dir=settings.data_dir):
         raise not_found(checkin_id)
     return Response(status_code=204)
 
@@ -374,5 +385,5 @@ def get_baseline(user: CurrentUser, db: DbDep) -> BaselineOut | None:
 
 @router.delete("/baseline", status_code=204, summary="Forget your baseline")
 def delete_baseline(user: CurrentUser, db: DbDep) -> Response:
-    store.delete_baseline(db, user.id)
+    usecase.delete_baseline(db, user.id)
     return Response(status_code=204)

@@ -68,6 +68,11 @@ class CheckInOut(BaseModel):
     note: str
     tags: list[str]
     has_image: bool = Field(description="true only when you chose to keep the photo")
+    personal: dict[str, float] | None = Field(
+        None, description="shares after your personal adaptation (null: not adapted: off, no corrections yet, a mood)"
+    )
+    model_sha256: str | None = Field(None, description="sha256 of the model that read it (null for a mood)")
+    contributed: bool = Field(False, description="you contributed its 48x48 face crop to improve the model")
     notice: str | None = Field(
         None,
         description="when creating from a photo or frames with several faces: which "
@@ -86,6 +91,7 @@ class BaselineOut(BaseModel):
     notice: str | None = Field(
         None, description="when calibrating: several faces were in a picture, the largest was used"
     )
+    model_sha256: str | None = Field(None, description="sha256 of the model that read the resting face")
 
 
 class SummaryOut(BaseModel):
@@ -106,3 +112,37 @@ class SummaryOut(BaseModel):
     crisis: dict[str, Any] | None = Field(description="helplines, shown when a sustained negative pattern appears")
     disclaimer: str
     has_baseline: bool
+    model_changes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="days on which a new model version started reading your check-ins (day, bucket, sha256, previous)",
+    )
+
+
+class AdaptationIn(BaseModel):
+    """Switch your personal adaptation on or off (what it learned is kept)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+
+
+class AdaptationOut(BaseModel):
+    enabled: bool = Field(description="later camera and photo check-ins are adapted (on by default)")
+    active: bool = Field(description="on, and fitted on at least one correction")
+    corrections: int = Field(description="how many of your corrections it rests on")
+    evaluation: dict[str, Any] | None = Field(
+        description="accuracy on your own corrected check-ins before and after it, each predicted by an adaptation "
+        "fitted without it (k-fold: n, folds, before, after); null below 2 corrections"
+    )
+    calibration: dict[str, Any] | None = Field(description="the numbers: a bias per emotion and a scale")
+    fitted_at: str | None
+    reset_at: str | None
+
+
+class ContributionOut(BaseModel):
+    id: int
+    checkin_id: int
+    label: str | None = Field(description="the check-in's correction: the crop teaches the model only with one")
+    created_at: str
+    model_sha256: str | None
+    size: list[int] = Field(description="[48, 48]: a gray crop, the model's input; never the photo")
+    used_for_training: bool

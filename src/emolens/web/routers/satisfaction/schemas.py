@@ -37,6 +37,7 @@ class SessionSummaryOut(BaseModel):
     confidence: float | None = Field(description="0..1, from the customer's usable face time")
     reason: str | None = Field(description="why there is no score")
     error: str | None
+    model_sha256: str | None = Field(None, description="sha256 of the model that read it (null before analysis)")
 
 
 class SessionOut(SessionSummaryOut):

@@ -146,6 +146,7 @@
     form.append("tags", [...tags, ...more].join(","));
     form.append("tz_offset_minutes", String(tzOffset()));
     form.append("keep_image", $("keep-image").checked ? "true" : "false");
+    form.append("contribute", $("contribute").checked ? "true" : "false");
     return form;
   }
 
@@ -154,6 +155,7 @@
     $("more-tags").value = "";
     document.querySelectorAll('input[name="tag"]').forEach((c) => { c.checked = false; });
     $("keep-image").checked = false;
+    $("contribute").checked = false; // consent is given per check-in
   }
 
   async function saved(checkin) {
@@ -302,7 +304,8 @@
     meta.className = "meta";
     const how = { camera: "camera", photo: "photo", manual: "picked mood" }[c.source];
     const conf = c.confidence == null ? "" : ` · confidence ${Math.round(c.confidence * 100)}%`;
-    meta.textContent = `${c.local_time.replace("T", " ").slice(0, 16)} · ${how}${conf}${c.adjusted ? " · relative to your baseline" : ""}${c.has_image ? " · photo kept" : ""}`;
+    meta.textContent = `${c.local_time.replace("T", " ").slice(0, 16)} · ${how}${conf}${c.adjusted ? " · relative to your baseline" : ""}${c.has_image ? " · photo kept" : ""}` +
+      `${c.personal ? " · personally adapted" : ""}${c.contributed ? " · face crop contributed" : ""}`;
     head.append(title, meta);
     const actions = document.createElement("div");
     actions.className = "actions";
@@ -345,6 +348,7 @@
     window.JournalCharts.render(summary, cfg.moods);
     $("entries").replaceChildren(...checkins.map(entry));
     if (!checkins.length) $("entries").innerHTML = '<li class="empty">No check-ins yet.</li>';
+    await Promise.all([window.JournalFeedback.showAdaptation(), window.JournalFeedback.showContributions()]);
   }
   $("days").addEventListener("change", refresh);
   $("group").addEventListener("change", refresh);

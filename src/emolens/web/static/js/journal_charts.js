@@ -1,4 +1,5 @@
-/* Mood journal charts (plotly, served locally): indexes over time, emotion shares, weekdays; tag table. */
+/* Mood journal charts (plotly, served locally): indexes over time (the day the model changed marked), emotion
+   shares, weekdays; tag table. */
 "use strict";
 (function () {
   const { color } = window.Emolens;
@@ -8,7 +9,19 @@
   /* Bucket labels (2026-03-16, 2026-W12, 2026-03) on a category axis: one tick per day/week/month with data. */
   const XAXIS = { type: "category", automargin: true };
 
-  function indexes(el, series, group) {
+  /* A dashed line where a new model version started reading the check-ins: trends either side are not alike. */
+  function modelMarks(series, changes) {
+    const labels = new Set(series.map((b) => b.label));
+    const seen = changes.filter((c) => labels.has(c.bucket));
+    return {
+      shapes: seen.map((c) => ({ type: "line", xref: "x", yref: "paper", x0: c.bucket, x1: c.bucket, y0: 0, y1: 1,
+        line: { color: "#5f6670", width: 1.5, dash: "dash" } })),
+      annotations: seen.map((c) => ({ x: c.bucket, xref: "x", y: 1, yref: "paper", yanchor: "bottom",
+        text: `model changed (${c.sha256.slice(0, 8)})`, showarrow: false, font: { size: 11, color: "#5f6670" } })),
+    };
+  }
+
+  function indexes(el, series, group, changes) {
     const x = series.map((b) => b.label);
     const traces = ["happiness", "sadness", "stress"].map((name) => ({
       x, y: series.map((b) => b[name]), name, type: "scatter", mode: series.length > 1 ? "lines+markers" : "markers",
@@ -18,7 +31,7 @@
     window.Plotly.newPlot(el, traces, {
       title: { text: `Indexes by ${group} (0–100)`, font: { size: 15 } }, margin: { l: 48, r: 16, t: 40, b: 48 },
       yaxis: { range: [0, 100], title: { text: "index" } }, xaxis: XAXIS,
-      legend: { orientation: "h", y: -0.2 }, hovermode: "x unified",
+      legend: { orientation: "h", y: -0.2 }, hovermode: "x unified", ...modelMarks(series, changes || []),
     }, CONFIG);
   }
 
@@ -78,7 +91,7 @@
     const empty = !summary.series.length;
     ["chart-indexes", "chart-shares", "chart-weekdays"].forEach((id) => { $(id).hidden = empty; });
     if (!empty) {
-      indexes($("chart-indexes"), summary.series, summary.group);
+      indexes($("chart-indexes"), summary.series, summary.group, summary.model_changes);
       shares($("chart-shares"), summary.series, summary.group, moods);
       weekdays($("chart-weekdays"), summary.weekdays);
     }

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from emolens.apps.journal import store
 from emolens.apps.journal.readings import NoFaceFound, manual_reading
 from emolens.web.auth import CurrentUser, DbDep
-from emolens.web.deps import EngineDep, IntakeDep, SettingsDep
+from emolens.web.deps import EngineDep, IntakeDep, SettingsDep, get_pool
 from emolens.web.errors import json_body
 from emolens.web.routers.journal.schemas import BaselineOut, CheckInOut, CheckInPatch, MoodIn
 from emolens.web.schemas import ErrorOut
@@ -217,7 +217,7 @@ async def _form_checkin(request: Request, db, engine, intake, settings, user_id:
         )
         return checkin, None
     service.check_uploads(uploads, max_bytes=settings.max_upload_bytes)
-    return await run_in_threadpool(
+    return await get_pool(request).run(  # the analysis: on the engine's workers, 503 past their limit
         service.checkin_from_uploads,
         db,
         engine,
@@ -306,7 +306,9 @@ async def calibrate(
     uploads, _ = await uploads_from(request, settings.max_upload_bytes)
     service.check_uploads(uploads, max_bytes=settings.max_upload_bytes)
     try:
-        baseline, notice = await run_in_threadpool(service.baseline_from_uploads, db, engine, intake, user.id, uploads)
+        baseline, notice = await get_pool(request).run(
+            service.baseline_from_uploads, db, engine, intake, user.id, uploads
+        )
     except (NoFaceFound, store.JournalError) as exc:
         raise refused(exc) from None
     return BaselineOut(**baseline.to_dict(), notice=notice)

@@ -452,3 +452,13 @@ def test_export_writes_card_json_once_and_complete(trained_run, tmp_path, monkey
     assert main(["export", str(trained_run), "--out", str(out)]) == 0
     assert len(saved) == 1 and saved[0][0] == "card.json" and saved[0][2]  # one write, with calibration metrics
     assert ModelCard.load(out / "card.json").temperature == saved[0][1]
+
+
+def test_export_int8_of_a_training_run_exports_float_first_and_uses_the_runs_data(trained_run, tmp_path, capsys):
+    out = tmp_path / "int8"
+    assert main(["export", str(trained_run), "--int8", "--out", str(out), "--int8-crops", "30"]) == 0
+    assert "agrees with float" in capsys.readouterr().out
+    card = json.loads((out / "card.json").read_text())
+    assert card["name"] == trained_run.name and card["metrics"]["int8"]["calibration_crops"] == 30
+    assert card["metrics"]["int8"]["n"] == 5 * 7  # compared on the run's data's test split
+    assert sorted(p.name for p in out.iterdir()) == ["card.json", "model.onnx"]  # the float model was temporary

@@ -107,7 +107,8 @@ def test_export_int8_errors_are_one_line(tmp_path, data, capsys):
     assert "--int8 needs --data" in capsys.readouterr().err
     only_test = write_class_tree(tmp_path / "t", per_class=2, splits=("test",))
     assert main(["export", str(model), "--int8", "--data", str(only_test), "--out", str(tmp_path / "o")]) == 2
-    assert "no Training split" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "has no train split" in err and "needs Training crops" in err
     assert main(["export", str(model), "--int8", "--data", str(data), "--out", str(model)]) == 2
     assert "the float model itself" in capsys.readouterr().err
     assert (
@@ -124,7 +125,17 @@ def test_int8_default_agrees_with_float_on_publictest(tmp_path):
     whole split is the export command's own report, minutes on two cores)."""
     from emolens.train.quantize import quantize_model
 
-    card = quantize_model("default", tmp_path / "int8", FER_ZIP, crops=300, limit=600)
+    card = quantize_model("default", tmp_path / "int8", FER_ZIP, crops=500, limit=600)
     int8 = card.metrics["int8"]
     assert int8["split"] == "test" and int8["n"] == 600
     assert int8["agreement"] >= 0.99, int8
+
+
+def test_export_int8_without_a_validation_split_writes_the_model_uncompared(tmp_path, capsys):
+    model = conv_model(tmp_path / "float")
+    train_only = write_class_tree(tmp_path / "t", per_class=3, splits=("train",))
+    out = tmp_path / "int8"
+    assert main(["export", str(model), "--int8", "--data", str(train_only), "--out", str(out)]) == 0
+    assert "agrees" not in capsys.readouterr().out
+    int8 = json.loads((out / "card.json").read_text())["metrics"]["int8"]
+    assert int8["calibration_crops"] == 21 and "agreement" not in int8

@@ -136,6 +136,19 @@ def compare(float_dir: Path, int8_dir: Path, split: Split, limit: int = 0) -> di
     }
 
 
+def _read_splits(data: str | Path, wanted: tuple[str, ...], layout: str, label_map) -> dict[str, Split]:
+    """The Training split (required) and the comparison split when the dataset has it; nothing else is decoded."""
+    try:
+        return read_dataset(data, layout, splits=wanted, label_map=label_map)
+    except DataError:
+        if len(wanted) == 1:
+            raise
+    try:
+        return read_dataset(data, layout, splits=wanted[:1], label_map=label_map)
+    except DataError as exc:
+        raise DataError(f"{exc}: int8 calibration needs Training crops") from None
+
+
 def quantize_model(
     model: str | Path,
     out: str | Path,
@@ -160,9 +173,7 @@ def quantize_model(
     dst = out / "model.onnx"
     if dst.resolve() == (src_dir / card.onnx_file).resolve():
         raise ValueError(f"{dst} is the float model itself: write the int8 model to another --out folder")
-    splits = read_dataset(data, layout, label_map=label_map)
-    if "train" not in splits:
-        raise DataError(f"{data} has no Training split (found: {', '.join(splits)}): int8 calibration needs one")
+    splits = _read_splits(data, ("train", split) if split and split != "train" else ("train",), layout, label_map)
     images = training_sample(splits["train"], crops)
     log.info("calibrating int8 ranges on %d Training crops of %s", len(images), data)
     quantize_onnx(src_dir / card.onnx_file, dst, card, images)

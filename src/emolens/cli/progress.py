@@ -1,8 +1,9 @@
 """Video progress for the CLI (`emolens video`, `emolens session analyze`): ETA and cheaper settings, on stderr.
 
 On a terminal a tqdm bar (its frame/s and `<time left`, the ETA); in files and pipes a plain line
-every 10 %, with the frames per second so far and the time left. After the first frames, one line says how long the rest will take
-and what `--model fast` or `--every 3` would cost (emolens.inference.eta holds the arithmetic).
+every 10 %, with the frames per second so far and the time left. After the first frames, one line
+says how long the rest will take and what `--model fast` or `--every 3` would cost
+(emolens.inference.eta holds the arithmetic).
 """
 
 from __future__ import annotations

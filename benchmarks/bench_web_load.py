@@ -2,11 +2,15 @@
 
     python benchmarks/bench_web_load.py                          # 4 clients, 60 s, shipped model
     python benchmarks/bench_web_load.py --clients 8 --duration 30 --model exported/default --json
+    python benchmarks/bench_web_load.py --clients 16 --duration 60 --workers 2 --max-inflight 4   # overload
 
 Starts its own `emolens serve` on a free 127.0.0.1 port (never another host), warms
 it up, then each client loops (bounded by --duration and --max-requests) over one
-keep-alive connection. Prints requests/s, p50/p99 latency, errors, and the server's
-resident memory before and after the load (Linux /proc).
+keep-alive connection. A 503 (the server's admission limit, EMOLENS_MAX_INFLIGHT) is
+counted apart from errors, and the client waits its Retry-After before trying again, as a
+polite client does. Prints requests/s, p50/p99 latency of the accepted requests, 503s,
+errors, and the server's resident memory sampled every second (Linux /proc): before the
+load, at its first and last second, and its peak.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import platform
 import socket
 import statistics
@@ -73,6 +78,8 @@ def rss_mb(pid: int) -> float | None:
 
 
 def start_server(args: argparse.Namespace, port: int, data_dir: str) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in (("EMOLENS_WORKERS", args.workers), ("EMOLENS_MAX_INFLIGHT", args.max_inflight))})
     cmd = [
         sys.executable,
         "-m",
@@ -89,7 +96,7 @@ def start_server(args: argparse.Namespace, port: int, data_dir: str) -> subproce
         "--data-dir",
         data_dir,
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -104,7 +111,9 @@ def start_server(args: argparse.Namespace, port: int, data_dir: str) -> subproce
 
 
 def client(port: int, body: bytes, ctype: str, until: float, max_requests: int, out: dict) -> None:
-    """One client: POST, wait for the answer, repeat; records latencies (s) and errors."""
+    """One client: POST, wait for the answer, repeat; records latencies (s), 503s and errors.
+
+    After a 503 it waits the answer's Retry-After (at most until the end of the run)."""
     conn, lat, errors = None, out["latencies"], out["errors"]
     for _ in range(max_requests):
         if time.monotonic() >= until:
@@ -117,6 +126,10 @@ def client(port: int, body: bytes, ctype: str, until: float, max_requests: int, 
             resp.read()
             if resp.status == 200:
                 lat.append(time.perf_counter() - t0)
+            elif resp.status == 503:
+                out["refused"] += 1
+                wait = float(resp.getheader("Retry-After") or 1)
+                time.sleep(max(0.0, min(wait, until - time.monotonic())))
             else:
                 errors[str(resp.status)] = errors.get(str(resp.status), 0) + 1
         except (OSError, http.client.HTTPException) as exc:
@@ -129,7 +142,7 @@ def client(port: int, body: bytes, ctype: str, until: float, max_requests: int, 
 
 
 def run_load(port: int, body: bytes, ctype: str, clients: int, duration: float, max_requests: int) -> dict:
-    results = [{"latencies": [], "errors": {}} for _ in range(clients)]
+    results: list[dict] = [{"latencies": [], "errors": {}, "refused": 0} for _ in range(clients)]
     until = time.monotonic() + duration
     threads = [threading.Thread(target=client, args=(port, body, ctype, until, max_requests, r)) for r in results]
     t0 = time.perf_counter()
@@ -151,8 +164,31 @@ def run_load(port: int, body: bytes, ctype: str, clients: int, duration: float, 
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
         "mean_ms": statistics.fmean(lat) * 1000 if lat else None,
+        "refused_503": sum(r["refused"] for r in results),
         "errors": errors,
     }
+
+
+class MemorySampler:
+    """The server's resident memory once a second while the load runs (MB)."""
+
+    def __init__(self, pid: int):
+        self.pid, self.samples, self._stop = pid, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            mb = rss_mb(self.pid)
+            if mb is not None:
+                self.samples.append(round(mb, 1))
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def main() -> int:
@@ -163,6 +199,8 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=5, help="requests before measuring (default: %(default)s)")
     p.add_argument("--max-requests", type=int, default=100_000, help="per-client upper bound (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads in the server (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=0, help="EMOLENS_WORKERS (default: 0, one per core)")
+    p.add_argument("--max-inflight", type=int, default=0, help="EMOLENS_MAX_INFLIGHT (default: 0, twice the workers)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args()
     if args.clients < 1 or args.duration <= 0:
@@ -176,7 +214,8 @@ def main() -> int:
         try:
             run_load(port, body, ctype, 1, 30.0, args.warmup)  # first requests pay for lazy set-up
             rss_before = rss_mb(server.pid)
-            stats = run_load(port, body, ctype, args.clients, args.duration, args.max_requests)
+            with MemorySampler(server.pid) as memory:
+                stats = run_load(port, body, ctype, args.clients, args.duration, args.max_requests)
             rss_after = rss_mb(server.pid)
         finally:
             server.terminate()
@@ -190,6 +229,10 @@ def main() -> int:
         **stats,
         "server_rss_mb_before": rss_before,
         "server_rss_mb_after": rss_after,
+        "server_rss_mb_first_second": memory.samples[0] if memory.samples else None,
+        "server_rss_mb_peak": max(memory.samples, default=None),
+        "workers": args.workers,
+        "max_inflight": args.max_inflight,
         "machine": f"{machine.describe()}, Python {platform.python_version()}",
     }
     if args.json:
@@ -203,8 +246,12 @@ def main() -> int:
         f"  latency    p50 {fmt(report['p50_ms'])} ms   p99 {fmt(report['p99_ms'])} ms   "
         f"mean {fmt(report['mean_ms'])} ms"
     )
+    print(f"  503s       {report['refused_503']} (admission limit; the client waited Retry-After)")
     print(f"  errors     {sum(report['errors'].values())} {report['errors'] or ''}")
-    print(f"  server RSS {fmt(rss_before)} MB before -> {fmt(rss_after)} MB after")
+    print(
+        f"  server RSS {fmt(rss_before)} MB before, {fmt(report['server_rss_mb_first_second'])} MB in the first "
+        f"second of load, {fmt(rss_after)} MB after, peak {fmt(report['server_rss_mb_peak'])} MB"
+    )
     return 0
 
 

@@ -88,3 +88,58 @@ def test_crop_margin_and_edges():
     det = Detection((-10.0, -10.0, 100.0, 80.0), 0.9, None)  # partly outside the image
     crop = crop_face(img, det, margin=0.25, align=True)
     assert crop.shape[:2] == (150, 150)
+
+
+# The contract every registered detector keeps (a new backend gets these tests for free).
+@pytest.mark.parametrize("name", available_detectors())
+def test_detector_contract(name):
+    img, truth = group_photo()
+    before = img.copy()
+    det = create_detector(name, min_face=20)
+    found = det.detect(img)
+    assert np.array_equal(img, before), "detect() must not draw on or modify its input"
+    assert found and all(isinstance(d, Detection) for d in found)
+    assert [d.score for d in found] == sorted((d.score for d in found), reverse=True)
+    h, w = img.shape[:2]
+    for d in found:
+        x, y, bw, bh = d.box
+        assert det.threshold <= d.score <= 1.0
+        assert 0 <= x and 0 <= y and x + bw <= w + 1e-6 and y + bh <= h + 1e-6
+        assert min(bw, bh) >= det.min_face
+        assert d.landmarks is None or len(d.landmarks) == 5
+    assert det.detect(img) == found, "the same image gives the same faces"
+    assert det.name == name and 0.0 <= det.default_threshold < 1.0
+
+
+@pytest.mark.parametrize("name", available_detectors())
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 5, 3), (16, 2000, 3), (3000, 20, 3), (48, 48)])
+def test_detector_contract_odd_sizes(name, shape):
+    """Tiny, extreme aspect ratios, gray: an empty list or boxes inside the image, never an exception."""
+    img = np.full(shape, 128, np.uint8)
+    for d in create_detector(name).detect(img):
+        x, y, bw, bh = d.box
+        assert 0 <= x <= x + bw <= shape[1] and 0 <= y <= y + bh <= shape[0]
+
+
+@pytest.mark.parametrize("name", available_detectors())
+def test_detector_resolution_follows_min_face(name):
+    """Asking only for big faces lets a detector look at a smaller image (never a larger one)."""
+    det = create_detector(name, max_side=1024, min_face=20)
+    small = create_detector(name, max_side=1024, min_face=80)
+    assert small.scale_for(1400, 900) <= det.scale_for(1400, 900) <= 1024 / 1400
+    assert det.scale_for(100, 80) == 1.0  # never enlarged
+    img, truth = group_photo()
+    big = [t for t in truth if min(t[2:]) >= 80 * 1.1]
+    found = small.detect(img)
+    assert all(max(iou(d.box, t) for d in found) > 0.4 for t in big)
+
+
+def test_centerface_runs_at_the_resolution_the_faces_need(monkeypatch):
+    seen = []
+    det = create_detector("centerface", max_side=1024, min_face=60)
+    inner = det._detect
+    monkeypatch.setattr(det, "_detect", lambda image: seen.append(image.shape[:2]) or inner(image))
+    img, truth = group_photo()  # 900 x 1400; faces of 22, 35, 53 and 79 pixels
+    found = det.detect(img)
+    assert max(seen[0]) == round(1400 * det.smallest_face / 60)  # 467, not 1024
+    assert len(found) == 1 and iou(found[0].box, truth[-1]) > 0.4  # only the face over 60 pixels

@@ -96,7 +96,8 @@ def test_progress_in_a_pipe_says_the_plan_first_then_time_left_every_tenth():
         "--every 3 about 2 min, both about 55 s"
     )
     assert lines[1:] == [
-        f"clip.mp4: {n}/100 frames ({n}%), about {format_duration(2.0 * (100 - n))} left" for n in range(20, 100, 10)
+        f"clip.mp4: {n}/100 frames ({n}%), 0.5 fps, about {format_duration(2.0 * (100 - n))} left"
+        for n in range(20, 100, 10)
     ]
 
 
@@ -121,7 +122,10 @@ def test_video_cli_says_up_front_what_cheaper_settings_cost_and_gives_time_left(
     plan = [line for line in err if "frames left, about" in line]
     assert len(plan) == 1 and plan[0].startswith("meeting.mp4: 20 frames left")  # after the first 10
     assert "--model fast about" in plan[0] and "--every 3 about" in plan[0] and "both about" in plan[0]
-    assert any(line.startswith("meeting.mp4: 15/30 frames (50%), about ") and line.endswith(" left") for line in err)
+    assert any(
+        line.startswith("meeting.mp4: 15/30 frames (50%), ") and " fps, about " in line and line.endswith(" left")
+        for line in err
+    )
     assert err.index(plan[0]) < min(i for i, line in enumerate(err) if "/30 frames" in line)
 
 

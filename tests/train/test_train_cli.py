@@ -479,3 +479,13 @@ def test_init_from_a_different_model_is_a_clear_error(trained_run, train_data, t
         main(["train", "--data", str(train_data), "--init", str(tmp_path / "none"), "--out", str(tmp_path / "n")]) == 2
     )
     assert "no best.pt" in capsys.readouterr().err
+
+
+def test_export_int8_of_a_training_run_exports_float_first_and_uses_the_runs_data(trained_run, tmp_path, capsys):
+    out = tmp_path / "int8"
+    assert main(["export", str(trained_run), "--int8", "--out", str(out), "--int8-crops", "30"]) == 0
+    assert "agrees with float" in capsys.readouterr().out
+    card = json.loads((out / "card.json").read_text())
+    assert card["name"] == trained_run.name and card["metrics"]["int8"]["calibration_crops"] == 30
+    assert card["metrics"]["int8"]["n"] == 5 * 7  # compared on the run's data's test split
+    assert sorted(p.name for p in out.iterdir()) == ["card.json", "model.onnx"]  # the float model was temporary

@@ -1,8 +1,9 @@
 """Video progress for the CLI (`emolens video`, `emolens session analyze`): ETA and cheaper settings, on stderr.
 
-On a terminal a tqdm bar (its `<time left` is the ETA); in files and pipes a plain line every
-10 %, with the time left. After the first frames, one line says how long the rest will take
-and what `--model fast` or `--every 3` would cost (emolens.inference.eta holds the arithmetic).
+On a terminal a tqdm bar (its frame/s and `<time left`, the ETA); in files and pipes a plain line
+every 10 %, with the frames per second so far and the time left. After the first frames, one line
+says how long the rest will take and what `--model fast` or `--every 3` would cost
+(emolens.inference.eta holds the arithmetic).
 """
 
 from __future__ import annotations
@@ -64,10 +65,11 @@ class VideoProgress:
             and self.done < self.total
             and self.done * 10 >= self.next_tenth * self.total
         ):
-            left = eta_seconds(self.clock() - self.start, self.done, self.total)
+            elapsed = self.clock() - self.start
+            left = eta_seconds(elapsed, self.done, self.total)
             self.say(
                 f"{self.name}: {self.done}/{self.total} frames ({self.done / self.total:.0%}), "
-                f"about {format_duration(left or 0)} left"
+                f"{self.done / max(elapsed, 1e-9):.1f} fps, about {format_duration(left or 0)} left"
             )
             self.next_tenth = self.done * 10 // self.total + 1
 

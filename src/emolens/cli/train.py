@@ -29,7 +29,9 @@ EXAMPLES = {
   emolens export runs/default --out exported/default --half   # a folder of members (seed*/) = their ensemble
   emolens export runs/try --out exported/try --tta flip,zoom
   emolens export runs/default runs/input40 --out exported/mixed   # a 40 px member is fed a resized 48 px input
-  emolens export runs/gpu/a0 runs/gpu/a1 --out exported/ens --half --data fer2013.zip   # trained elsewhere: calibrate here""",  # noqa: E501
+  emolens export runs/gpu/a0 runs/gpu/a1 --out exported/ens --half --data fer2013.zip   # trained elsewhere: calibrate here
+  emolens export default --int8 --data ../shared/datasets/fer2013/fer2013.zip --out exported/default-int8   # int8
+  emolens export runs/default --int8 --out exported/default-int8   # a run: exported, then quantized""",  # noqa: E501
 }
 BF16 = {"auto": "auto", "true": True, "false": False}
 
@@ -89,7 +91,8 @@ def _export_args(x: argparse.ArgumentParser) -> None:
         "run",
         nargs="+",
         help="training run folder (holds best.pt) or a folder of members (seed*/); several = one averaged ensemble "
-        "(input sizes may differ: the card takes the largest)",
+        "(input sizes may differ: the card takes the largest); with --int8 also an exported model folder or "
+        "a shipped model name",
     )
     x.add_argument("--out", required=True, help="output folder")
     x.add_argument("--name", default=None, help="model name written in the card (default: the run folder's name)")
@@ -106,6 +109,19 @@ def _export_args(x: argparse.ArgumentParser) -> None:
         default=None,
         help="test-time augmentation written in the card: none or a comma list of flip, zoom, shift "
         "(default: the config's eval_tta)",
+    )
+    x.add_argument(
+        "--int8",
+        action="store_true",
+        help="write a static int8 model (ONNX Runtime, QDQ) calibrated on Training crops of --data (default: the "
+        "run's data), with its top-1 agreement and accuracy against the float model on the validation split",
+    )
+    x.add_argument(
+        "--int8-crops",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="--int8: Training crops that calibrate the int8 ranges (default: %(default)s)",
     )
     x.set_defaults(handler=cmd_export)
 
@@ -188,6 +204,8 @@ def _configured(args: argparse.Namespace):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.int8:
+        return _export_int8(args)
     from emolens.train.export import export_run  # the [train] extra
 
     card = export_run(
@@ -201,3 +219,57 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     print(f"wrote {Path(args.out) / 'model.onnx'} and card.json (sha256 {card.onnx_sha256[:12]}...)")
     return 0
+
+
+def _export_int8(args: argparse.Namespace) -> int:
+    """An exported model (or shipped name) is quantized as it is; training runs are exported to float first."""
+    import tempfile
+
+    from emolens.inference.model_store import resolve_model_dir
+    from emolens.train.quantize import quantize_model  # the [train] extra (onnx)
+
+    if args.int8_crops < 1:
+        raise CliError(f"--int8-crops must be at least 1, got {args.int8_crops}")
+    with tempfile.TemporaryDirectory(prefix="emolens-float-") as tmp:
+        if len(args.run) == 1 and _is_exported(args.run[0]):
+            src = resolve_model_dir(args.run[0])
+            train_config: dict = {}
+        else:
+            from emolens.train.export import export_run
+
+            card = export_run(
+                args.run, tmp, name=args.name or Path(args.run[0]).name, calibrate=not args.no_calibrate,
+                tta=args.tta, half=False, data=args.data,
+            )  # fmt: skip
+            src, train_config = Path(tmp), card.train_config
+        data = (
+            args.data
+            or train_config.get("data")
+            or next((m.get("data") for m in train_config.get("members", []) if m.get("data")), None)
+        )
+        if not data:
+            raise CliError("--int8 needs --data: the dataset whose Training crops calibrate the int8 ranges")
+        if not Path(data).exists():
+            raise CliError(f"--data {data} does not exist")
+        card = quantize_model(src, args.out, data, crops=args.int8_crops, name=args.name)
+    m = card.metrics["int8"]
+    compared = (
+        f"; on {m['n']} {m['split']} crops top-1 agrees with float on {m['agreement']:.2%}, accuracy "
+        f"{m['accuracy_float']:.2%} float -> {m['accuracy_int8']:.2%} int8"
+        if "agreement" in m
+        else ""
+    )
+    print(f"wrote the int8 model {Path(args.out) / 'model.onnx'} and card.json{compared}")
+    return 0
+
+
+def _is_exported(model: str) -> bool:
+    """A folder with card.json (or a .onnx beside one), or a shipped model name, rather than a training run."""
+    from emolens.core.card import CardError
+    from emolens.inference.model_store import resolve_model_dir
+
+    try:
+        resolve_model_dir(model)
+    except CardError:
+        return False
+    return True

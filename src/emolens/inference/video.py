@@ -2,7 +2,7 @@
 
 `run_video` reads a source, runs a StreamAnalyzer on each frame and hands the
 result to sinks (annotated video, timeline CSV, live window); only counters for
-the summary are kept, never the frames.
+the summary are kept, never the frames (a bounded number wait between the stages).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import csv
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,7 +21,8 @@ import numpy as np
 
 from emolens.inference.containers import SNIFF_BYTES, VideoFormatError, sniff_video
 from emolens.inference.draw import annotate
-from emolens.inference.stream import FrameResult, StreamAnalyzer
+from emolens.inference.pipeline import Prefetch
+from emolens.inference.stream import FrameResult, Located, StreamAnalyzer
 from emolens.inference.summary import SummaryBuilder, VideoSummary
 
 log = logging.getLogger(__name__)
@@ -236,27 +237,72 @@ class TimelineCsv:
         self.fh.close()
 
 
+DECODE_AHEAD = 8  # decoded frames waiting for the detector
+WINDOW_MAX = 8  # frames classified together at most (a detection round with --every N: N frames)
+
+
 def run_video(
-    source: VideoSource,
+    source: Iterable[tuple[int, float, np.ndarray]] | VideoSource,
     stream: StreamAnalyzer,
     sinks: Sequence[Sink] = (),
     *,
     max_frames: int | None = None,
     on_progress: Callable[[FrameResult], None] | None = None,
 ) -> VideoSummary:
-    """Analyse every frame of an opened source; sinks are closed at the end, even on errors."""
+    """Analyse every frame of an opened source; sinks are closed at the end, even on errors.
+
+    Three stages overlap (inference/pipeline.py): a thread decodes at most DECODE_AHEAD frames
+    ahead, a second one finds the faces (detector or tracks) and hands on windows of frames, and
+    this thread classifies each window's faces in one call, then feeds the results to the sinks.
+    """
     summary = SummaryBuilder(stream.analyzer.labels)
+    decoded: Prefetch[tuple[int, float, np.ndarray]] = Prefetch(_limited(source, max_frames), DECODE_AHEAD, "decode")
+    located: Prefetch[Window] = Prefetch(_windows(stream, decoded), 2, "locate")
     try:
-        for index, t, frame in source:
-            if max_frames is not None and index >= max_frames:
-                break
-            result = stream.process(frame, index, t)
-            summary.add(result)
-            if on_progress:
-                on_progress(result)
-            if not all([sink.write(frame, result) for sink in sinks]):  # noqa: C419 - every sink gets the frame
-                break
+        for frames, where in located:
+            for result, (_, _, frame) in zip(stream.finish(frames, where), frames):
+                summary.add(result)
+                if on_progress:
+                    on_progress(result)
+                if not all([sink.write(frame, result) for sink in sinks]):  # noqa: C419 - every sink gets it
+                    return summary.build(None if _camera(source) else _fps(source))
     finally:
+        located.close()
+        decoded.close()
         for sink in sinks:
             sink.close()
-    return summary.build(None if source.camera else source.info.fps)
+    return summary.build(None if _camera(source) else _fps(source))
+
+
+Window = tuple[list[tuple[int, float, np.ndarray]], list[Located]]
+
+
+def _limited(source: Iterable[tuple[int, float, np.ndarray]], max_frames: int | None) -> Iterator:
+    for item in source:
+        if max_frames is not None and item[0] >= max_frames:
+            return
+        yield item
+
+
+def _windows(stream: StreamAnalyzer, frames: Iterable[tuple[int, float, np.ndarray]]) -> Iterator[Window]:
+    """Frames located in order, grouped from one detection round to the next (at most WINDOW_MAX)."""
+    window: list[tuple[int, float, np.ndarray]] = []
+    where: list[Located] = []
+    for index, t, frame in frames:
+        loc = stream.locate(frame, index)
+        if window and (loc.detected or len(window) >= WINDOW_MAX):
+            yield window, where
+            window, where = [], []
+        window.append((index, t, frame))
+        where.append(loc)
+    if window:
+        yield window, where
+
+
+def _camera(source: object) -> bool:
+    return bool(getattr(source, "camera", False))
+
+
+def _fps(source: object) -> float | None:
+    info = getattr(source, "info", None)
+    return info.fps if info is not None else None

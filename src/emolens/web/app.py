@@ -31,6 +31,7 @@ from emolens.web.services.engine import Engine, ServedEngine
 from emolens.web.services.jobs import JobStore
 from emolens.web.services.login import HashGate, Login, LoginThrottle, ThrottlePolicy
 from emolens.web.services.photo import PhotoIntake
+from emolens.web.services.pool import InferencePool
 from emolens.web.settings import Settings
 from emolens.web.webapp import WebApp
 
@@ -82,6 +83,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         OPENCV_PIXELS_ENV,
         os.environ.get(OPENCV_PIXELS_ENV, "its default"),
     )
+    pool: InferencePool = app.state.pool
+    log.info(
+        "analyses run on %d worker thread(s) sharing one engine, at most %d admitted at once (EMOLENS_WORKERS, "
+        "EMOLENS_MAX_INFLIGHT); more are answered 503",
+        pool.workers,
+        pool.max_inflight,
+    )
     stops = [await web_app.start(app) for web_app in APPS if web_app.start is not None]
     try:
         yield
@@ -90,6 +98,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             if stop is not None:
                 stop()
         app.state.jobs.close()
+        pool.close()
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -112,6 +121,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.vendor = docs.vendor_files()
     app.state.hasher = password_hasher()  # tests swap a fast one in with dependency_overrides[get_hasher]
     app.state.intake = PhotoIntake.from_settings(settings)  # every photo and frame is decoded through it
+    app.state.pool = InferencePool(settings.workers, settings.max_inflight)  # the analyses' threads and limit
     for web_app in APPS:
         if web_app.setup is not None:
             web_app.setup(app, settings)

@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from emolens.web.services.engine import Engine
 from emolens.web.services.jobs import JobStore
 from emolens.web.services.photo import PhotoIntake
+from emolens.web.services.pool import InferencePool
 from emolens.web.settings import Settings
 
 
@@ -31,6 +32,10 @@ def get_intake(conn: HTTPConnection) -> PhotoIntake:
     return conn.app.state.intake
 
 
+def get_pool(conn: HTTPConnection) -> InferencePool:
+    return conn.app.state.pool
+
+
 def get_templates(conn: HTTPConnection) -> Jinja2Templates:
     return conn.app.state.templates
 
@@ -40,3 +45,4 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 JobsDep = Annotated[JobStore, Depends(get_jobs)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 IntakeDep = Annotated[PhotoIntake, Depends(get_intake)]
+PoolDep = Annotated[InferencePool, Depends(get_pool)]

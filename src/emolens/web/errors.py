@@ -1,7 +1,7 @@
 """Every API error is JSON {"detail": "<what went wrong and what to do>"}, never a traceback.
 
 InvalidMedia 400, MediaTooLarge 413, UnsupportedMedia 415, missing/invalid fields 422,
-JobsBusy, DecoderBusy and HashesBusy 503, TooManyAttempts 429 (all with Retry-After).
+JobsBusy, DecoderBusy, HashesBusy and ServerBusy 503, TooManyAttempts 429 (all with Retry-After).
 `json_body` reads a JSON body and answers every way it can be malformed (empty, not
 UTF-8, invalid, nested too deep, a number too long) with 400. Body size and pace are
 guarded before routes run (web/guards.py).
@@ -22,6 +22,7 @@ from emolens.inference.limits import DecoderBusy
 from emolens.web.services.jobs import JobsBusy
 from emolens.web.services.login import HashesBusy, TooManyAttempts
 from emolens.web.services.media import MediaError, MediaTooLarge, UnsupportedMedia
+from emolens.web.services.pool import ServerBusy
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def decoders_busy(request: Request, exc: DecoderBusy | HashesBusy) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
 
+    async def server_busy(request: Request, exc: ServerBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+
     async def throttled(request: Request, exc: TooManyAttempts) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
 
@@ -77,6 +81,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(JobsBusy, busy)
     app.add_exception_handler(DecoderBusy, decoders_busy)
     app.add_exception_handler(HashesBusy, decoders_busy)
+    app.add_exception_handler(ServerBusy, server_busy)
     app.add_exception_handler(TooManyAttempts, throttled)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(Exception, internal)

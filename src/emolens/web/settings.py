@@ -33,6 +33,8 @@ class Settings(AppSettings):
     model: str = ""  # pinned: a shipped name or a folder; empty: data_dir's active model (`emolens models use`)
     detector: str = "centerface"
     threads: int = 1  # ONNX Runtime threads per session
+    workers: int = 0  # threads running analyses on the one shared engine; 0: one per CPU core
+    max_inflight: int = 0  # analyses admitted at once (running or waiting); more get 503; 0: twice the workers
     max_upload_mb: float = 10.0  # photos and live frames
     max_pixels: int = 40_000_000  # width x height of a photo, read from its header before decoding
     max_decode_mb: float = 512.0  # memory the photo decodes in progress may hold together (one may use it all)
@@ -84,6 +86,10 @@ class Settings(AppSettings):
             "login_backoff_max_s",
             "max_hashes",
         )
+        if self.workers < 0 or self.max_inflight < 0:
+            raise ValueError(
+                f"workers and max_inflight must be 0 (automatic) or more, got {self.workers}, {self.max_inflight}"
+            )
         if self.camera_analysis not in CAMERA_ANALYSIS:
             raise ValueError(
                 f"camera_analysis must be one of {', '.join(CAMERA_ANALYSIS)}, got {self.camera_analysis!r}"

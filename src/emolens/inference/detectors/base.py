@@ -58,11 +58,14 @@ class Detector:
 
     threshold: minimum backend score; min_face: smallest face side kept, in
     original pixels; max_side: the image is shrunk so its longer side is at most
-    this before detection (faces smaller than min_face * scale are lost).
+    this before detection. A backend that finds faces down to `smallest_face` pixels
+    of its input also shrinks the image until the smallest face asked for (min_face)
+    is that size there: the cost follows the faces wanted, not the image size.
     """
 
     name = "base"
     default_threshold = 0.5
+    smallest_face: int | None = None  # pixels at the backend's input it still finds reliably; None: no matching
 
     def __init__(self, *, threshold: float | None = None, min_face: int = 20, max_side: int = 640):
         self.threshold = self.default_threshold if threshold is None else float(threshold)
@@ -78,7 +81,7 @@ class Detector:
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         h, w = image.shape[:2]
-        scale = min(1.0, self.max_side / max(h, w))
+        scale = self.scale_for(w, h)
         small = (
             image
             if scale == 1.0
@@ -87,6 +90,13 @@ class Detector:
         found = [d.scaled(1.0 / scale) if scale != 1.0 else d for d in self._detect(small)]
         keep = [d for d in found if d.score >= self.threshold and min(d.box[2], d.box[3]) >= self.min_face]
         return sorted((clip_detection(d, w, h) for d in keep), key=lambda d: -d.score)
+
+    def scale_for(self, width: int, height: int) -> float:
+        """The factor the image is shrunk by before detection (1.0: as it is; never enlarged)."""
+        scale = min(1.0, self.max_side / max(width, height, 1))
+        if self.smallest_face is not None and self.min_face > self.smallest_face:
+            scale = min(scale, self.smallest_face / self.min_face)
+        return max(scale, 64 / max(width, height, 64))  # at least 64 pixels on the longer side
 
     def _detect(self, image: np.ndarray) -> list[Detection]:
         raise NotImplementedError

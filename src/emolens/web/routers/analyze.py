@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from emolens.web.deps import EngineDep, IntakeDep, JobsDep, SettingsDep
+from emolens.web.deps import EngineDep, IntakeDep, JobsDep, PoolDep, SettingsDep
 from emolens.web.schemas import AnalyzeOut, ErrorOut, FaceOut, JobCreated, ModelRef
 from emolens.web.services.media import check_image_type, check_size, check_video_type, clean_filename, copy_limited
 from emolens.web.services.photo import analyze_photo
@@ -28,18 +28,28 @@ UPLOAD_ERRORS = {
 }
 
 
-@router.post("", response_model=AnalyzeOut, responses=UPLOAD_ERRORS, summary="Faces and emotions in one photo")
+BUSY = {503: {"model": ErrorOut, "description": "the server is at its limit of analyses at once: see Retry-After"}}
+
+
+@router.post(
+    "", response_model=AnalyzeOut, responses={**UPLOAD_ERRORS, **BUSY}, summary="Faces and emotions in one photo"
+)
 async def analyze_image(
     image: Annotated[UploadFile, File(description="JPEG, PNG, GIF, BMP, WebP or TIFF")],
     engine: EngineDep,
     intake: IntakeDep,
     settings: SettingsDep,
+    pool: PoolDep,
 ) -> AnalyzeOut:
-    """Detect every face, classify its emotion. Nothing is stored: the photo is analysed in memory."""
+    """Detect every face, classify its emotion. Nothing is stored: the photo is analysed in memory.
+
+    At most EMOLENS_MAX_INFLIGHT photos are analysed or waiting at once; past that the answer is 503
+    with a Retry-After header, at once, instead of a queue that grows without end.
+    """
     check_image_type(image.content_type, image.filename)
     data = await image.read(settings.max_upload_bytes + 1)
     check_size(len(data), settings.max_upload_bytes, "image")
-    result = await run_in_threadpool(analyze_photo, engine, intake, data, name=clean_filename(image.filename, "upload"))
+    result = await pool.run(analyze_photo, engine, intake, data, name=clean_filename(image.filename, "upload"))
     return AnalyzeOut(
         faces=[FaceOut.from_face(f) for f in result.faces],
         width=result.width,

@@ -21,7 +21,7 @@ from emolens.apps.journal import store
 from emolens.apps.journal.checkin import baseline_from_shares, checkin_from_shares
 from emolens.apps.journal.readings import NoFaceFound, manual_reading
 from emolens.web.auth import CurrentUser, DbDep
-from emolens.web.deps import EngineDep, IntakeDep, SettingsDep
+from emolens.web.deps import EngineDep, IntakeDep, SettingsDep, get_pool
 from emolens.web.errors import json_body
 from emolens.web.routers.journal.schemas import BaselineOut, CheckInOut, CheckInPatch, DeviceIn, MoodIn
 from emolens.web.schemas import ErrorOut
@@ -251,7 +251,7 @@ async def _form_checkin(request: Request, db, engine, intake, settings, user_id:
         )
         return checkin, None
     service.check_uploads(uploads, max_bytes=settings.max_upload_bytes)
-    return await run_in_threadpool(
+    return await get_pool(request).run(  # the analysis: on the engine's workers, 503 past their limit
         service.checkin_from_uploads,
         db,
         engine,
@@ -349,7 +349,9 @@ async def calibrate(
         raise HTTPException(403, DEVICE_ONLY)
     service.check_uploads(uploads, max_bytes=settings.max_upload_bytes)
     try:
-        baseline, notice = await run_in_threadpool(service.baseline_from_uploads, db, engine, intake, user.id, uploads)
+        baseline, notice = await get_pool(request).run(
+            service.baseline_from_uploads, db, engine, intake, user.id, uploads
+        )
     except (NoFaceFound, store.JournalError) as exc:
         raise refused(exc) from None
     return BaselineOut(**baseline.to_dict(), notice=notice)

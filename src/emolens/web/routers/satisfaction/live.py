@@ -27,11 +27,12 @@ from emolens.apps.satisfaction import store
 from emolens.apps.satisfaction.video import Scoring
 from emolens.inference.limits import DecoderBusy
 from emolens.web.auth import SESSION_COOKIE, DbDep
-from emolens.web.deps import EngineDep, IntakeDep, SettingsDep
+from emolens.web.deps import EngineDep, IntakeDep, PoolDep, SettingsDep
 from emolens.web.routers.satisfaction.api import ScoringDep
 from emolens.web.schemas import FaceOut
 from emolens.web.services.device_frames import DeviceFrameError
 from emolens.web.services.media import MediaError
+from emolens.web.services.pool import InferencePool, ServerBusy
 from emolens.web.services.sessions import LiveRecording
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ async def session_live(
     settings: SettingsDep,
     db: DbDep,
     scoring: ScoringDep,
+    pool: PoolDep,
 ) -> None:
     await ws.accept()
     user = await run_in_threadpool(ws_user, db, ws.headers, ws.cookies)
@@ -96,7 +98,7 @@ async def session_live(
         }
     )
     try:
-        await _record(ws, recording, device_only=settings.device_only)
+        await _record(ws, recording, pool, device_only=settings.device_only)
     except WebSocketDisconnect:
         log.info(
             "session %s: camera disconnected without stop after %d frames; scoring what was recorded",
@@ -108,7 +110,7 @@ async def session_live(
     await _finish(ws, recording, db, scoring, reply=True)
 
 
-async def _record(ws: WebSocket, recording: LiveRecording, *, device_only: bool) -> None:
+async def _record(ws: WebSocket, recording: LiveRecording, pool: InferencePool, *, device_only: bool) -> None:
     """Frames (or a device's numbers) until the client sends "stop" (returns) or leaves (WebSocketDisconnect)."""
     while True:
         message = await ws.receive()
@@ -124,8 +126,8 @@ async def _record(ws: WebSocket, recording: LiveRecording, *, device_only: bool)
             await ws.send_json({"type": "error", "message": DEVICE_ONLY})
             continue
         try:
-            out = await run_in_threadpool(recording.process, message["bytes"])
-        except (MediaError, DecoderBusy) as exc:
+            out = await pool.run(recording.process, message["bytes"])
+        except (MediaError, DecoderBusy, ServerBusy) as exc:
             await ws.send_json({"type": "error", "message": str(exc)})
             continue
         await ws.send_json(

@@ -60,6 +60,7 @@ def run_job(
     threads: int | None = None,
     photos_per_task: int = 16,
     on_result: Callable[[PartResult], None] | None = None,
+    on_plan: Callable[[JobStats], None] | None = None,
 ) -> JobStats:
     """Analyse the inputs the sink does not have yet. ray: None (this machine, `workers` processes, default 1),
     'local' (a Ray instance started for the job), 'auto' or an address (a running cluster).
@@ -67,6 +68,8 @@ def run_job(
     done = sink.done()
     todo = [i for i in items if i.key not in done]
     stats = JobStats(inputs=len(items), skipped=len(items) - len(todo))
+    if on_plan:
+        on_plan(stats)  # e.g. a progress bar starts at what an earlier run did
     parts = partitions(todo, photos_per_task)
     got: set[str] = set()
     for result in _results(parts, spec, workers, ray, threads):

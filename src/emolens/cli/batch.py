@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from tqdm import tqdm
 
@@ -84,22 +85,20 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
             action.help = "CPU threads per worker (default: cores / workers)"
 
 
-def work_spec(args: argparse.Namespace, **extra) -> WorkSpec:
-    """The engine and video options of a batch job (shared with `session analyze`)."""
-    sizes = (
-        {} if not args.detect_size else {"photo_detect_size": args.detect_size, "video_detect_size": args.detect_size}
-    )
-    return WorkSpec(
-        model=args.model,
-        detector=args.detector,
-        threshold=args.threshold,
-        min_face=args.min_face,
-        tta=None if args.tta == "card" else args.tta,
-        every=args.every,
-        smooth=args.smooth,
-        **sizes,
-        **extra,
-    )
+def work_spec(args: argparse.Namespace, **extra: Any) -> WorkSpec:
+    """The engine and video options of a batch job (shared with `session analyze`); extra wins."""
+    options: dict[str, Any] = {
+        "model": args.model,
+        "detector": args.detector,
+        "threshold": args.threshold,
+        "min_face": args.min_face,
+        "tta": None if args.tta == "card" else args.tta,
+        "every": args.every,
+        "smooth": args.smooth,
+    }
+    if args.detect_size:
+        options.update(photo_detect_size=args.detect_size, video_detect_size=args.detect_size)
+    return WorkSpec(**{**options, **extra})
 
 
 def run_with_progress(args: argparse.Namespace, items, spec: WorkSpec, sink, unit: str = "input") -> JobStats:

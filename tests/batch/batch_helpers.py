@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from helpers import astronaut_bgr, group_photo, moving_faces_video
 
 VIDEO_FRAMES = 12

@@ -89,7 +89,7 @@ class Worker:
                     result.sessions.append((item, self._session(item), None))
             except Exception as exc:  # noqa: BLE001 - any failure of one input is that input's error row
                 message = str(exc) or type(exc).__name__
-                log.info("%s: %s", item.path, message)
+                log.info("%s", message)
                 if item.kind == "session":
                     result.sessions.append((item, None, message))
                 else:

@@ -7,7 +7,6 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from batch_helpers import VIDEO_FRAMES, make_archive
 
 from emolens.batch import job as job_module
 from emolens.batch.inputs import find_inputs
@@ -16,6 +15,8 @@ from emolens.batch.output import Output, schema
 from emolens.batch.spec import WorkSpec
 from emolens.batch.worker import CHAOS_ENV
 from emolens.cli import main
+
+from batch_helpers import VIDEO_FRAMES, make_archive
 
 # rows per input of make_archive: the astronaut photos have one face, the group photo four
 EXPECTED = {"astronaut0.jpg": 1, "astronaut1.jpg": 1, "astronaut2.jpg": 1, "group.jpg": 4, "empty.png": 1}

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import pickle
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -107,18 +108,22 @@ def ray_results(
         rows = [{"part": _dumps(items)} for items in parts]
         if not rows:
             return
-        ray.data.DataContext.get_current().max_errored_blocks = -1  # a partition that fails for good: error rows
-        remote: dict[str, Any] = {"max_restarts": RETRIES, "max_task_retries": RETRIES}
-        if os.environ.get(CHAOS_ENV):
+        context = ray.data.DataContext.get_current()
+        context.max_errored_blocks = -1  # a partition that fails for good becomes error rows (job.py)
+        context.enable_progress_bars = False  # the command has its own
+        remote: dict[str, Any] = {"max_restarts": RETRIES, "max_task_retries": RETRIES}  # not forever: a file
+        if os.environ.get(CHAOS_ENV):  # that crashes its worker every time must not hold the job up
             remote["runtime_env"] = {"env_vars": {CHAOS_ENV: os.environ[CHAOS_ENV]}}
-        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-            RayWorker,
-            fn_constructor_kwargs={"spec": spec.with_threads(plan.threads)},
-            batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=min(plan.actors, len(rows))),
-            num_cpus=plan.threads,
-            **remote,
-        )
+        with warnings.catch_warnings():  # bounded retries are ray_remote_args, deprecated in Ray 2.60 (see pyproject)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+                RayWorker,
+                fn_constructor_kwargs={"spec": spec.with_threads(plan.threads)},
+                batch_size=1,
+                compute=ray.data.ActorPoolStrategy(size=min(plan.actors, len(rows))),
+                num_cpus=plan.threads,
+                **remote,
+            )
         for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):
             for payload in batch["payload"]:
                 yield pickle.loads(payload)

@@ -7,6 +7,7 @@ options as `analyze` and `video`, run the job with a progress bar, report what i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any
@@ -113,17 +114,18 @@ def run_with_progress(args: argparse.Namespace, items, spec: WorkSpec, sink, uni
         bar.update(len(result.keys))
 
     try:
-        return run_job(
-            items,
-            spec,
-            sink,
-            workers=args.workers,
-            ray=args.ray,
-            threads=args.threads,
-            photos_per_task=getattr(args, "photos_per_task", 16),
-            on_result=advance,
-            on_plan=lambda stats: bar.update(stats.skipped),
-        )
+        with contextlib.redirect_stdout(sys.stderr):  # Ray's own messages must not mix into --json on stdout
+            return run_job(
+                items,
+                spec,
+                sink,
+                workers=args.workers,
+                ray=args.ray,
+                threads=args.threads,
+                photos_per_task=getattr(args, "photos_per_task", 16),
+                on_result=advance,
+                on_plan=lambda stats: bar.update(stats.skipped),
+            )
     except RayMissing as exc:
         raise CliError(str(exc)) from None
     except ConnectionError as exc:

@@ -24,12 +24,11 @@ from emolens.apps.satisfaction.recording import SessionRecorder
 from emolens.apps.satisfaction.report import write_report
 from emolens.apps.satisfaction.store import ServiceSession, SessionError, SessionFilter, time_bound
 from emolens.apps.satisfaction.video import Scoring, save_scored_session, score_video
-from emolens.batch.on_ray import LOCAL
 from emolens.cli.common import FORMATTER, CliError, account_args, database, settings, table, username
 from emolens.cli.engine import analyzer as build_analyzer
 from emolens.cli.engine import engine_args, friendly
 from emolens.cli.progress import VideoProgress, fast_model_face_s
-from emolens.cli.session_batch import cmd_analyze_many
+from emolens.cli.session_batch import add_many_args, cmd_analyze_many
 from emolens.inference.stream import StreamAnalyzer, StreamOptions
 from emolens.inference.video import VideoSource, frame_limit, run_video
 from emolens.settings import AppSettings
@@ -58,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
         "analyze", help="score a recorded service session (a video file)", epilog=EXAMPLES, formatter_class=fmt
     )
     a.add_argument("videos", nargs="*", metavar="VIDEO", help="video file(s) of service sessions")
-    a.add_argument("--manifest", metavar="CSV", help="many sessions: video,location,agent,started_at per row")
+    add_many_args(a)
     a.add_argument("--location", help="shop, branch or counter (required without --manifest)")
     a.add_argument("--agent", help="staff member or counter label (required without --manifest)")
     a.add_argument("--customer-ref", help="your own reference (a ticket number); never a name")
@@ -70,8 +69,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
     a.add_argument("--smooth", type=float, help="EMA weight of the newest probabilities (default: 0.4)")
     a.add_argument("--no-save", action="store_true", help="print the result, store nothing")
     a.add_argument("--json", action="store_true", help="print the session as JSON")
-    a.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS", help="many sessions: run on Ray (see batch)")
-    a.add_argument("--workers", type=int, help="many sessions: worker processes, or Ray actors (see batch)")
     _store_args(a)
     engine_args(a, detect_size=640)
     a.set_defaults(handler=cmd_analyze, parser=a)

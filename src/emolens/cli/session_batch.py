@@ -15,9 +15,17 @@ from typing import Any
 from emolens.apps.satisfaction.customer import CustomerRule
 from emolens.apps.satisfaction.store import SessionError, time_bound
 from emolens.batch.inputs import Item
+from emolens.batch.on_ray import LOCAL
 from emolens.batch.sessions import ManifestError, SessionSink, read_manifest, session_item
 from emolens.cli.batch import run_with_progress, work_spec
 from emolens.cli.common import CliError, database, local_account, settings
+
+
+def add_many_args(a: argparse.ArgumentParser) -> None:
+    """--manifest, --ray and --workers of `session analyze` (many sessions in one batch job)."""
+    a.add_argument("--manifest", metavar="CSV", help="many sessions: video,location,agent,started_at per row")
+    a.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS", help="many sessions: run on Ray (see batch)")
+    a.add_argument("--workers", type=int, help="many sessions: worker processes, or Ray actors (see batch)")
 
 
 def _listed(args: argparse.Namespace) -> list[tuple[str, dict[str, str]]]:

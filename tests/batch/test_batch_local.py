@@ -137,10 +137,12 @@ def test_a_partition_that_never_comes_back_becomes_error_rows(archive, tmp_path,
         (["--out", "r.csv", "--workers", "0"], "--workers must be at least 1"),
         (["--out", "r.csv", "--every", "0"], "--every must be at least 1"),
         (["--out", "r.csv", "--model", "nosuch"], "no model at 'nosuch'"),
+        (["--out", "afile/r.csv"], "--out afile/r.csv: Not a directory"),
     ],
 )
 def test_bad_options_are_one_line_errors(archive, tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("a file, not a folder")
     assert main(["batch", str(archive / "videos"), *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -158,3 +160,13 @@ def test_nothing_to_analyse_and_ray_missing_are_one_line_errors(archive, tmp_pat
     monkeypatch.setattr("emolens.batch.on_ray.import_ray", no_ray)
     assert main(["batch", str(archive / "videos"), "--out", str(tmp_path / "r.csv"), "--ray"]) == 2
     assert "pip install 'emolens[ray]'" in capsys.readouterr().err
+
+
+def test_a_video_over_the_pixel_limit_is_an_error_row_naming_the_setting(archive, tmp_path):
+    spec = WorkSpec(max_megapixels=0.1)  # the clip is 640x360
+    items, _ = find_inputs([str(archive / "videos")])
+    stats = run_job(items, spec, Output(tmp_path / "r.csv", spec.labels()))
+    lines = (tmp_path / "r.csv").read_text().splitlines()
+    assert stats.errors == 1 and len(lines) == 2 and "over the limit of 0.1 MP per frame (--max-megapixels)" in lines[1]
+    [summary] = [json.loads(line) for line in (tmp_path / "r.videos.jsonl").read_text().splitlines()]
+    assert "--max-megapixels" in summary["error"]

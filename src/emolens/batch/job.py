@@ -72,7 +72,7 @@ def run_job(
         on_plan(stats)  # e.g. a progress bar starts at what an earlier run did
     parts = partitions(todo, photos_per_task)
     got: set[str] = set()
-    for result in _results(parts, spec, workers, ray, threads):
+    for result in _results(parts, spec, workers, ray, threads) if parts else ():
         if result.part in got:
             continue  # a retried task answered twice: written once
         got.add(result.part)

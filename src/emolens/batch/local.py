@@ -49,12 +49,22 @@ def local_results(parts: Sequence[list[Item]], spec: WorkSpec, workers: int = 1)
         if attempt:
             log.warning("a worker process died: %d partition(s) handed out again", len(pending))
         context = multiprocessing.get_context("spawn")  # no fork of a process with ONNX Runtime threads
-        with ProcessPoolExecutor(min(workers, len(pending)), mp_context=context) as pool:
+        pool = ProcessPoolExecutor(min(workers, len(pending)), mp_context=context)
+        try:
             futures = [pool.submit(_run, spec, items) for items in pending.values()]
-            try:
-                for future in as_completed(futures):
-                    result = future.result()
-                    pending.pop(result.part, None)
-                    yield result
-            except BrokenProcessPool:
-                continue
+            for future in as_completed(futures):
+                result = future.result()
+                pending.pop(result.part, None)
+                yield result
+        except BrokenProcessPool:
+            continue
+        finally:
+            _stop(pool)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down now: a stopped job (Ctrl-C) must not wait for the partitions still running."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        if process.is_alive():
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)

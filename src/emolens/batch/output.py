@@ -19,7 +19,7 @@ import csv
 import json
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,8 @@ class Output:
             raise OutputError(f"{self.parts} is a file: the job keeps its parts in a folder of that name")
         self.parts.mkdir(parents=True, exist_ok=True)
         (self.parts / "_videos").mkdir(exist_ok=True)
+        for stale in [*self.parts.glob(".tmp-*"), *(self.parts / "_videos").glob(".tmp-*")]:
+            stale.unlink(missing_ok=True)  # a write that a stopped job left half done
 
     @property
     def summaries_path(self) -> Path:
@@ -120,28 +122,31 @@ class Output:
         os.replace(tmp, final)
 
     def finish(self) -> int:
-        """Merge the parts into the output file(s); returns the number of rows."""
+        """Merge the parts into the output file (streamed: one part in memory at a time) and the video
+        summaries into theirs; returns the number of rows. Each input's rows come from one part only."""
         pa, pq = _arrow(), _arrow().parquet
-        tables, seen = [], set()
-        for part in self.part_files():
-            table = pq.read_table(part, schema=self.schema)
-            keys = set(table.column("source").to_pylist())
-            if keys & seen:  # never twice, whatever happened to the parts
-                mask = [k not in seen for k in table.column("source").to_pylist()]
-                table = table.filter(pa.array(mask))
-            seen |= keys
-            tables.append(table)
-        merged = pa.concat_tables(tables) if tables else self.schema.empty_table()
+        seen: set[str] = set()
+        rows = 0
+        tmp = self.path.with_name(f".tmp-{self.path.name}")
+        writer = _Writer(self.format, tmp, self.schema)
+        try:
+            for part in self.part_files():
+                if self.format == "dir":  # the parts are the output: only count them
+                    table = pq.read_table(part, columns=["source"])
+                else:
+                    table = pq.read_table(part, schema=self.schema)
+                sources = table.column("source").to_pylist()
+                if seen.intersection(sources):  # never twice, whatever happened to the parts
+                    table = table.filter(pa.array([k not in seen for k in sources]))
+                seen.update(sources)
+                rows += table.num_rows
+                writer.write(table)
+        finally:
+            writer.close()
+        if self.format != "dir":
+            os.replace(tmp, self.path)
         self._write_summaries(seen)
-        if self.format == "parquet":
-            tmp = self.path.with_name(f".tmp-{self.path.name}")
-            pq.write_table(merged, tmp)
-            os.replace(tmp, self.path)
-        elif self.format == "csv":
-            tmp = self.path.with_name(f".tmp-{self.path.name}")
-            _write_csv(tmp, merged.column_names, merged.to_pylist())
-            os.replace(tmp, self.path)
-        return merged.num_rows
+        return rows
 
     def _write_summaries(self, keys: set[str]) -> None:
         docs: dict[str, str] = {}
@@ -154,19 +159,35 @@ class Output:
             _write_atomic(self.summaries_path, "".join(v + "\n" for v in docs.values()).encode())
 
 
+class _Writer:
+    """The merged output, written part by part: Parquet, CSV, or nothing (a folder's parts are the output)."""
+
+    def __init__(self, format: str, path: Path, schema: Any):
+        self.format, self.path, self.schema = format, path, schema
+        self.parquet = _arrow().parquet.ParquetWriter(path, schema) if format == "parquet" else None
+        self.fh = open(path, "w", newline="", encoding="utf-8") if format == "csv" else None
+        if self.fh is not None:
+            self.csv = csv.writer(self.fh)
+            self.csv.writerow(schema.names)
+
+    def write(self, table: Any) -> None:
+        if self.parquet is not None:
+            self.parquet.write_table(table)
+        elif self.fh is not None:
+            for row in table.to_pylist():
+                self.csv.writerow(["" if row[n] is None else _cell(row[n]) for n in self.schema.names])
+
+    def close(self) -> None:
+        if self.parquet is not None:
+            self.parquet.close()
+        if self.fh is not None:
+            self.fh.close()
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)
-
-
-def _write_csv(path: Path, names: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(names)
-        for row in rows:
-            writer.writerow(["" if row[n] is None else _cell(row[n]) for n in names])
 
 
 def _cell(value: Any) -> Any:

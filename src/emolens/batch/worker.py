@@ -107,7 +107,7 @@ class Worker:
         return photo_rows(item.key, faces, (image.shape[1], image.shape[0]), analyzer.labels)
 
     def _open(self, item: Item) -> tuple[VideoSource, StreamAnalyzer, int | None]:
-        source = VideoSource(item.path)
+        source = VideoSource(item.path, max_pixels=int(self.spec.max_megapixels * 1e6), limit_name="--max-megapixels")
         max_seconds = self.spec.max_seconds
         limit = frame_limit(source.info.fps, max_seconds) if max_seconds else None
         return source, StreamAnalyzer(self.engines.analyzer("video"), self.spec.stream_options()), limit

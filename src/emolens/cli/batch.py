@@ -67,7 +67,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
         "--smooth", type=float, default=0.4, metavar="ALPHA", help="videos: EMA weight (default: %(default)s)"
     )
     p.add_argument("--max-seconds", type=positive, help="videos: analyse at most the first N seconds of each")
-    p.add_argument("--max-megapixels", type=positive, default=100.0, help="photos: refuse larger (default: 100)")
+    p.add_argument(
+        "--max-megapixels", type=positive, default=100.0, help="photos and video frames: refuse larger (default: 100)"
+    )
     p.add_argument("--max-decode-mb", type=positive, default=1024.0, help="photos: decode budget (default: 1024)")
     p.add_argument("--photos-per-task", type=int, default=16, help="photos per unit of work (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print what the job did as JSON")
@@ -152,6 +154,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         output = Output(args.out, spec.labels())
     except OutputError as exc:
         raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"--out {args.out}: {exc.strerror or exc}") from None
     stats = run_with_progress(args, items, spec, output)
     doc = {**stats.to_dict(), "out": str(output.path), "videos": str(output.summaries_path)}
     if args.json:

@@ -80,6 +80,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=4.0, help="length of each video")
     ap.add_argument("--model", default="default")
     ap.add_argument("--actors", default="1,2,4", help="Ray actor counts to try ('' skips Ray)")
+    ap.add_argument("--ray-address", help="a running cluster (HOST:PORT or auto); default: a local Ray instance")
     ap.add_argument("--nodes", type=int, default=4, help="cluster size for the multi-node estimate")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
@@ -98,7 +99,10 @@ def main() -> None:
     if actor_counts:
         import ray
 
-        ray.init(num_cpus=max(cores, *actor_counts), include_dashboard=False, log_to_driver=False)
+        if args.ray_address:
+            ray.init(address=args.ray_address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(cores, *actor_counts), include_dashboard=False, log_to_driver=False)
         configs += [
             (f"Ray, {n} actor(s) x 1 thread", n, {"ray": "auto", "workers": n, "threads": 1}) for n in actor_counts
         ]

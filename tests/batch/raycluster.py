@@ -41,12 +41,14 @@ class LocalCluster:
         self.address = f"127.0.0.1:{self.port}"
         self.temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
         self.procs: list[subprocess.Popen] = []
+        self._saved_auth: str | None = None
         src = str(Path(emolens.__file__).resolve().parents[1])  # the actors import this emolens
         self.env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p),
             "RAY_USAGE_STATS_ENABLED": "0",
             "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "5",  # a test cluster has nothing to drain
+            "RAY_AUTH_MODE": "disabled",  # as the driver (the test) connects: no token, whatever ~/.ray holds
         }
 
     def _start(self, *args: str) -> None:
@@ -63,6 +65,8 @@ class LocalCluster:
         )
 
     def start(self) -> LocalCluster:
+        self._saved_auth = os.environ.get("RAY_AUTH_MODE")
+        os.environ["RAY_AUTH_MODE"] = "disabled"  # this process is the jobs' driver
         self._start(
             "--head",
             "--node-ip-address=127.0.0.1",
@@ -84,14 +88,27 @@ class LocalCluster:
         deadline = time.monotonic() + STARTUP_S
         while time.monotonic() < deadline:
             if any(p.poll() is not None for p in self.procs):
-                raise RuntimeError(f"a Ray node exited: see {self.temp}/node*.log")
+                raise RuntimeError(f"a Ray node exited:\n{self.logs()}")
             out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=self.env)
             if out.returncode == 0 and out.stdout.strip().splitlines()[-1:] == [str(cpus)]:
                 return
             time.sleep(2)
-        raise RuntimeError(f"the Ray cluster did not come up with {cpus} CPU(s) in {STARTUP_S} s")
+        raise RuntimeError(
+            f"the Ray cluster did not come up with {cpus} CPU(s) in {STARTUP_S} s; last probe: "
+            f"{(out.stdout + out.stderr)[-1500:]}\n{self.logs()}"
+        )
+
+    def logs(self) -> str:
+        """The end of each node's log (the temporary folder goes when the cluster stops)."""
+        return "\n".join(
+            f"{p.name}: ...{p.read_text(errors='replace')[-1500:]}" for p in Path(self.temp).glob("node*.log")
+        )
 
     def stop(self) -> None:
+        if self._saved_auth is None:
+            os.environ.pop("RAY_AUTH_MODE", None)
+        else:
+            os.environ["RAY_AUTH_MODE"] = self._saved_auth
         for p in reversed(self.procs):
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)

@@ -26,6 +26,7 @@ RULES = {
     "emolens.apps.satisfaction": ("torch", "onnxruntime", "fastapi", "starlette", "cv2"),  # numbers only
     "emolens.evaluation": ("torch", "fastapi", "starlette"),
     "emolens.datasets": ("torch", "onnxruntime", "fastapi", "starlette"),
+    "emolens.batch": ("torch", "ray", "fastapi", "starlette"),  # Ray: imported when a job asks for it, only
 }
 TRAINING_VERBS = ("train", "export")
 

@@ -31,6 +31,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "analyze": ("infer", "faces and emotions in images or folders"),
     "video": ("infer", "track faces and emotions through a video file or camera"),
     "webcam": ("infer", "live camera window with emotions"),
+    "batch": ("batch", "photo archives and video libraries to a table of faces, here or on a Ray cluster"),
     "serve": ("serve", "run the web app and REST API"),
     "session": ("session", "customer satisfaction: score service sessions, reports"),
     "journal": ("journal", "mood journal: daily check-ins, trends, self-care suggestions"),

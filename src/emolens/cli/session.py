@@ -28,6 +28,7 @@ from emolens.cli.common import FORMATTER, CliError, account_args, database, sett
 from emolens.cli.engine import analyzer as build_analyzer
 from emolens.cli.engine import engine_args, friendly
 from emolens.cli.progress import VideoProgress, fast_model_face_s
+from emolens.cli.session_batch import add_many_args, cmd_analyze_many
 from emolens.inference.stream import StreamAnalyzer, StreamOptions
 from emolens.inference.video import VideoSource, frame_limit, run_video
 from emolens.settings import AppSettings
@@ -35,12 +36,16 @@ from emolens.settings import AppSettings
 EXAMPLES = """examples:
   emolens session analyze counter.mp4 --location "Main St" --agent ana
   emolens session analyze clip.mp4 --location Airport --agent ben --rule largest --roi 0.5,0,1,1 --json
+  emolens session analyze --manifest sessions.csv --workers 2     # many videos: one batch job
+  emolens session analyze --manifest sessions.csv --ray auto      # ... on the Ray cluster running here
   emolens session list --from 2026-03-01 --location "Main St"     # one line per session, newest first
   emolens session report --from 2026-03-01 --to 2026-03-31 --by agent --html march.html --csv march.csv
   emolens session purge --older-than 90       # what the server's retention setting does every hour
 
 sessions are stored for the account --user (default: $EMOLENS_USER, else your login name) in
-$EMOLENS_DATA_DIR/emolens.db (default ~/.local/share/emolens); numbers only, never images."""
+$EMOLENS_DATA_DIR/emolens.db (default ~/.local/share/emolens); numbers only, never images.
+a manifest is a CSV with the header video,location,agent,started_at[,customer_ref]; each session is
+stored once: a rerun skips the videos already scored."""
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
@@ -51,9 +56,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
     a = verbs.add_parser(
         "analyze", help="score a recorded service session (a video file)", epilog=EXAMPLES, formatter_class=fmt
     )
-    a.add_argument("video", metavar="VIDEO", help="video file of the service session")
-    a.add_argument("--location", required=True, help="shop, branch or counter")
-    a.add_argument("--agent", required=True, help="staff member or counter label")
+    a.add_argument("videos", nargs="*", metavar="VIDEO", help="video file(s) of service sessions")
+    add_many_args(a)
+    a.add_argument("--location", help="shop, branch or counter (required without --manifest)")
+    a.add_argument("--agent", help="staff member or counter label (required without --manifest)")
     a.add_argument("--customer-ref", help="your own reference (a ticket number); never a name")
     a.add_argument("--started", help="when the session took place, ISO time (default: now)")
     a.add_argument("--rule", choices=["presence", "largest"], help="who is the customer (default: presence)")
@@ -65,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
     a.add_argument("--json", action="store_true", help="print the session as JSON")
     _store_args(a)
     engine_args(a, detect_size=640)
-    a.set_defaults(handler=cmd_analyze)
+    a.set_defaults(handler=cmd_analyze, parser=a)
 
     ls = verbs.add_parser(
         "list", help="the sessions, newest first: when, where, who, score", epilog=EXAMPLES, formatter_class=fmt
@@ -116,6 +122,11 @@ def _store_args(p: argparse.ArgumentParser) -> None:
 
 @friendly
 def cmd_analyze(args: argparse.Namespace) -> int:
+    if args.manifest or len(args.videos) > 1:
+        return cmd_analyze_many(args)
+    if not args.videos or not args.location or not args.agent:
+        args.parser.error("give VIDEO with --location and --agent, or --manifest CSV for many sessions")
+    args.video = args.videos[0]
     config = settings(
         args, satisfaction_rule=args.rule, satisfaction_roi=args.roi, satisfaction_staff_seconds=args.staff_seconds
     )

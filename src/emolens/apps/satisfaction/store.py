@@ -178,11 +178,16 @@ def create_session(
     customer_ref: str | None = None,
     source: str = "live",
     started_at: str | None = None,
+    session_id: str | None = None,
 ) -> ServiceSession:
+    """A new open session. session_id: a chosen id of 32 hex digits (a batch job's, derived from its input,
+    so a retried job finds the session it wrote), else a random one."""
     if source not in SOURCES:
         raise SessionError(f"unknown source {source!r}: one of {', '.join(SOURCES)}")
+    if session_id is not None and (len(session_id) != 32 or any(c not in "0123456789abcdef" for c in session_id)):
+        raise SessionError(f"a session id is 32 lowercase hex digits, got {session_id!r}")
     values = (
-        secrets.token_hex(16),
+        session_id or secrets.token_hex(16),
         user_id,
         _text(location, "location", required=True),
         _text(agent, "agent", required=True),

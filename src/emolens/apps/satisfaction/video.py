@@ -81,10 +81,22 @@ def save_scored_session(
     source: str = "cli",
     started_at: str | None = None,
     model_sha256: str | None = None,
+    session_id: str | None = None,
 ) -> store.ServiceSession:
-    """A new session of user_id holding an analysis made beforehand (the CLI scores first, then stores)."""
-    session = store.create_session(
-        db, user_id, location=location, agent=agent, customer_ref=customer_ref, source=source, started_at=started_at
+    """A session of user_id holding an analysis made beforehand (the CLI scores first, then stores). With
+    session_id, written once: a session of that id that exists already gets the analysis (if it lacks one)."""
+    existing = store.get_session(db, user_id, session_id) if session_id else None
+    if existing is not None and existing.status == "done":
+        return existing
+    session = existing or store.create_session(
+        db,
+        user_id,
+        location=location,
+        agent=agent,
+        customer_ref=customer_ref,
+        source=source,
+        started_at=started_at,
+        session_id=session_id,
     )
     store.save_analysis(db, session.id, analysis, model_sha256)
     return store.get_session(db, user_id, session.id) or session

@@ -15,8 +15,10 @@ from emolens.train.config import TrainConfig
 
 def card_for(cfg: TrainConfig) -> ModelCard:
     """The card a model trained with `cfg` will ship with (before metrics/calibration)."""
+    # a fine-tuned exported graph names what it started from ("fine-tuned fast"), not just "onnx"
+    arch = f"fine-tuned {cfg.model_args.get('path', '?')}" if cfg.model == "onnx" else cfg.model
     return ModelCard(
-        arch=cfg.model,
+        arch=arch,
         labels=label_set(cfg.classes),
         input_size=cfg.input_size,
         mean=(cfg.mean,),

@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal
 
 # The quick loop while editing: everything but the tests marked slow (browser, training runs, GPU sweep).
 test-fast: $(STAMP)

@@ -30,3 +30,9 @@ def train_data(tmp_path: Path) -> Path:
     """~100 training images + 35 validation images, Kaggle folder layout."""
     root = write_class_tree(tmp_path / "small", per_class=15, splits=("train",))
     return write_class_tree(root, per_class=5, splits=("test",))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests first (stable order otherwise): with `-n 2` the long ones overlap the many short ones
+    instead of leaving one worker alone at the end. Order only; no test depends on another."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -14,6 +14,29 @@ from emolens.core.labels import EMOTIONS
 ASTRONAUT_FACE = (182, 58, 88, 120)
 
 
+def save_model(folder: str | Path, nodes: list, initializers: list, k: int, **card_fields) -> Path:
+    """An ONNX graph from `input` (N,1,48,48) to `logits` (N,k) saved as model.onnx + card.json in folder."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    graph = helper.make_graph(
+        nodes,
+        card_fields.get("name", "tiny"),
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 48, 48])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", k])],
+        initializer=initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="emolens-tests")
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    onnx.save(model, folder / "model.onnx")
+    card = ModelCard(**card_fields)
+    card.with_(onnx_sha256=sha256_file(folder / "model.onnx")).save(folder / "card.json")
+    return folder
+
+
 def make_tiny_model(
     folder: str | Path,
     *,
@@ -26,37 +49,21 @@ def make_tiny_model(
 
     `bias` adds to some labels' logits (e.g. {"contempt": 50.0} makes a model that always reads contempt).
     """
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     k = len(labels)
     weight = numpy_helper.from_array(rng.normal(0, 2.0, (k, 16)).astype(np.float32), "W")
     b = rng.normal(0, 0.1, (k,)).astype(np.float32)
     for name, value in (bias or {}).items():
         b[labels.index(name)] += value
-    bias = numpy_helper.from_array(b, "b")
     nodes = [
         helper.make_node("AveragePool", ["input"], ["pooled"], kernel_shape=[12, 12], strides=[12, 12]),
         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
         helper.make_node("Gemm", ["flat", "W", "b"], ["logits"], transB=1),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "tiny",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 48, 48])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", k])],
-        initializer=[weight, bias],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="emolens-tests")
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    onnx.save(model, folder / "model.onnx")
-    card = ModelCard(name="tiny", arch="tiny", labels=labels, crop_margin=0.1, **card_fields)
-    card.with_(onnx_sha256=sha256_file(folder / "model.onnx")).save(folder / "card.json")
-    return folder
+    fields = {"name": "tiny", "arch": "tiny", "labels": labels, "crop_margin": 0.1, **card_fields}
+    return save_model(folder, nodes, [weight, numpy_helper.from_array(b, "b")], k, **fields)
 
 
 def astronaut_bgr() -> np.ndarray:

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emolens.core.card import ModelCard, sha256_file
 from emolens.core.labels import EMOTIONS
 
 from datagen import write_class_tree
+from helpers import save_model
 
 CROPS_PER_CLASS = 2858  # x 7 classes = 20,006 crops
 PEAK_MB = 1024
@@ -38,10 +38,8 @@ print(json.dumps({"rc": rc, "report": json.loads(out.getvalue()), "peak_mb": pea
 
 def wide_model(folder: Path) -> Path:
     """model.onnx + card.json: (N,1,48,48) -> 1x1 conv to CHANNELS -> ReLU -> global pool -> Gemm to 7 logits."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
-    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     inits = [
         numpy_helper.from_array(rng.normal(0, 1, (CHANNELS, 1, 1, 1)).astype(np.float32), "cw"),
@@ -55,19 +53,9 @@ def wide_model(folder: Path) -> Path:
         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
         helper.make_node("Gemm", ["flat", "W", "b"], ["logits"], transB=1),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "wide",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 48, 48])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", len(EMOTIONS)])],
-        initializer=inits,
+    return save_model(
+        folder, nodes, inits, len(EMOTIONS), name="wide", arch="wide", labels=EMOTIONS, crop_margin=0.0, tta=("flip",)
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="emolens-tests")
-    model.ir_version = 9
-    onnx.save(model, folder / "model.onnx")
-    card = ModelCard(name="wide", arch="wide", labels=EMOTIONS, crop_margin=0.0, tta=("flip",))
-    card.with_(onnx_sha256=sha256_file(folder / "model.onnx")).save(folder / "card.json")
-    return folder
 
 
 @pytest.mark.slow

@@ -17,18 +17,18 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from emolens.cli import main  # noqa: E402
-from emolens.core.card import ModelCard, sha256_file  # noqa: E402
+from emolens.core.card import sha256_file  # noqa: E402
 from emolens.core.labels import EMOTIONS  # noqa: E402
 from emolens.inference.classifier import Classifier  # noqa: E402
 from emolens.train.quantize import float_weights  # noqa: E402
 
 from datagen import FER_ZIP, write_class_tree  # noqa: E402
+from helpers import save_model  # noqa: E402
 
 
 def conv_model(folder: Path, *, half: bool = False) -> Path:
     """model.onnx + card.json: conv 3x3 to 8 channels, ReLU, global pool, Gemm to 7 logits; `half`: weights stored
     as float16 behind Cast nodes, as `emolens export --half` writes them."""
-    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     weights = {
         "cw": rng.normal(0, 0.5, (8, 1, 3, 3)).astype(np.float32),
@@ -48,19 +48,8 @@ def conv_model(folder: Path, *, half: bool = False) -> Path:
         helper.make_node("Flatten", ["pooled"], ["flat"], axis=1),
         helper.make_node("Gemm", ["flat", "W", "b"], ["logits"], transB=1),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "conv",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 48, 48])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", len(EMOTIONS)])],
-        initializer=inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="emolens-tests")
-    model.ir_version = 9
-    onnx.save(model, folder / "model.onnx")
-    card = ModelCard(name="conv", arch="conv", labels=EMOTIONS, tta=("flip",), metrics={"accuracy": 0.5})
-    card.with_(onnx_sha256=sha256_file(folder / "model.onnx")).save(folder / "card.json")
-    return folder
+    fields = {"name": "conv", "arch": "conv", "labels": EMOTIONS, "tta": ("flip",), "metrics": {"accuracy": 0.5}}
+    return save_model(folder, nodes, inits, len(EMOTIONS), **fields)
 
 
 @pytest.fixture(scope="module")

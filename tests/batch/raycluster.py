@@ -2,6 +2,10 @@
 
 Both are started by the test (in their own process groups, with --block so they stay in the
 foreground) and stopped afterwards by their process ids: nothing else on the machine is touched.
+
+Each job's driver runs in a child process (`in_driver`), as `emolens batch --ray` does: one ray.init and
+one ray.shutdown per process. A driver that Ray brings down (a crash in its core worker at shutdown,
+say) then fails its test with the cluster's logs instead of killing the pytest worker that runs it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import emolens
 
@@ -31,6 +39,17 @@ def free_port() -> int:
 def ray_command() -> list[str]:
     beside = Path(sys.executable).with_name("ray")
     return [str(beside)] if beside.is_file() else [shutil.which("ray") or "ray"]
+
+
+def in_driver(cluster: LocalCluster, fn: Callable[..., Any], *args: Any) -> Any:
+    """fn(*args) in a fresh (spawned) interpreter with this process's environment; its result or its exception."""
+    import multiprocessing
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(fn, *args).result()
+        except BrokenProcessPool:
+            raise AssertionError(f"the job's driver process died (see the Ray logs):\n{cluster.logs()}") from None
 
 
 class LocalCluster:
@@ -99,10 +118,9 @@ class LocalCluster:
         )
 
     def logs(self) -> str:
-        """The end of each node's log (the temporary folder goes when the cluster stops)."""
-        return "\n".join(
-            f"{p.name}: ...{p.read_text(errors='replace')[-1500:]}" for p in Path(self.temp).glob("node*.log")
-        )
+        """The end of each node's log and of the drivers' core-worker logs (the folder goes when the cluster stops)."""
+        found = [*Path(self.temp).glob("node*.log"), *Path(self.temp).glob("session_*/logs/python-core-driver-*.log")]
+        return "\n".join(f"{p.name}: ...{p.read_text(errors='replace')[-1500:]}" for p in found)
 
     def stop(self) -> None:
         if self._saved_auth is None:

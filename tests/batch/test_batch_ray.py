@@ -1,5 +1,6 @@
 """Batch jobs on a real Ray cluster started by the tests (raycluster.py): `ray start --head` on 127.0.0.1 plus
-one worker node. Photos and videos, a bad file, a worker killed mid-job, resume, a manifest of sessions."""
+one worker node. Photos and videos, a bad file, a worker killed mid-job, resume, a manifest of sessions. Each job's
+driver runs in its own child process (raycluster.in_driver), one ray.init per process as in `emolens batch --ray`."""
 
 from __future__ import annotations
 
@@ -11,18 +12,17 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'emolens[ray]' to run the cluster tests")
 pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'ray[data]'")
 
-from raycluster import LocalCluster
+from ray_drivers import cli, stopped_after_one_partition, whole_job
+from raycluster import LocalCluster, in_driver
 from test_batch_local import EXPECTED, rows_per_input
 
 from emolens.apps.db import open_database
 from emolens.apps.registry import all_migrations
 from emolens.apps.satisfaction import store
 from emolens.batch.inputs import find_inputs
-from emolens.batch.job import run_job
-from emolens.batch.output import Output, schema
+from emolens.batch.output import schema
 from emolens.batch.spec import WorkSpec
 from emolens.batch.worker import CHAOS_ENV
-from emolens.cli import main
 
 from batch_helpers import make_archive
 from helpers import make_tiny_model, service_video
@@ -46,11 +46,12 @@ def archive(tmp_path_factory):
     return root
 
 
-def test_photos_and_videos_on_the_cluster_one_row_per_face_and_an_error_row(cluster, archive, tmp_path, capsys):
+def test_photos_and_videos_on_the_cluster_one_row_per_face_and_an_error_row(cluster, archive, tmp_path):
     out = str(tmp_path / "results") + "/"
     argv = ["batch", str(archive), "--out", out, "--ray", cluster.address, "--workers", "2", "--json"]
-    assert main([*argv, "--photos-per-task", "2"]) == 1  # broken.jpg is an error row, the job goes on
-    doc = json.loads(capsys.readouterr().out)
+    code, printed = in_driver(cluster, cli, [*argv, "--photos-per-task", "2"])
+    assert code == 1  # broken.jpg is an error row, the job goes on
+    doc = json.loads(printed)
     assert (doc["inputs"], doc["analysed"], doc["errors"], doc["written"]) == (7, 7, 1, sum(EXPECTED.values()))
     table = pq.read_table(out)
     assert table.schema == schema(WorkSpec().labels()) and rows_per_input(table) == EXPECTED
@@ -63,36 +64,20 @@ def test_photos_and_videos_on_the_cluster_one_row_per_face_and_an_error_row(clus
 def test_a_stopped_job_resumes_and_a_worker_killed_mid_job_loses_and_duplicates_nothing(
     cluster, archive, tmp_path, monkeypatch
 ):
-    spec = WorkSpec()
     items, _ = find_inputs([str(archive)])
     out = str(tmp_path / "r") + "/"
-    first: list[str] = []
-
-    def stop(result):
-        first.extend(result.keys)
-        raise KeyboardInterrupt  # the job is stopped after its first partition
-
-    with pytest.raises(KeyboardInterrupt):
-        run_job(items, spec, Output(out, spec.labels()), ray=cluster.address, photos_per_task=1, on_result=stop)
+    first = in_driver(cluster, stopped_after_one_partition, str(archive), out, cluster.address)
     chaos = tmp_path / "chaos"
     chaos.mkdir()
     monkeypatch.setenv(CHAOS_ENV, str(chaos))  # in the rerun, the first actor to finish an input dies (SIGKILL)
-    rest: list[str] = []
-    stats = run_job(
-        items,
-        spec,
-        Output(out, spec.labels()),
-        ray=cluster.address,
-        photos_per_task=1,
-        on_result=lambda r: rest.extend(r.keys),
-    )
+    stats, rest = in_driver(cluster, whole_job, str(archive), out, cluster.address)
     assert (chaos / "killed").is_file()  # a worker really died, losing the partition it held; Ray retried it
-    assert len(first) == 1 and (stats.skipped, stats.analysed, stats.errors) == (1, 6, 1)
+    assert len(first) == 1 and (stats["skipped"], stats["analysed"], stats["errors"]) == (1, 6, 1)
     assert first[0] not in rest and sorted(first + rest) == sorted(i.key for i in items)
     assert rows_per_input(pq.read_table(out)) == EXPECTED  # each input's rows, once: none lost, none twice
 
 
-def test_a_manifest_of_sessions_lands_in_the_store_once_despite_a_killed_worker(cluster, tmp_path, monkeypatch, capsys):
+def test_a_manifest_of_sessions_lands_in_the_store_once_despite_a_killed_worker(cluster, tmp_path, monkeypatch):
     model = make_tiny_model(tmp_path / "model")
     service_video(tmp_path / "counter.mp4", frames=60)
     (tmp_path / "m.csv").write_text(
@@ -104,8 +89,9 @@ def test_a_manifest_of_sessions_lands_in_the_store_once_despite_a_killed_worker(
     monkeypatch.setenv(CHAOS_ENV, str(chaos))
     argv = ["session", "analyze", "--manifest", str(tmp_path / "m.csv"), "--model", str(model), "--json"]
     argv += ["--ray", cluster.address, "--data-dir", str(tmp_path / "data"), "--user", "shop"]
-    assert main(argv) == 0
-    doc = json.loads(capsys.readouterr().out)
+    code, printed = in_driver(cluster, cli, argv)
+    assert code == 0
+    doc = json.loads(printed)
     assert (chaos / "killed").is_file() and len(doc["stored"]) == 3 and doc["failed"] == []
     sessions = store.list_sessions(
         open_database(tmp_path / "data" / "emolens.db", all_migrations()), None, store.SessionFilter()

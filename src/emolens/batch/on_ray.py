@@ -124,9 +124,15 @@ def ray_results(
                 num_cpus=plan.threads,
                 **remote,
             )
-        for batch in dataset.iter_batches(batch_size=1, batch_format="numpy"):
-            for payload in batch["payload"]:
-                yield pickle.loads(payload)
+        batches = iter(dataset.iter_batches(batch_size=1, batch_format="numpy"))
+        try:
+            for batch in batches:
+                for payload in batch["payload"]:
+                    yield pickle.loads(payload)
+        finally:
+            closing = getattr(batches, "close", None)
+            if closing is not None:  # a stopped job: the streaming executor goes down before Ray does
+                closing()
     finally:
         if started:
             ray.shutdown()

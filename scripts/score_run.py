@@ -1,7 +1,7 @@
 """Export a training run and score it the three ways the real-faces work is judged by.
 
     python scripts/score_run.py runs/a1 [--data ../shared/datasets/fer2013/fer2013.zip]
-        [--sfew ../shared/datasets/sfew-dev/sfew-dev.zip] [--out runs/a1/scored] [--tta none]
+        [--sfew ../shared/datasets/sfew-dev/sfew-dev.zip] [--out runs/a1/scored] [--tta none] [--half]
 
 1. `emolens export` (parity check, temperature calibrated on PublicTest);
 2. FER2013 PublicTest against FER2013's own labels, and against the FER+ majority;
@@ -35,12 +35,13 @@ def main() -> None:
     ap.add_argument("--sfew", default="../shared/datasets/sfew-dev/sfew-dev.zip")
     ap.add_argument("--out", help="default: RUN/scored")
     ap.add_argument("--tta", help="TTA written in the exported card (default: the run's)")
+    ap.add_argument("--half", action="store_true", help="export weights as float16 (as the shipped ensemble is)")
     ap.add_argument("--no-export", action="store_true", help="RUN is already an exported model")
     args = ap.parse_args()
     out = Path(args.out or Path(args.run) / "scored")
     model = Path(args.run) if args.no_export else out / "model"
     if not args.no_export:
-        extra = ["--tta", args.tta] if args.tta else []
+        extra = (["--tta", args.tta] if args.tta else []) + (["--half"] if args.half else [])
         emolens("export", args.run, "--out", str(model), "--data", args.data, *extra)
     fer = json.loads(
         emolens("evaluate", "--model", str(model), "--data", args.data, "--json", "--out", str(out / "fer2013"))

@@ -17,7 +17,7 @@ from emolens.cli import main  # noqa: E402
 from emolens.core.labels import EMOTIONS, label_set  # noqa: E402
 from emolens.datasets.ferplus import VOTE_COLUMNS  # noqa: E402
 
-from helpers import astronaut_bgr  # noqa: E402
+from helpers import astronaut_bgr, make_tiny_model  # noqa: E402
 
 # FER+ column of each of our emotions
 COLUMN = {"neutral": 0, "happy": 1, "surprise": 2, "sad": 3, "angry": 4, "disgust": 5, "fear": 6}
@@ -190,8 +190,6 @@ def test_extra_photos_become_runtime_crops_with_teacher_mixed_targets(legend_zip
     from emolens.train.data import card_for
     from emolens.train.extra import load_extra
 
-    from helpers import make_tiny_model
-
     monkeypatch.setenv("EMOLENS_CACHE", str(tmp_path / "cache"))
     teacher = make_tiny_model(tmp_path / "teacher", bias={"surprise": 60.0})
     cfg = TrainConfig(
@@ -267,3 +265,25 @@ def trained_student_setup(tmp_path_factory):
     )
     x = np.random.default_rng(0).normal(0, 1, (4, 1, 48, 48)).astype(np.float32)
     return tmp / "teacher", tmp / "s", x
+
+
+def test_cached_teacher_labels_follow_the_teachers_weights_not_its_name(tmp_path, monkeypatch):
+    """A shipped name (`default`) means another model once a new one ships: its cached pseudo-labels must go."""
+    from emolens.datasets import Split
+    from emolens.train import targets
+
+    teacher = make_tiny_model(tmp_path / "teacher", seed=0)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    split = Split("train", images, np.arange(6) % 7, [f"x{i}" for i in range(6)], [f"d{i}" for i in range(6)])
+    calls = []
+    real = targets.logits_of
+    monkeypatch.setattr(targets, "logits_of", lambda t, s: calls.append(t) or real(t, s))
+
+    first = targets.cached_teacher_logits([str(teacher)], split, tmp_path / "cache")
+    again = targets.cached_teacher_logits([str(teacher)], split, tmp_path / "cache")
+    assert len(calls) == 1 and np.array_equal(first, again)  # same weights: from the cache
+
+    make_tiny_model(tmp_path / "teacher", seed=1)  # same name, new weights
+    changed = targets.cached_teacher_logits([str(teacher)], split, tmp_path / "cache")
+    assert len(calls) == 2 and not np.allclose(changed, first)

@@ -16,10 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from emolens.core.card import sha256_file
 from emolens.core.labels import label_set
 from emolens.core.metrics import softmax
 from emolens.datasets import DataError, Split
 from emolens.datasets.ferplus import FerPlusOptions, apply_ferplus, process_votes, read_votes, votes_path
+from emolens.evaluation.evaluate import is_run_folder
+from emolens.inference.model_store import load_card, resolve_model_dir
 from emolens.train.config import TrainConfig
 from emolens.train.runs import logits_of
 
@@ -93,9 +96,18 @@ def teacher_mix(cfg: TrainConfig, train: Split, out: Path) -> np.ndarray:
 
 
 def cached_teacher_logits(teachers: list[str], split: Split, out: Path) -> np.ndarray:
-    """Mean teacher logits over `split` in its label order, cached in `out` (keyed by teachers and labels)."""
+    """Mean teacher logits over `split` in its label order, cached in `out` (keyed by the teachers' weights, labels)."""
     cache, meta_path = out / f"teacher_logits-{split.name}.npy", out / f"teacher_logits-{split.name}.json"
-    meta = {"teachers": list(teachers), "n": len(split), "digest": labels_digest(split)}
+    try:
+        weights = [teacher_weights(t) for t in teachers]
+    except (FileNotFoundError, ValueError) as e:
+        raise DataError(f"teacher could not be loaded: {e}") from e
+    meta = {
+        "teachers": list(teachers),
+        "weights": weights,
+        "n": len(split),
+        "digest": labels_digest(split),
+    }
     if cache.is_file() and meta_path.is_file() and json.loads(meta_path.read_text()) == meta:
         log.info("teacher logits from %s", cache)
         return np.load(cache)
@@ -123,6 +135,18 @@ def cached_teacher_logits(teachers: list[str], split: Split, out: Path) -> np.nd
     np.save(cache, logits)
     meta_path.write_text(json.dumps(meta))
     return logits
+
+
+def teacher_weights(teacher: str) -> str:
+    """What a teacher's logits depend on: the sha256 of its weights, not its name. A shipped name such as
+    `default` means another model once a new one is shipped; cached pseudo-labels must not outlive it."""
+    path = Path(teacher)
+    if is_run_folder(path):
+        files = sorted([*path.glob("best.pt"), *path.glob("seed*/best.pt")])
+        return hashlib.sha256("".join(sha256_file(f) for f in files).encode()).hexdigest()[:16]
+    folder = resolve_model_dir(teacher)
+    card = load_card(folder)
+    return (card.onnx_sha256 or sha256_file(folder / card.onnx_file))[:16]
 
 
 def labels_digest(split: Split) -> str:

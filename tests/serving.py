@@ -43,6 +43,23 @@ class Server:
         raise AssertionError("no VmHWM in /proc")
 
 
+def wait_until_healthy(base: str, proc: subprocess.Popen, log: Path, timeout_s: float = 300) -> None:
+    """Until GET /api/v1/health says ok; the server's log in the failure if it exits or never answers
+    (generous by default: CI machines are shared and slow)."""
+    import pytest
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
+                assert json.load(r)["status"] == "ok"
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

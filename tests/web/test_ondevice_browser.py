@@ -6,13 +6,10 @@ Debian's Chromium via Playwright with the fake camera (the clip of test_web_brow
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,7 @@ import pytest
 from emolens.core.labels import EMOTIONS
 
 from helpers import astronaut_head
+from serving import wait_until_healthy
 from test_web_browser import FLAGS, ensure_chromium, free_port, served_model, shots, write_y4m  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -60,17 +58,11 @@ class Server:
             self.proc = subprocess.Popen(
                 cmd + ["--host", "127.0.0.1"], stdout=out, stderr=subprocess.STDOUT, env=environ
             )
-        deadline = time.monotonic() + 300  # generous: CI machines are shared and slow
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.base}/api/v1/health", timeout=2) as r:
-                    assert json.load(r)["status"] == "ok"
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail(f"the server did not start:\n{self.log.read_text()}")
-                time.sleep(0.2)
+        try:
+            wait_until_healthy(self.base, self.proc, self.log)
+        except BaseException:
+            self.stop()
+            raise
 
     def requests(self) -> list[str]:
         return [line for line in self.log.read_text().splitlines() if '"GET ' in line or '"POST ' in line]

@@ -17,8 +17,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import cv2
@@ -28,6 +26,7 @@ import pytest
 from emolens.core.labels import EMOTIONS
 
 from helpers import astronaut_bgr, crowded_group_photo, iou, moving_faces_video
+from serving import wait_until_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -122,16 +121,7 @@ def server(tiny_model, tmp_path_factory):
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300  # generous: CI machines are shared and slow
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
-                    assert json.load(r)["status"] == "ok"
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start:\n{log.read_text()}")
-                time.sleep(0.2)
+        wait_until_healthy(base, proc, log)
         yield base
     finally:
         proc.terminate()

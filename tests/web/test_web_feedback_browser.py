@@ -5,12 +5,9 @@ watch the personal adaptation's status change, turn it off, reset it, withdraw t
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 
 import cv2
 import pytest
@@ -19,6 +16,7 @@ from emolens.core.card import sha256_file
 from emolens.inference import versions
 
 from helpers import astronaut_bgr, make_tiny_model
+from serving import wait_until_healthy
 from test_web_browser import browser, free_port, page, shots  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -46,16 +44,7 @@ def server(data_dir):
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300  # generous: CI machines are shared and slow
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
-                    assert json.load(r)["status"] == "ok"
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start:\n{log.read_text()}")
-                time.sleep(0.2)
+        wait_until_healthy(base, proc, log)
         yield base
     finally:
         proc.terminate()

@@ -5,13 +5,10 @@ score, open the session page and the dashboard. Screenshots as in test_web_brows
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from emolens.apps.satisfaction.recording import FaceSample, Recording
 from emolens.core.labels import EMOTIONS
 
 from helpers import astronaut_head
+from serving import wait_until_healthy
 from test_web_browser import DOCS_SHOTS, FLAGS, ensure_chromium, free_port, save_small_png, served_model, write_y4m
 
 pytestmark = pytest.mark.slow
@@ -76,16 +74,7 @@ def served(tiny_model, tmp_path_factory):
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300  # generous: CI machines are shared and slow
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
-                    assert json.load(r)["status"] == "ok"
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server did not start:\n{(folder / 'server.log').read_text()}")
-                time.sleep(0.2)
+        wait_until_healthy(base, proc, (folder / "server.log"))
         yield base, folder / "data"
     finally:
         proc.terminate()

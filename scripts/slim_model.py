@@ -1,6 +1,6 @@
 """Cut a cheaper starting network out of an exported model: one ensemble member, fewer channels.
 
-    python scripts/slim_model.py default --member 1 --fraction 0.75 --tta flip \
+    python scripts/slim_model.py default --member 1 --fraction 0.75 --multiple 4 --tta flip \
         --data ../shared/datasets/fer2013/fer2013.zip --out runs/slim-default
 
 Channels are ranked on a fixed sample of Training crops (mean ReLU activation x how strongly the next
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="output model folder")
     ap.add_argument("--member", type=int, help="keep only this member of an ensemble (0-based)")
     ap.add_argument("--fraction", type=float, default=1.0, help="share of each conv's channels to keep (default 1)")
+    ap.add_argument("--multiple", type=int, default=8, help="round channel counts to this multiple (default 8)")
     ap.add_argument("--tta", help="TTA written in the card: none or a comma list (default: the parent's)")
     ap.add_argument("--data", help="dataset whose Training crops rank the channels (needed with --fraction < 1)")
     ap.add_argument("--crops", type=int, default=1000, help="Training crops that rank the channels (default 1000)")
@@ -40,7 +41,15 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("slim_model: --fraction below 1 needs --data (Training crops rank the channels)")
             images = training_sample(_read_splits(args.data, ("train",), "auto", None)["train"], args.crops)
         tta = None if args.tta is None else parse_tta(args.tta)
-        card = slim_model(args.model, args.out, images, member_index=args.member, fraction=args.fraction, tta=tta)
+        card = slim_model(
+            args.model,
+            args.out,
+            images,
+            member_index=args.member,
+            fraction=args.fraction,
+            multiple=args.multiple,
+            tta=tta,
+        )
     except (ValueError, DataError, FileNotFoundError) as e:
         print(f"slim_model: error: {e}", file=sys.stderr)
         return 2

@@ -95,7 +95,7 @@ def test_dead_channels_are_cut_first_and_the_output_does_not_change(tmp_path, cr
             bn.bias[dead] = -1.0  # BN(0) = beta - mean * gamma / std: made negative, so ReLU gives 0
             bn.running_mean[dead] = 0.0
     parent = exported(tmp_path / "parent", net)
-    card = slim_model(parent, tmp_path / "thin", crops, fraction=0.5)
+    card = slim_model(parent, tmp_path / "thin", crops, fraction=0.5, multiple=4)
     graph = onnx.load(str(tmp_path / "thin" / "model.onnx")).graph
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     widths = [inits[n.input[1]].shape[0] for n in graph.node if n.op_type == "Conv"]
@@ -108,7 +108,7 @@ def test_dead_channels_are_cut_first_and_the_output_does_not_change(tmp_path, cr
 def test_a_real_cut_keeps_the_contract_and_the_strongest_channels(tmp_path, crops):
     nets = vggs()
     parent = exported(tmp_path / "parent", Ensemble(nets).eval())
-    slim_model(parent, tmp_path / "slim", crops, member_index=0, fraction=0.75)
+    slim_model(parent, tmp_path / "slim", crops, member_index=0, fraction=0.75, multiple=4)
     model = onnx.load(str(tmp_path / "slim" / "model.onnx"))
     layers = conv_chain(model)
     assert len(layers) == 8 and layers[-1].consumer.op_type in ("Gemm", "MatMul")

@@ -132,7 +132,7 @@ def channel_importance(model: Any, layers: list[Layer], feeds: Iterator[np.ndarr
     return scores
 
 
-def thin(model: Any, layers: list[Layer], scores: list[np.ndarray], fraction: float, multiple: int = 4) -> Any:
+def thin(model: Any, layers: list[Layer], scores: list[np.ndarray], fraction: float, multiple: int = 8) -> Any:
     """A copy of `model` keeping the top `fraction` of each conv's channels (rounded to `multiple`), in order."""
     from onnx import numpy_helper, shape_inference
 
@@ -170,9 +170,13 @@ def slim_model(
     *,
     member_index: int | None = None,
     fraction: float = 1.0,
+    multiple: int = 8,
     tta: tuple[str, ...] | None = None,
 ) -> ModelCard:
     """Exported model -> model.onnx + card.json in `out`: one member (ensembles), thinned to `fraction` width.
+
+    Channel counts are rounded to a `multiple` (8: one AVX2 register of floats; 36 channels run hardly faster
+    than 48 on ONNX Runtime's CPU kernels, 32 do).
 
     The card keeps the parent's preprocessing; its metrics are emptied (the result is a starting point for
     `emolens train` with `model: onnx`, which measures, calibrates and exports it again).
@@ -191,7 +195,7 @@ def slim_model(
         what.append(f"member {member_index}")
     if fraction < 1:
         layers = conv_chain(graph)
-        graph = thin(graph, layers, channel_importance(graph, layers, crop_feeds(images, card)), fraction)
+        graph = thin(graph, layers, channel_importance(graph, layers, crop_feeds(images, card)), fraction, multiple)
         what.append(f"{fraction:g} of the channels")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--multiple", type=int, default=8, help="round channel counts to this multiple (default 8)")
     ap.add_argument("--tta", help="TTA written in the card: none or a comma list (default: the parent's)")
     ap.add_argument("--data", help="dataset whose Training crops rank the channels (needed with --fraction < 1)")
+    ap.add_argument("--calibrate", action="store_true", help="fit the temperature on --data's test split")
     ap.add_argument("--crops", type=int, default=1000, help="Training crops that rank the channels (default 1000)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             if not args.data:
                 raise SystemExit("slim_model: --fraction below 1 needs --data (Training crops rank the channels)")
             images = training_sample(_read_splits(args.data, ("train",), "auto", None)["train"], args.crops)
+        if args.calibrate and not args.data:
+            raise SystemExit("slim_model: --calibrate needs --data (its test split fits the temperature)")
         tta = None if args.tta is None else parse_tta(args.tta)
         card = slim_model(
             args.model,
@@ -49,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             fraction=args.fraction,
             multiple=args.multiple,
             tta=tta,
+            calibrate=args.data if args.calibrate else None,
         )
     except (ValueError, DataError, FileNotFoundError) as e:
         print(f"slim_model: error: {e}", file=sys.stderr)

@@ -25,6 +25,8 @@ from emolens.train.export import Ensemble, export_onnx  # noqa: E402
 from emolens.train.models import create_model  # noqa: E402
 from emolens.train.slim import conv_chain, member, slim_model  # noqa: E402
 
+from datagen import write_class_tree  # noqa: E402
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "slim_model.py"
 CARD = {
     "name": "parent",
@@ -145,3 +147,13 @@ def test_the_script_writes_a_model_and_errors_are_one_line(tmp_path, capsys):
     assert "member 5 does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="needs --data"):
         script.main([str(parent), "--fraction", "0.5", "--out", str(tmp_path / "y")])
+    with pytest.raises(SystemExit, match="--calibrate needs --data"):
+        script.main([str(parent), "--member", "0", "--calibrate", "--out", str(tmp_path / "y")])
+
+
+def test_a_cut_used_as_it_is_can_be_calibrated_like_an_export(tmp_path, crops):
+    data = write_class_tree(tmp_path / "data", per_class=4, splits=("test",))
+    parent = exported(tmp_path / "parent", Ensemble(vggs()).eval())
+    card = slim_model(parent, tmp_path / "m", None, member_index=0, calibrate=data)
+    assert card.temperature != 1.0 and card.metrics["split"] == "test" and card.metrics["n"] == 4 * len(EMOTIONS)
+    assert ModelCard.load(tmp_path / "m" / "card.json") == card

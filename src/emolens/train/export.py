@@ -210,13 +210,16 @@ def export_run(
         metrics["epochs_run"] = len(rows)
     card = card.with_(onnx_sha256=sha256_file(onnx_path), metrics=metrics)
     if calibrate and cfg.data:
-        card = _calibrate(onnx_path, card, cfg)
+        card = calibrate_card(onnx_path, card, cfg)
     card.save(out / "card.json")  # once, complete: a folder with a card is a finished model
     return card
 
 
-def _calibrate(onnx_path: Path, card: ModelCard, cfg) -> ModelCard:
-    """The card with a temperature fitted on the validation split, and the metrics it gives there."""
+def calibrate_card(onnx_path: Path, card: ModelCard, cfg) -> ModelCard:
+    """The card with a temperature fitted on the validation split, and the metrics it gives there.
+
+    `cfg` needs data, val_split, layout and label_map (a TrainConfig has them).
+    """
     split, train_digests = split_for_eval(cfg.data, cfg.val_split, cfg.layout, cfg.label_map)
     logits, info = model_logits(onnx_path, split, "card", logits=partial(onnx_logits, onnx_path, card=card))
     names = tuple(info["labels"])  # the dataset's labels, then the model's extra ones (contempt)

@@ -172,6 +172,7 @@ def slim_model(
     fraction: float = 1.0,
     multiple: int = 8,
     tta: tuple[str, ...] | None = None,
+    calibrate: str | Path | None = None,
 ) -> ModelCard:
     """Exported model -> model.onnx + card.json in `out`: one member (ensembles), thinned to `fraction` width.
 
@@ -179,7 +180,9 @@ def slim_model(
     than 48 on ONNX Runtime's CPU kernels, 32 do).
 
     The card keeps the parent's preprocessing; its metrics are emptied (the result is a starting point for
-    `emolens train` with `model: onnx`, which measures, calibrates and exports it again).
+    `emolens train` with `model: onnx`, which measures, calibrates and exports it again). With `calibrate`
+    (a dataset), a temperature is fitted on its validation split as `emolens export` does, for a cut
+    that is used as it is.
     """
     import onnx
 
@@ -211,5 +214,12 @@ def slim_model(
         temperature=1.0,
         metrics={},
     )
+    if calibrate is not None:
+        from types import SimpleNamespace
+
+        from emolens.train.export import calibrate_card
+
+        where = SimpleNamespace(data=str(calibrate), val_split="test", layout="auto", label_map=None)
+        slim = calibrate_card(dst, slim, where)
     slim.save(out / "card.json")
     return slim

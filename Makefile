@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=25  # the slowest 25 in the log: where suite time goes
 
 # The quick loop while editing: everything but the tests marked slow (browser, training runs, GPU sweep).
 test-fast: $(STAMP)

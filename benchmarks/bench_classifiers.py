@@ -19,6 +19,7 @@ import sys
 import time
 
 import numpy as np
+from bench_int8 import session  # this folder is on sys.path when a benchmark runs
 
 from emolens.core import machine
 from emolens.core.preprocess import preprocess
@@ -28,14 +29,9 @@ from emolens.inference.model_store import load_card, resolve_model_dir
 
 def one_face_call(model: str):
     """(a call that classifies one face with the card's TTA, the card)."""
-    import onnxruntime as ort
-
     folder = resolve_model_dir(model)
     card = load_card(folder)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads, opts.log_severity_level = 1, 1, 3
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(str(folder / card.onnx_file), opts, providers=["CPUExecutionProvider"])
+    sess = session(folder / card.onnx_file, "all")  # one thread, full optimisation: as bench_int8 measures
     crop = np.random.default_rng(0).integers(0, 256, (1, 120, 120), dtype=np.uint8)
     feed = {sess.get_inputs()[0].name: np.concatenate(tta_views(preprocess(crop, card), card.tta))}
     return (lambda: sess.run(None, feed)), card

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crops", type=int, default=1000, help="Training crops that rank the channels (default 1000)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from emolens.train.quantize import _read_splits, training_sample
+    from emolens.datasets.readers import read_dataset
+    from emolens.train.quantize import training_sample
     from emolens.train.slim import slim_model
 
     images = None
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.fraction < 1:
             if not args.data:
                 raise SystemExit("slim_model: --fraction below 1 needs --data (Training crops rank the channels)")
-            images = training_sample(_read_splits(args.data, ("train",), "auto", None)["train"], args.crops)
+            images = training_sample(read_dataset(args.data, "auto", splits=("train",))["train"], args.crops)
         if args.calibrate and not args.data:
             raise SystemExit("slim_model: --calibrate needs --data (its test split fits the temperature)")
         tta = None if args.tta is None else parse_tta(args.tta)

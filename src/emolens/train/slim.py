@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 
 from emolens.core.card import ModelCard, sha256_file
-from emolens.core.preprocess import preprocess
 
 log = logging.getLogger(__name__)
 PASS_THROUGH = {"Relu", "MaxPool", "AveragePool"}  # channel-wise: a channel in is the same channel out
@@ -98,7 +97,7 @@ def conv_chain(model: Any) -> list[Layer]:
     return layers
 
 
-def channel_importance(model: Any, layers: list[Layer], feeds: Iterator[np.ndarray]) -> list[np.ndarray]:
+def channel_importance(model: Any, layers: list[Layer], feeds: Iterator[dict]) -> list[np.ndarray]:
     """Per conv, per output channel: mean ReLU activation on the crops x the L2 norm of its consumer's weights.
 
     A channel that is rarely on, or whose signal the next layer barely reads, costs compute for little.
@@ -116,11 +115,11 @@ def channel_importance(model: Any, layers: list[Layer], feeds: Iterator[np.ndarr
     sess = ort.InferenceSession(probe.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     names = [layer.conv.output[0] for layer in layers]
     sums, n = [0.0] * len(layers), 0
-    for x in feeds:
-        outs = sess.run(names, {model.graph.input[0].name: x})
+    for feed in feeds:
+        outs = sess.run(names, feed)
         for i, o in enumerate(outs):  # (B, C, H, W)
             sums[i] = sums[i] + np.maximum(o, 0).mean(axis=(2, 3)).sum(0)
-        n += len(x)
+        n += len(outs[0])
     if n == 0:
         raise ValueError("no crops to measure the channels on")
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
@@ -157,12 +156,6 @@ def thin(model: Any, layers: list[Layer], scores: list[np.ndarray], fraction: fl
     return shape_inference.infer_shapes(out, strict_mode=True)
 
 
-def crop_feeds(images: np.ndarray, card: ModelCard, batch: int = 64) -> Iterator[np.ndarray]:
-    """Preprocessed (B, C, S, S) batches of uint8 crops, as the runtime feeds them (no TTA views)."""
-    for i in range(0, len(images), batch):
-        yield preprocess(images[i : i + batch], card)
-
-
 def slim_model(
     model: str | Path,
     out: str | Path,
@@ -187,7 +180,7 @@ def slim_model(
     import onnx
 
     from emolens.inference.model_store import load_card, resolve_model_dir
-    from emolens.train.quantize import float_weights
+    from emolens.train.quantize import calibration_batches, float_weights
 
     src = resolve_model_dir(model)
     card = load_card(src)
@@ -198,7 +191,8 @@ def slim_model(
         what.append(f"member {member_index}")
     if fraction < 1:
         layers = conv_chain(graph)
-        graph = thin(graph, layers, channel_importance(graph, layers, crop_feeds(images, card)), fraction, multiple)
+        feeds = calibration_batches(images, card.with_(tta=()), graph.graph.input[0].name)  # one view per crop
+        graph = thin(graph, layers, channel_importance(graph, layers, feeds), fraction, multiple)
         what.append(f"{fraction:g} of the channels")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

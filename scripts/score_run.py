@@ -2,6 +2,7 @@
 
     python scripts/score_run.py runs/a1 [--data ../shared/datasets/fer2013/fer2013.zip]
         [--sfew ../shared/datasets/sfew-dev/sfew-dev.zip] [--out runs/a1/scored] [--tta none] [--half]
+    python scripts/score_run.py src/emolens/models/default --no-export --record   # a shipped card gets the figures
 
 1. `emolens export` (parity check, temperature calibrated on PublicTest);
 2. FER2013 PublicTest against FER2013's own labels, and against the FER+ majority;
@@ -37,6 +38,11 @@ def main() -> None:
     ap.add_argument("--tta", help="TTA written in the exported card (default: the run's)")
     ap.add_argument("--half", action="store_true", help="export weights as float16 (as the shipped ensemble is)")
     ap.add_argument("--no-export", action="store_true", help="RUN is already an exported model")
+    ap.add_argument(
+        "--record",
+        action="store_true",
+        help="also write the FER+ and sfew-dev figures into the model's card.json (metrics), as a shipped card has",
+    )
     args = ap.parse_args()
     out = Path(args.out or Path(args.run) / "scored")
     model = Path(args.run) if args.no_export else out / "model"
@@ -77,6 +83,16 @@ def main() -> None:
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if args.record:
+        from emolens.core.card import ModelCard
+
+        path = model / "card.json"
+        card = ModelCard.load(path)
+        ferplus_row = {k: round(v, 4) for k, v in summary["ferplus"].items()}
+        sfew_row = {k: v if k in ("n", "recall") else round(v, 4) for k, v in summary["sfew"].items()}
+        sfew_row["recall"] = {k: round(v, 4) for k, v in sfew_row["recall"].items()}
+        metrics = dict(card.metrics, ferplus_majority=ferplus_row, sfew_dev_pipeline=sfew_row)
+        card.with_(metrics=metrics).save(path)
     r = summary["sfew"]["recall"]
     print(
         f"| {args.run} | {100 * fer['accuracy']:.1f}% / {fer['macro_f1']:.3f} / ECE {fer['ece']:.3f} | "

@@ -100,3 +100,24 @@ def test_video_errors_name_the_file_once(tmp_path, capsys, model):
     )
     line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("emolens session: error:"))
     assert line.count("x.mp4") == 1
+
+
+@pytest.mark.parametrize(
+    "exc, shown",
+    [
+        (PermissionError(13, "Permission denied", "/srv/out"), "Permission denied: /srv/out"),
+        (FileExistsError(17, "File exists", "runs/x"), "File exists: runs/x"),
+        (OSError(28, "No space left on device"), "No space left on device"),
+    ],
+)
+def test_os_errors_of_any_verb_are_one_line_not_a_traceback(exc, shown, capsys):
+    import argparse
+
+    from emolens.cli.main import run
+
+    def handler(args):
+        raise exc
+
+    assert run(argparse.Namespace(command="export", handler=handler)) == 2
+    err = capsys.readouterr().err
+    assert err == f"emolens export: error: {shown}\n"

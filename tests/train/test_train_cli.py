@@ -47,6 +47,16 @@ def test_train_refuses_to_overwrite_a_run(trained_run, train_data, capsys):
     assert "--resume" in capsys.readouterr().err
 
 
+def test_train_out_that_is_a_file_or_a_dangling_link_is_a_clear_error(train_data, tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    for out in ("file", "link"):
+        assert main(["train", "--data", str(train_data), "--out", str(tmp_path / out), "--epochs", "1"]) == 2
+        err = capsys.readouterr().err
+        assert "exists and is not a folder" in err and "Traceback" not in err, err
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_train_without_data_is_a_clear_error(capsys):
     assert main(["train", "--epochs", "1"]) == 2
     assert "--data" in capsys.readouterr().err

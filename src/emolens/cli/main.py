@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """The verb's handler, its errors as one line each: CliError and the domain's ValueErrors (DataError,
-    CardError, ...) exit 2, like a missing file or a missing training extra."""
+    CardError, ...) exit 2, like a missing file, an OS error (permission denied, disk full) or a missing training
+    extra."""
     try:
         return args.handler(args)
     except (FileNotFoundError, ValueError) as exc:
@@ -119,3 +120,7 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # e.g. `emolens analyze ... --json | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # permission denied, disk full, a file where a folder should be: one line, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"emolens {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2

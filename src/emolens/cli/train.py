@@ -198,6 +198,8 @@ def _configured(args: argparse.Namespace):
     if not cfg.data:
         raise CliError("no dataset: pass --data PATH (or set data: in the config)")
     out = Path(args.out or f"runs/{cfg.model}")
+    if (out.exists() or out.is_symlink()) and not out.is_dir():
+        raise CliError(f"--out {out} exists and is not a folder (a file, or a link to nothing): choose another --out")
     if (out / "last.pt").exists():
         raise CliError(f"{out} already holds a run: use --resume {out} or another --out")
     return cfg, out

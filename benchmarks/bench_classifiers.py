@@ -77,7 +77,8 @@ def main() -> int:
         return 0
     print(f"machine: {report['machine']}; batch 1, 1 thread, each card's TTA")
     for m, r in rows.items():
-        print(f"  {m:<40} {r['ms_per_face']:8.2f} ms  x{r['ratio_to_first']:.3f}  ({r['views']} views)")
+        views = f"{r['views']} view" + ("s" if r["views"] != 1 else "")
+        print(f"  {m:<40} {r['ms_per_face']:8.2f} ms  x{r['ratio_to_first']:.3f}  ({views})")
     return 0
 
 

@@ -210,17 +210,16 @@ def export_run(
         metrics["epochs_run"] = len(rows)
     card = card.with_(onnx_sha256=sha256_file(onnx_path), metrics=metrics)
     if calibrate and cfg.data:
-        card = calibrate_card(onnx_path, card, cfg)
+        card = calibrate_card(onnx_path, card, cfg.data, cfg.val_split, layout=cfg.layout, label_map=cfg.label_map)
     card.save(out / "card.json")  # once, complete: a folder with a card is a finished model
     return card
 
 
-def calibrate_card(onnx_path: Path, card: ModelCard, cfg) -> ModelCard:
-    """The card with a temperature fitted on the validation split, and the metrics it gives there.
-
-    `cfg` needs data, val_split, layout and label_map (a TrainConfig has them).
-    """
-    split, train_digests = split_for_eval(cfg.data, cfg.val_split, cfg.layout, cfg.label_map)
+def calibrate_card(
+    onnx_path: Path, card: ModelCard, data: str | Path, val_split: str, *, layout: str = "auto", label_map=None
+) -> ModelCard:
+    """The card with a temperature fitted on `data`'s validation split, and the metrics it gives there."""
+    split, train_digests = split_for_eval(str(data), val_split, layout, label_map)
     logits, info = model_logits(onnx_path, split, "card", logits=partial(onnx_logits, onnx_path, card=card))
     names = tuple(info["labels"])  # the dataset's labels, then the model's extra ones (contempt)
     before = classification_metrics(softmax(logits), split.labels, names)
@@ -230,7 +229,7 @@ def calibrate_card(onnx_path: Path, card: ModelCard, cfg) -> ModelCard:
     after = classification_metrics(probs, split.labels, names)
     metrics = dict(
         card.metrics,
-        split=cfg.val_split,
+        split=val_split,
         n=after["n"],
         accuracy=round(after["accuracy"], 4),
         macro_f1=round(after["macro_f1"], 4),
@@ -251,7 +250,7 @@ def calibrate_card(onnx_path: Path, card: ModelCard, cfg) -> ModelCard:
     )
     log.info(
         "calibrated on %s: T=%.3f, ECE %.4f -> %.4f, uncertain below %.2f",
-        cfg.val_split,
+        val_split,
         t,
         before["ece"],
         after["ece"],

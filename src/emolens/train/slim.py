@@ -209,17 +209,8 @@ def slim_model(
         metrics={},
     )
     if calibrate is not None:
-        slim = calibrated(dst, slim, calibrate)
+        from emolens.train.export import calibrate_card
+
+        slim = calibrate_card(dst, slim, calibrate, "test")  # as `emolens export` fits one
     slim.save(out / "card.json")
     return slim
-
-
-def calibrated(onnx_path: Path, card: ModelCard, data: str | Path) -> ModelCard:
-    """The card with a temperature fitted on `data`'s test split, as `emolens export` fits one."""
-    from types import SimpleNamespace
-
-    from emolens.train.export import calibrate_card
-
-    return calibrate_card(
-        onnx_path, card, SimpleNamespace(data=str(data), val_split="test", layout="auto", label_map=None)
-    )

@@ -35,8 +35,10 @@ def test_no_faces_in_plain_or_noise_images(name):
 
 
 @pytest.mark.parametrize("max_side", [640, 1024])
-def test_centerface_recall_on_group_photo(max_side):
-    img, truth = group_photo()
+@pytest.mark.parametrize("seed", [0, 1])
+def test_centerface_recall_on_group_photo(max_side, seed):
+    """Every face (the smallest 10x14 pixels at max_side 640), no false one, landmarks inside."""
+    img, truth = group_photo(seed=seed)
     found = create_detector("centerface", max_side=max_side).detect(img)
     matched = [max(iou(d.box, t) for d in found) for t in truth]
     assert all(m > 0.4 for m in matched), f"missed a face: IoUs {matched}"
@@ -46,6 +48,37 @@ def test_centerface_recall_on_group_photo(max_side):
         x, y, w, h = d.box
         for px, py in d.landmarks:  # landmarks lie inside their box
             assert x <= px <= x + w and y <= py <= y + h
+
+
+@pytest.mark.parametrize("name", available_detectors())
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_detector_finds_faces_above_its_smallest_face(name, seed):
+    """What `smallest_face` promises: every face that big at the detector's input, and no false face."""
+    img, truth = group_photo(seed=seed)
+    det = create_detector(name, max_side=640)
+    scale = det.scale_for(img.shape[1], img.shape[0])
+    big = [t for t in truth if min(t[2:]) * scale >= 1.1 * det.smallest_face]
+    found = det.detect(img)
+    assert big, "the picture must hold faces the promise covers"
+    assert all(max((iou(d.box, t) for d in found), default=0) > 0.4 for t in big), f"missed a face: {found}"
+    assert all(max(iou(d.box, t) for t in truth) > 0.4 for d in found), "a false face was found"
+
+
+def test_liteface_ships_small_and_checked(tmp_path, monkeypatch):
+    from emolens.inference.detectors import centerface
+    from emolens.inference.detectors.liteface import LiteFaceDetector
+
+    path = centerface.packaged_model(LiteFaceDetector.model_file)
+    assert path.stat().st_size < 1_000_000  # ~60k parameters
+    damaged = tmp_path / "liteface.onnx"
+    damaged.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(DetectorError, match="not a liteface model"):
+        create_detector("liteface", model_path=damaged)
+    with pytest.raises(DetectorError, match="not found"):
+        create_detector("liteface", model_path=tmp_path / "missing.onnx")
+    monkeypatch.setattr(centerface, "packaged_model", lambda file: damaged)
+    with pytest.raises(DetectorError, match="sha256"):
+        create_detector("liteface")
 
 
 def test_threshold_and_min_face_filter(centerface):

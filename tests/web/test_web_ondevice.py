@@ -55,6 +55,18 @@ def test_the_browser_gets_the_card_and_both_models(client, tiny_model):
     assert wasm.headers["content-type"] == "application/wasm" and wasm.content[:4] == b"\0asm"
 
 
+def test_the_browser_gets_the_served_detector(make_client):
+    """A server on LiteFace sends LiteFace (same graph format as CenterFace, so detect.js reads it)."""
+    from emolens.inference.detectors.liteface import MODEL_SHA256 as LITE_SHA256
+
+    client = make_client(detector="liteface")
+    cfg = client.get("/api/v1/ondevice").json()
+    assert cfg["detector"]["name"] == "liteface"
+    detector = client.get(cfg["files"]["detector"]["url"])
+    assert hashlib.sha256(detector.content).hexdigest() == LITE_SHA256 != MODEL_SHA256
+    assert len(detector.content) == cfg["files"]["detector"]["bytes"]
+
+
 def test_device_checkin_stores_only_the_shares_as_source_device(client):
     me = sign_up(client, "robin")
     r = client.post("/api/v1/journal/checkins", json=device_checkin(), headers=me)

@@ -12,6 +12,7 @@ from typing import Any
 
 from emolens.inference.analyzer import Analyzer
 from emolens.inference.classifier import Classifier
+from emolens.inference.detectors import DEFAULT_DETECTOR
 from emolens.inference.limits import MB, ImageLimits
 from emolens.inference.model_store import load_card, resolve_model_dir
 from emolens.inference.stream import StreamOptions
@@ -22,7 +23,7 @@ class WorkSpec:
     """Engine and video options (the defaults of `analyze` for photos and `video` for videos)."""
 
     model: str = "default"
-    detector: str = "centerface"
+    detector: str = DEFAULT_DETECTOR
     threshold: float | None = None
     min_face: int = 20
     photo_detect_size: int = 1024

@@ -9,7 +9,7 @@ from typing import Any
 
 from emolens.cli.common import CliError, tta_arg
 from emolens.inference.analyzer import Analyzer
-from emolens.inference.detectors import DetectorError
+from emolens.inference.detectors import DEFAULT_DETECTOR, DetectorError, available_detectors
 from emolens.inference.images import ImageError
 from emolens.inference.video import VideoError
 
@@ -22,8 +22,12 @@ def engine_args(p: argparse.ArgumentParser, detect_size: int, model: str = "defa
         default=model,
         help="'default', 'fast' or a folder with model.onnx + card.json (default: %(default)s)",
     )
-    p.add_argument("--detector", default="centerface", help="face detector (default: %(default)s, the one shipped)")
-    p.add_argument("--threshold", type=float, help="detector confidence threshold, 0..1 (default: 0.5 for centerface)")
+    p.add_argument(
+        "--detector",
+        default=DEFAULT_DETECTOR,
+        help=f"face detector: {' or '.join(available_detectors())} (default: %(default)s)",
+    )
+    p.add_argument("--threshold", type=float, help="detector confidence threshold, 0..1 (default: 0.5)")
     p.add_argument("--min-face", type=int, default=20, help="ignore faces smaller than N pixels (default: %(default)s)")
     p.add_argument(
         "--detect-size",

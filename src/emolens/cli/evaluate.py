@@ -16,6 +16,7 @@ from emolens.datasets.ferplus import FerPlusOptions
 from emolens.evaluation.evaluate import LogitsFn, evaluate_model, is_run_folder
 from emolens.evaluation.pipeline import evaluate_pipeline, format_pipeline
 from emolens.evaluation.report import format_metrics
+from emolens.inference.detectors import DEFAULT_DETECTOR, available_detectors
 
 EXAMPLES = """examples:
   emolens evaluate --model default --data ../shared/datasets/fer2013/fer2013.zip --split test --json
@@ -65,7 +66,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
         help="whole photos in class folders through the runtime (detect, align, crop, classify; the largest "
         "face is the subject, no face = wrong) instead of ready-made crops",
     )
-    e.add_argument("--detector", default="centerface", help="face detector for --pipeline (default: %(default)s)")
+    e.add_argument(
+        "--detector",
+        default=DEFAULT_DETECTOR,
+        help=f"face detector for --pipeline: {' or '.join(available_detectors())} (default: %(default)s)",
+    )
     e.add_argument("--limit", type=int, default=0, help="--pipeline: a fixed random sample of N photos (quick checks)")
     e.add_argument(
         "--out",

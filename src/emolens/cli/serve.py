@@ -14,7 +14,7 @@ from emolens.apps.db import SchemaError, open_database
 from emolens.apps.registry import all_migrations
 from emolens.cli.common import FORMATTER, CliError
 from emolens.inference import versions
-from emolens.inference.detectors import DetectorError
+from emolens.inference.detectors import DEFAULT_DETECTOR, DetectorError, available_detectors
 from emolens.web.app import create_app
 from emolens.web.services.engine import Engine, build_engine
 from emolens.web.settings import Settings
@@ -41,7 +41,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
         help="pin a model: 'default', a shipped model name, or a folder with model.onnx + card.json (default: the "
         "one `emolens models use` chose in the data folder, else the shipped default; the server follows changes)",
     )
-    s.add_argument("--detector", help="face detector (default: centerface, the one shipped)")
+    s.add_argument(
+        "--detector", help=f"face detector: {' or '.join(available_detectors())} (default: {DEFAULT_DETECTOR})"
+    )
     s.add_argument("--threads", type=int, help="ONNX Runtime threads per model (default: 1)")
     s.add_argument("--data-dir", help="folder for temporary job files (default: ~/.local/share/emolens)")
     s.add_argument("--max-upload-mb", type=float, help="photo and live-frame size limit (default: 10)")

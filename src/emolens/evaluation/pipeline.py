@@ -86,7 +86,7 @@ def evaluate_pipeline(
     model: str | Path,
     data: str | Path,
     *,
-    detector: str = "centerface",
+    detector: str = "",
     tta: str = "card",
     label_map=None,
     threads: int = 2,
@@ -97,13 +97,14 @@ def evaluate_pipeline(
     from tqdm import tqdm
 
     from emolens.inference.analyzer import Analyzer
+    from emolens.inference.detectors import DEFAULT_DETECTOR
     from emolens.inference.images import ImageError
 
     tree, rels, names = photos_by_class(data, label_map)
     if limit:
         pick = np.random.default_rng(0).permutation(len(rels))[:limit]
         rels, names = [rels[i] for i in sorted(pick)], [names[i] for i in sorted(pick)]
-    analyzer = Analyzer(model, detector, threads=threads, tta=None if tta == "card" else tta)
+    analyzer = Analyzer(model, detector or DEFAULT_DETECTOR, threads=threads, tta=None if tta == "card" else tta)
     labels = tuple(n for n in analyzer.labels if n in set(names)) + tuple(sorted(set(names) - set(analyzer.labels)))
     pred, probs, unreadable = [], np.zeros((len(rels), len(labels)), np.float32), 0
     for i, rel in enumerate(tqdm(rels, desc="pipeline", unit="photo", disable=None)):

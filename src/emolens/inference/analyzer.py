@@ -22,7 +22,7 @@ from emolens.core.preprocess import gray_square
 from emolens.core.results import Face
 from emolens.inference.align import crop_face
 from emolens.inference.classifier import Classifier
-from emolens.inference.detectors import Detection, Detector, create_detector
+from emolens.inference.detectors import DEFAULT_DETECTOR, Detection, Detector, create_detector
 from emolens.inference.images import MAX_PIXELS, ImageInput, load_image
 from emolens.inference.limits import ImageLimits
 from emolens.inference.order import reading_order
@@ -44,7 +44,7 @@ class Analyzer:
     def __init__(
         self,
         model: str | Path = "default",
-        detector: str | Detector = "centerface",
+        detector: str | Detector = DEFAULT_DETECTOR,
         *,
         threads: int = 1,
         tta: str | Sequence[str] | None = None,

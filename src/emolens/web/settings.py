@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emolens.inference.detectors import DEFAULT_DETECTOR
 from emolens.settings import ENV_PREFIX, AppSettings, default_data_dir
 
 __all__ = ["ENV_PREFIX", "MB", "Settings", "default_data_dir"]
@@ -31,7 +32,7 @@ class Settings(AppSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     model: str = ""  # pinned: a shipped name or a folder; empty: data_dir's active model (`emolens models use`)
-    detector: str = "centerface"
+    detector: str = DEFAULT_DETECTOR
     threads: int = 1  # ONNX Runtime threads per session
     workers: int = 0  # threads running analyses on the one shared engine; 0: one per CPU core
     max_inflight: int = 0  # analyses admitted at once (running or waiting); more get 503; 0: twice the workers

@@ -1,7 +1,8 @@
 """Face detector backends behind one factory: `create_detector("centerface", threshold=0.5)`.
 
-CenterFace is the one backend shipped. (OpenCV's Haar cascade was one too, until OpenCV 5, which
-the base install gets, dropped CascadeClassifier: a new backend is a module here and a line below.)"""
+Two backends ship: CenterFace (vendored, 7 MB) and LiteFace (ours, trained by
+scripts/train_detector.py, 0.25 MB). (OpenCV's Haar cascade was one too, until OpenCV 5, which the base
+install gets, dropped CascadeClassifier: a new backend is a module here and a line below.)"""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ from emolens.inference.detectors.base import Detection, Detector, DetectorError
 # name -> "module:class"; modules are imported only when their detector is built.
 _BACKENDS = {
     "centerface": "emolens.inference.detectors.centerface:CenterFaceDetector",
+    "liteface": "emolens.inference.detectors.liteface:LiteFaceDetector",
 }
 
-__all__ = ["Detection", "Detector", "DetectorError", "available_detectors", "create_detector"]
+# The detector every front end uses unless told otherwise (see BENCHMARKS.md, "Detectors").
+DEFAULT_DETECTOR = "centerface"
+
+__all__ = ["DEFAULT_DETECTOR", "Detection", "Detector", "DetectorError", "available_detectors", "create_detector"]
 
 
 def available_detectors() -> tuple[str, ...]:

@@ -26,14 +26,20 @@ MODEL_SHA256 = "a55914d0f3472fa07baa66f09b4056301e5f771ffa6717faf2322707965fefc1
 STRIDE = 4
 
 
-def packaged_model() -> Path:
-    return Path(str(resources.files("emolens.inference.detectors") / "centerface.onnx"))
+def packaged_model(file: str = "centerface.onnx") -> Path:
+    return Path(str(resources.files("emolens.inference.detectors") / file))
 
 
 class CenterFaceDetector(Detector):
-    """Faces with landmarks; score is the heatmap peak (0..1)."""
+    """Faces with landmarks; score is the heatmap peak (0..1).
+
+    A backend whose ONNX graph has CenterFace's input and four outputs only names its file
+    and checksum (see liteface.py).
+    """
 
     name = "centerface"
+    model_file = "centerface.onnx"
+    model_sha256 = MODEL_SHA256
     default_threshold = 0.5
     # It finds faces down to ~12 pixels, but landmarks (eye alignment) stay precise from ~20.
     smallest_face = 20
@@ -42,11 +48,11 @@ class CenterFaceDetector(Detector):
         super().__init__(**kw)
         import onnxruntime as ort
 
-        path = Path(model_path) if model_path else packaged_model()
+        path = Path(model_path) if model_path else packaged_model(self.model_file)
         if not path.is_file():
-            raise DetectorError(f"CenterFace model not found at {path}: reinstall emolens or pass model_path=")
+            raise DetectorError(f"{self.name} model not found at {path}: reinstall emolens or pass model_path=")
         data = path.read_bytes()
-        if model_path is None and hashlib.sha256(data).hexdigest() != MODEL_SHA256:
+        if model_path is None and hashlib.sha256(data).hexdigest() != self.model_sha256:
             raise DetectorError(
                 f"{path} does not match its expected sha256: the package files are damaged, reinstall emolens"
             )
@@ -54,7 +60,10 @@ class CenterFaceDetector(Detector):
         opts.intra_op_num_threads = max(1, int(threads))
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
-        self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ONNX Runtime's own error types; one clear line for the user
+            raise DetectorError(f"{path} is not a {self.name} model ONNX Runtime can load: {exc}") from None
         self.input_name = self.session.get_inputs()[0].name
 
     def _detect(self, image: np.ndarray) -> list[Detection]:

@@ -1,8 +1,9 @@
 """What a browser needs to read faces itself ("on this device"): the served model, its card, the detector.
 
-The page downloads model.onnx, CenterFace and ONNX Runtime Web's WASM build from this server once
-(its service worker keeps them), then runs the same steps as the runtime: detect, align and crop,
-classify with the card's preprocessing and TTA, track and smooth. Frames never leave the browser.
+The page downloads model.onnx, the served detector (CenterFace or LiteFace: one graph format) and ONNX
+Runtime Web's WASM build from this server once (its service worker keeps them), then runs the same steps
+as the runtime: detect, align and crop, classify with the card's preprocessing and TTA, track and smooth.
+Frames never leave the browser.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from emolens.core.card import sha256_file
-from emolens.inference.detectors.centerface import MODEL_SHA256, CenterFaceDetector, packaged_model
+from emolens.inference.detectors.centerface import CenterFaceDetector, packaged_model
 from emolens.inference.stream import StreamOptions
 from emolens.web.services.engine import Engine
 
@@ -22,7 +23,7 @@ SCRIPTS = ("preprocess.js", "detect.js", "track.js", "engine.js")  # static/js/o
 
 
 class DeviceUnavailable(RuntimeError):
-    """The served detector has no in-browser port (only CenterFace has one)."""
+    """The served detector has no in-browser port (only graphs in CenterFace's format have one)."""
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,11 @@ def model_file(engine: Engine) -> DeviceFile:
 
 
 def detector_file(engine: Engine) -> DeviceFile:
-    if not isinstance(engine.analyzer.detector, CenterFaceDetector):
+    """The served detector's own graph: every backend with CenterFace's inputs and outputs runs in detect.js."""
+    det = engine.analyzer.detector
+    if not isinstance(det, CenterFaceDetector):
         raise DeviceUnavailable(f"the {engine.detector} detector has no in-browser version; serve with centerface")
-    return DeviceFile(packaged_model(), "/api/v1/ondevice/detector.onnx", MODEL_SHA256)
+    return DeviceFile(packaged_model(det.model_file), "/api/v1/ondevice/detector.onnx", det.model_sha256)
 
 
 def device_config(engine: Engine, *, alpha: float, forced: bool) -> dict[str, Any]:

@@ -1,0 +1,65 @@
+"""Train LiteFace, our own small face detector, on real face photos pasted on backgrounds.
+
+    python scripts/train_detector.py --data ../shared/datasets/facial-expressions/facial-expressions.zip \
+        --out runs/liteface --steps 6000
+    python scripts/train_detector.py --data ... --out runs/liteface --resume   # after an interruption
+
+CenterFace labels every photo once (cached in --cache); the pictures are composed on the fly
+(emolens.train.facedet_data). The run folder gets checkpoint.pt, history.jsonl (validation recall
+and false faces per checkpoint, on composites of held-out photos) and liteface.onnx. To ship it,
+copy liteface.onnx to src/emolens/inference/detectors/ and put its sha256 in liteface.py; compare
+it with CenterFace first (benchmarks/bench_detectors.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import zipfile
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, type=Path, help="zip of face photos (facial-expressions.zip)")
+    ap.add_argument("--out", required=True, type=Path, help="run folder")
+    ap.add_argument("--steps", type=int, default=6000, help="optimizer steps in all (default 6000)")
+    ap.add_argument("--batch", type=int, default=32, help="pictures per step (default 32)")
+    ap.add_argument("--size", type=int, default=256, help="side of the square training pictures (default 256)")
+    ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 0.003)")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--every", type=int, default=250, help="validate and checkpoint every N steps (default 250)")
+    ap.add_argument("--limit", type=int, help="read only the first N photos (quick trials)")
+    ap.add_argument("--cache", type=Path, help="folder for CenterFace's labels (default: the run folder)")
+    ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    ap.add_argument("--init", type=Path, help="start from another run's checkpoint.pt (weights only, new schedule)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if not args.data.is_file():
+        print(f"error: no such file: {args.data}", file=sys.stderr)
+        return 2
+    if args.init is not None and not args.init.is_file():
+        print(f"error: --init: no such file: {args.init}", file=sys.stderr)
+        return 2
+    if args.out.exists() and not args.out.is_dir():
+        print(f"error: --out {args.out} is a file, not a folder", file=sys.stderr)
+        return 2
+    from emolens.train.facedet import DetTrainConfig, train
+
+    cfg = DetTrainConfig(
+        data=args.data, out=args.out, steps=args.steps, batch=args.batch, size=args.size, lr=args.lr,
+        threads=args.threads, seed=args.seed, every=args.every, limit=args.limit, cache=args.cache, init=args.init,
+    )  # fmt: skip
+    try:
+        path = train(cfg, resume=args.resume)
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:  # no faces, not a zip, a full disk: one line
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

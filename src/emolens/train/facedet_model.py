@@ -1,0 +1,127 @@
+"""A small anchor-free face detector with CenterFace's outputs, so one decoder reads both.
+
+Why this shape: a 640x480 frame must cost a few milliseconds on two CPU cores. Depthwise
+separable convolutions down to stride 32 see big faces, a feature pyramid brings that back to
+stride 4 where small faces are found, and the four outputs (heatmap, log-size, offset,
+landmarks) mean exactly what CenterFace's do (emolens.inference.detectors.centerface.decode).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from emolens.train.facedet_data import Face
+
+STRIDE = 4
+
+
+def _cbr(i: int, o: int, k: int = 3, s: int = 1, g: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(i, o, k, s, k // 2, groups=g, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+
+
+def _sep(i: int, o: int, s: int = 1, k: int = 3) -> nn.Sequential:
+    return nn.Sequential(_cbr(i, i, k, s, g=i), _cbr(i, o, 1))
+
+
+class LiteFace(nn.Module):
+    """RGB 0..255 (N, 3, H, W), H and W multiples of 32 -> heat (sigmoid), log-size, offset, landmarks."""
+
+    def __init__(self, widths: tuple[int, ...] = (16, 24, 48, 64, 96), fpn: int = 32):
+        super().__init__()
+        w = widths
+        self.stem = _cbr(3, w[0], 3, 2)
+        self.s4 = nn.Sequential(_sep(w[0], w[1], 2), _sep(w[1], w[1]))
+        self.s8 = nn.Sequential(_sep(w[1], w[2], 2), _sep(w[2], w[2]))
+        self.s16 = nn.Sequential(_sep(w[2], w[3], 2, 5), _sep(w[3], w[3], 1, 5))
+        self.s32 = nn.Sequential(_sep(w[3], w[4], 2, 5), _sep(w[4], w[4], 1, 5), _sep(w[4], w[4], 1, 5))
+        self.lat = nn.ModuleList(nn.Conv2d(c, fpn, 1) for c in w[1:])
+        self.head = _sep(fpn, fpn)
+        self.out = nn.Conv2d(fpn, 15, 1)
+        nn.init.constant_(self.out.bias[:1], -4.6)  # start with "no face anywhere" (sigmoid ~ 0.01)
+        self.export_mode = False
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = x / 255.0 - 0.5
+        c4 = self.s4(self.stem(x))
+        c8 = self.s8(c4)
+        c16 = self.s16(c8)
+        c32 = self.s32(c16)
+        p = self.lat[3](c32)
+        for lat, c in ((self.lat[2], c16), (self.lat[1], c8), (self.lat[0], c4)):
+            p = lat(c) + nn.functional.interpolate(p, size=c.shape[2:], mode="nearest")
+        o = self.out(self.head(p))
+        heat = torch.sigmoid(o[:, :1]) if self.export_mode else o[:, :1]
+        return heat, o[:, 1:3], o[:, 3:5], o[:, 5:]
+
+
+def encode(faces: list[Face], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True faces -> heat (1, h, w) Gaussian peaks, regression targets (14, h, w), mask (2, h, w).
+
+    mask[0] marks face centres, mask[1] the boxes of ignored faces (no background loss there).
+
+    Regression channels follow CenterFace: log(h/4), log(w/4); centre offset (dy, dx) from the
+    cell centre; landmarks (y, x) from the box corner in box units.
+    """
+    H, W = size[0] // STRIDE, size[1] // STRIDE
+    heat = np.zeros((1, H, W), np.float32)
+    reg = np.zeros((14, H, W), np.float32)
+    mask = np.zeros((2, H, W), np.float32)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    for f in faces:
+        x0, y0, x1, y1 = (float(v) for v in f.box)
+        bw, bh = x1 - x0, y1 - y0
+        if bw < 2 or bh < 2:
+            continue
+        if f.ignore:
+            ys, xs = (
+                slice(max(0, int(y0 / STRIDE)), int(np.ceil(y1 / STRIDE))),
+                slice(max(0, int(x0 / STRIDE)), int(np.ceil(x1 / STRIDE))),
+            )
+            mask[1, ys, xs] = 1.0
+            continue
+        cx, cy = (x0 + x1) / 2 / STRIDE, (y0 + y1) / 2 / STRIDE
+        ix, iy = int(cx), int(cy)
+        if not (0 <= ix < W and 0 <= iy < H):
+            continue
+        sigma = max(0.5, 0.12 * min(bw, bh) / STRIDE)
+        g = np.exp(-((xx - ix) ** 2 + (yy - iy) ** 2) / (2 * sigma**2))
+        heat[0] = np.maximum(heat[0], g)
+        heat[0, iy, ix] = 1.0
+        lm = f.landmarks
+        reg[:, iy, ix] = [
+            math.log(bh / STRIDE),
+            math.log(bw / STRIDE),
+            cy - iy - 0.5,
+            cx - ix - 0.5,
+            *np.stack([(lm[:, 1] - y0) / bh, (lm[:, 0] - x0) / bw], 1).reshape(-1),
+        ]
+        mask[0, iy, ix] = 1.0
+    return heat, reg, mask
+
+
+def loss(
+    out: tuple[torch.Tensor, ...], heat: torch.Tensor, reg: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """CenterNet's focal loss on the heatmap, L1 on size/offset/landmarks at face centres."""
+    logit, size, off, lms = out
+    p = torch.sigmoid(logit).clamp(1e-4, 1 - 1e-4)
+    pos = heat.eq(1).float()
+    neg_w = (1 - heat) ** 4
+    pos_loss = (torch.log(p) * (1 - p) ** 2 * pos).sum()
+    keep = 1 - mask[:, 1:2]
+    neg_loss = (torch.log(1 - p) * p**2 * neg_w * (1 - pos) * keep).sum()
+    n = pos.sum().clamp(min=1.0)
+    l_heat = -(pos_loss + neg_loss) / n
+    pred = torch.cat([size, off, lms], 1)
+    m = mask[:, :1].expand_as(pred)
+    diff = (pred - reg).abs() * m
+    l_size = diff[:, :2].sum() / n
+    l_off = diff[:, 2:4].sum() / n
+    l_lms = diff[:, 4:].sum() / n
+    total = l_heat + 0.5 * l_size + l_off + 0.5 * l_lms
+    parts = {"heat": l_heat, "size": l_size, "off": l_off, "lms": l_lms}
+    return total, {k: float(v.detach()) for k, v in parts.items()}

@@ -115,25 +115,8 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
     model = LiteFace()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
-    step = 0
     ckpt = cfg.out / "checkpoint.pt"
-    if resume and not ckpt.is_file():
-        raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist")
-    if cfg.init is not None and not (resume and ckpt.is_file()):
-        model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
-        log.info("starting from the weights of %s", cfg.init)
-    if resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step = int(state["step"])
-        if state["sched"].get("total_steps") == cfg.steps:
-            sched.load_state_dict(state["sched"])
-        else:  # --steps changed: the same one-cycle schedule stretched to the new length, from here on
-            sched = torch.optim.lr_scheduler.OneCycleLR(
-                opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05, last_epoch=step - 1
-            )
-        log.info("resumed at step %d", step)
+    step, sched = _start(cfg, model, opt, sched, ckpt, resume)
     loader = DataLoader(
         _Stream(Composer(train_src, bgs, size=cfg.size), cfg.seed + step), batch_size=cfg.batch, num_workers=1
     )
@@ -161,12 +144,40 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
                 log.info("%s", row)
                 with history.open("a") as fh:
                     fh.write(json.dumps(row) + "\n")
-                torch.save(
-                    {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step},
-                    ckpt.with_suffix(".tmp"),
-                )
-                ckpt.with_suffix(".tmp").replace(ckpt)
+                state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}
+                torch.save({**state, "step": step}, ckpt.with_suffix(".tmp"))
+                ckpt.with_suffix(".tmp").replace(ckpt)  # never a half-written checkpoint
     return export(model, cfg.out / "liteface.onnx")
+
+
+def _start(
+    cfg: DetTrainConfig,
+    model: LiteFace,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.OneCycleLR,
+    ckpt: Path,
+    resume: bool,
+) -> tuple[int, torch.optim.lr_scheduler.OneCycleLR]:
+    """(first step, schedule): a resumed checkpoint, --init weights, or a fresh start."""
+    if resume and not ckpt.is_file():
+        raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist")
+    if not resume:
+        if cfg.init is not None:
+            model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
+            log.info("starting from the weights of %s", cfg.init)
+        return 0, sched
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    step = int(state["step"])
+    log.info("resumed at step %d", step)
+    if state["sched"].get("total_steps") == cfg.steps:
+        sched.load_state_dict(state["sched"])
+        return step, sched
+    # --steps changed: the same one-cycle schedule stretched to the new length, from here on
+    return step, torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05, last_epoch=step - 1
+    )
 
 
 def export(model: LiteFace, path: Path) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emolens.inference.detectors import DEFAULT_DETECTOR
+from emolens.core.defaults import DEFAULT_DETECTOR
 from emolens.settings import ENV_PREFIX, AppSettings, default_data_dir
 
 __all__ = ["ENV_PREFIX", "MB", "Settings", "default_data_dir"]

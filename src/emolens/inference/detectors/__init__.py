@@ -10,6 +10,7 @@ import difflib
 import importlib
 from typing import Any
 
+from emolens.core.defaults import DEFAULT_DETECTOR
 from emolens.inference.detectors.base import Detection, Detector, DetectorError
 
 # name -> "module:class"; modules are imported only when their detector is built.
@@ -17,9 +18,6 @@ _BACKENDS = {
     "centerface": "emolens.inference.detectors.centerface:CenterFaceDetector",
     "liteface": "emolens.inference.detectors.liteface:LiteFaceDetector",
 }
-
-# The detector every front end uses unless told otherwise (see BENCHMARKS.md, "Detectors").
-DEFAULT_DETECTOR = "centerface"
 
 __all__ = ["DEFAULT_DETECTOR", "Detection", "Detector", "DetectorError", "available_detectors", "create_detector"]
 

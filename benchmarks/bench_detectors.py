@@ -10,7 +10,7 @@ Every set is scored the same way: a found box is true when it overlaps an unclai
 with IoU >= 0.4, else false.
 - astronaut frames: bench_vs_fer's 640x480 frames with 1..6 faces (skimage's astronaut).
 - group photos: the detector tests' picture (the astronaut at 4 scales on a 1400x900 canvas,
-  the smallest face 22x30 px) with 10 backgrounds.
+  the smallest face 22x30 px) with 10 backgrounds; also found per scale.
 - PublicTest upscaled (--fer2013): bench_alignment's canvases (a 48x48 face upscaled 3x on gray);
   the true box is the pasted square (the crops are tight).
 - held-out real photos (--photos): the 5% of facial-expressions photos LiteFace never trained on
@@ -35,7 +35,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from bench_alignment import on_canvas  # this folder is on sys.path when a benchmark runs
-from bench_vs_fer import frames_with_faces, score
+from bench_vs_fer import frames_with_faces, iou, score
 
 from emolens.core import machine
 from emolens.inference.detectors import Detector, available_detectors, create_detector
@@ -43,11 +43,11 @@ from emolens.inference.detectors import Detector, available_detectors, create_de
 ASTRONAUT_FACE = (182, 58, 88, 120)
 
 
-def build(spec: str, threads: int) -> tuple[str, Detector]:
+def build(spec: str, threads: int, threshold: float | None = None) -> tuple[str, Detector]:
     """'name' or 'name=path/to/model.onnx' -> (label, detector)."""
     name, _, path = spec.partition("=")
     kw = {"model_path": path} if path else {}
-    return spec if path else name, create_detector(name, threads=threads, **kw)
+    return spec if path else name, create_detector(name, threads=threads, threshold=threshold, **kw)
 
 
 def group_photos(n: int = 10) -> tuple[list[np.ndarray], list[list[tuple[float, ...]]]]:
@@ -93,6 +93,21 @@ def held_out_photos(path: str, cache: Path) -> tuple[list[np.ndarray], list[list
     return [s.image for s in val], truth
 
 
+def found_by(found: list[list], truth: list[list], buckets: list[list[str]]) -> dict[str, list[int]]:
+    """Per bucket of true faces: [found, in all], matching as `score` does."""
+    out: dict[str, list[int]] = {}
+    for boxes, real, keys in zip(found, truth, buckets):
+        free = list(range(len(real)))
+        for k in keys:
+            out.setdefault(k, [0, 0])[1] += 1
+        for b in boxes:
+            best = max(free, key=lambda i: iou(b, real[i]), default=None)
+            if best is not None and iou(b, real[best]) >= 0.4:
+                free.remove(best)
+                out[keys[best]][0] += 1
+    return out
+
+
 def found_boxes(det: Detector, images: list[np.ndarray]) -> list[list[list[float]]]:
     return [[list(d.box) for d in det.detect(img)] for img in images]
 
@@ -133,11 +148,16 @@ def sfew(det: Detector, path: str, model: str, threads: int) -> dict[str, float]
     return {k: round(float(m[k]), 4) for k in ("n", "face_found", "accuracy", "macro_f1", "accuracy_on_found")}
 
 
+def _order(item: tuple[str, list[int]]) -> float:
+    return float(item[0].replace("astronaut x", ""))
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
         "--detector", action="append", help="name or name=model.onnx (repeat; default: every registered one)"
     )
+    p.add_argument("--threshold", type=float, help="score threshold for every detector (default: each one's own)")
     p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads per detector (default: %(default)s)")
     p.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (default: %(default)s)")
     p.add_argument("--fer2013", help="fer2013.zip: add the upscaled PublicTest faces")
@@ -148,7 +168,7 @@ def main() -> int:
     p.add_argument("--model", default="default", help="classifier for the sfew-dev pipeline (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args()
-    dets = dict(build(s, args.threads) for s in (args.detector or available_detectors()))
+    dets = dict(build(s, args.threads, args.threshold) for s in (args.detector or available_detectors()))
     sets: dict[str, tuple[list[np.ndarray], list]] = {}
     frames, truth = frames_with_faces(60)
     sets["astronaut frames"] = (list(frames), truth)
@@ -159,10 +179,17 @@ def main() -> int:
     if args.photos:
         sets["held-out real photos"] = held_out_photos(args.photos, Path(args.cache))
     report: dict = {"machine": f"{machine.describe()}, Python {platform.python_version()}", "threads": args.threads}
-    report["faces"] = {
-        name: {label: score(found_boxes(det, imgs), truth) for label, (imgs, truth) in sets.items()}
-        for name, det in dets.items()
+    buckets = {
+        "group photos": [[f"astronaut x{s}" for s in (0.25, 0.4, 0.6, 0.9)] for _ in sets["group photos"][1]],
     }
+    report["faces"], report["found_by_size"] = {}, {}
+    for name, det in dets.items():
+        report["faces"][name], report["found_by_size"][name] = {}, {}
+        for label, (imgs, truth) in sets.items():
+            found = found_boxes(det, imgs)
+            report["faces"][name][label] = score(found, truth)
+            if buckets.get(label):
+                report["found_by_size"][name][label] = found_by(found, truth, buckets[label])
     report["ms_per_frame"] = speed(dets, args.rounds)
     if args.sfew:
         report["sfew_dev"] = {name: sfew(det, args.sfew, args.model, args.threads) for name, det in dets.items()}
@@ -176,6 +203,9 @@ def main() -> int:
         for label, r in report["faces"][name].items():
             found = f"{r['found_true']:5d} / {r['true_faces']:<5d}"
             print(f"  {label:<22} {found} true faces found  {r['found_false']:4d} false")
+            by = report["found_by_size"][name].get(label)
+            if by:
+                print("      by size: " + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(by.items(), key=_order)))
         if args.sfew:
             s = report["sfew_dev"][name]
             print(

@@ -203,8 +203,8 @@ class Composer:
         return canvas, [moved(f, scale, ox, oy) for f in src.faces]
 
     def _mosaic(self, rng: np.random.Generator) -> tuple[np.ndarray, list[Face]]:
-        """A grid of 2x2 to 12x12 photos, each cropped at random to fill its cell."""
-        n = int(rng.integers(2, 13))
+        """A grid of 2x2 to 8x8 photos, each cropped at random to fill its cell."""
+        n = int(rng.integers(2, 9))
         edges = np.linspace(0, self.size, n + 1).round().astype(int)
         canvas = np.empty((self.size, self.size, 3), np.uint8)
         faces = []
@@ -259,15 +259,6 @@ class Composer:
         return [(moved(f, scale, ox, oy), k) for f in src.faces]
 
     def _paste_distractor(self, canvas: np.ndarray, owner: np.ndarray, k: int, rng: np.random.Generator) -> None:
-        if rng.random() < 0.3:  # a round badge with writing: the false face detectors like most
-            side = int(rng.integers(12, self.size // 3))
-            patch = badge(side, rng)
-            ox, oy = (
-                int(rng.integers(-side // 3, self.size - side // 2)),
-                int(rng.integers(-side // 3, self.size - side // 2)),
-            )
-            paste_soft(canvas, patch, ox, oy, owner, k)
-            return
         if self.bgs and rng.random() < 0.6:
             patch = self._crop_background(self.bgs[rng.integers(len(self.bgs))], rng)
         else:  # the lower part of a face photo: shoulders and clothes, no face
@@ -281,24 +272,6 @@ class Composer:
             int(rng.integers(-side // 3, self.size - side // 2)),
         )
         paste_rect(canvas, patch, ox, oy, owner, k)
-
-
-def badge(side: int, rng: np.random.Generator) -> np.ndarray:
-    """A round patch: a coloured disc, a ring, a few letters and blobs (no face)."""
-    img = np.empty((side, side, 3), np.uint8)
-    img[:] = rng.integers(0, 256, 3, dtype=np.uint8)
-    c, r = (side // 2, side // 2), side // 2 - 1
-    cv2.circle(img, c, r, tuple(int(v) for v in rng.integers(0, 256, 3)), -1)
-    cv2.circle(img, c, r, tuple(int(v) for v in rng.integers(0, 256, 3)), max(1, side // 12))
-    for _ in range(int(rng.integers(1, 4))):
-        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
-        at = (int(rng.integers(0, side)), int(rng.integers(0, side)))
-        if rng.random() < 0.5:
-            letters = "".join(chr(int(rng.integers(65, 91))) for _ in range(int(rng.integers(2, 7))))
-            cv2.putText(img, letters, at, cv2.FONT_HERSHEY_SIMPLEX, side / 80, colour, max(1, side // 40))
-        else:
-            cv2.ellipse(img, at, (int(rng.integers(1, side // 4 + 2)),) * 2, 0, 0, 360, colour, -1)
-    return img
 
 
 def moved(face: Face, scale: float, ox: float, oy: float) -> Face:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from emolens.core.defaults import DEFAULT_DETECTOR
 from emolens.inference.analyzer import Analyzer
 from emolens.inference.classifier import Classifier
-from emolens.inference.detectors import DEFAULT_DETECTOR
 from emolens.inference.limits import MB, ImageLimits
 from emolens.inference.model_store import load_card, resolve_model_dir
 from emolens.inference.stream import StreamOptions

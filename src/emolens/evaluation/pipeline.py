@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from emolens.core.defaults import DEFAULT_DETECTOR
 from emolens.core.labels import canonical
 from emolens.core.metrics import expected_calibration_error, per_class_report
 from emolens.datasets import DataError
@@ -86,7 +87,7 @@ def evaluate_pipeline(
     model: str | Path,
     data: str | Path,
     *,
-    detector: str = "",
+    detector: str = DEFAULT_DETECTOR,
     tta: str = "card",
     label_map=None,
     threads: int = 2,
@@ -97,14 +98,13 @@ def evaluate_pipeline(
     from tqdm import tqdm
 
     from emolens.inference.analyzer import Analyzer
-    from emolens.inference.detectors import DEFAULT_DETECTOR
     from emolens.inference.images import ImageError
 
     tree, rels, names = photos_by_class(data, label_map)
     if limit:
         pick = np.random.default_rng(0).permutation(len(rels))[:limit]
         rels, names = [rels[i] for i in sorted(pick)], [names[i] for i in sorted(pick)]
-    analyzer = Analyzer(model, detector or DEFAULT_DETECTOR, threads=threads, tta=None if tta == "card" else tta)
+    analyzer = Analyzer(model, detector, threads=threads, tta=None if tta == "card" else tta)
     labels = tuple(n for n in analyzer.labels if n in set(names)) + tuple(sorted(set(names) - set(analyzer.labels)))
     pred, probs, unreadable = [], np.zeros((len(rels), len(labels)), np.float32), 0
     for i, rel in enumerate(tqdm(rels, desc="pipeline", unit="photo", disable=None)):

@@ -129,22 +129,10 @@ def speed(dets: dict[str, Detector], rounds: int) -> dict[str, dict[str, float]]
 
 
 def sfew(det: Detector, path: str, model: str, threads: int) -> dict[str, float]:
-    from emolens.evaluation.pipeline import NO_FACE, photos_by_class, pipeline_metrics
-    from emolens.inference.analyzer import Analyzer
+    """`emolens evaluate --pipeline` with this detector: the figures the table needs."""
+    from emolens.evaluation.pipeline import evaluate_pipeline
 
-    tree, rels, names = photos_by_class(path)
-    analyzer = Analyzer(model, det, threads=threads)
-    labels = tuple(n for n in analyzer.labels if n in set(names))
-    pred, probs = [], np.zeros((len(rels), len(labels)), np.float32)
-    for i, rel in enumerate(rels):
-        faces = analyzer.analyze(tree.read(rel))
-        if not faces:
-            pred.append(NO_FACE)
-            continue
-        face = max(faces, key=lambda f: f.box[2] * f.box[3])
-        pred.append(face.emotion)
-        probs[i] = [face.probabilities.get(k, 0.0) for k in labels]
-    m = pipeline_metrics(names, pred, probs, labels)
+    m = evaluate_pipeline(model, path, detector=det, threads=threads)
     return {k: round(float(m[k]), 4) for k in ("n", "face_found", "accuracy", "macro_f1", "accuracy_on_found")}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from emolens.core.metrics import expected_calibration_error, per_class_report
 from emolens.datasets import DataError
 from emolens.datasets.readers import _resolve_label_map
 from emolens.datasets.sources import Tree
+
+if TYPE_CHECKING:
+    from emolens.inference.detectors import Detector
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +90,17 @@ def evaluate_pipeline(
     model: str | Path,
     data: str | Path,
     *,
-    detector: str = DEFAULT_DETECTOR,
+    detector: str | Detector = DEFAULT_DETECTOR,
     tta: str = "card",
     label_map=None,
     threads: int = 2,
     limit: int = 0,
     out: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Run the runtime on every photo of a class-folder set (folder or .zip); the metrics dict."""
+    """Run the runtime on every photo of a class-folder set (folder or .zip); the metrics dict.
+
+    detector: a name, or a built Detector (e.g. one on a model file not yet shipped).
+    """
     from tqdm import tqdm
 
     from emolens.inference.analyzer import Analyzer

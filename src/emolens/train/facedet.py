@@ -62,6 +62,7 @@ def validation_set(composer: Composer, n: int = 200, seed: int = 1234) -> list[t
 def evaluate(model: LiteFace, items: list[tuple[np.ndarray, list[Face]]], threshold: float = 0.5) -> dict[str, float]:
     """Recall (IoU >= 0.4) of true faces of at least 10 px, and false faces per picture."""
     from emolens.inference.detectors.centerface import decode
+    from emolens.inference.tracking import box_iou
 
     model.eval()
     found = total = false = 0
@@ -76,16 +77,12 @@ def evaluate(model: LiteFace, items: list[tuple[np.ndarray, list[Face]]], thresh
             free = list(range(len(truth)))
             for d in dets:
                 x0, y0, w, h = d.box
-                best, best_iou = None, 0.0
-                for i in free:
-                    b = truth[i]
-                    iw = max(0.0, min(x0 + w, b[2]) - max(x0, b[0]))
-                    ih = max(0.0, min(y0 + h, b[3]) - max(y0, b[1]))
-                    inter = iw * ih
-                    iou = inter / max(w * h + (b[2] - b[0]) * (b[3] - b[1]) - inter, 1e-9)
-                    if iou > best_iou:
-                        best, best_iou = i, iou
-                if best is not None and best_iou >= 0.4:
+                ious = {
+                    i: box_iou(d.box, (truth[i][0], truth[i][1], truth[i][2] - truth[i][0], truth[i][3] - truth[i][1]))
+                    for i in free
+                }
+                best = max(ious, key=ious.__getitem__, default=None)
+                if best is not None and ious[best] >= 0.4:
                     free.remove(best)
                     found += 1
                 elif min(w, h) >= 10 and not any(

@@ -97,10 +97,7 @@ def evaluate_pipeline(
     limit: int = 0,
     out: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Run the runtime on every photo of a class-folder set (folder or .zip); the metrics dict.
-
-    detector: a name, or a built Detector (e.g. one on a model file not yet shipped).
-    """
+    """Run the runtime (detector: a name or a built one) on every photo of a class-folder set; the metrics."""
     from tqdm import tqdm
 
     from emolens.inference.analyzer import Analyzer

@@ -14,7 +14,7 @@ pytest.importorskip("torch")
 from emolens.inference.detectors import create_detector  # noqa: E402
 from emolens.inference.detectors.centerface import decode  # noqa: E402
 from emolens.train.facedet_data import FLIP_ORDER, Composer, Face, Source, augment, label_photos  # noqa: E402
-from emolens.train.facedet_model import encode  # noqa: E402
+from emolens.train.facedet_model import LiteFace, encode, fold_input_norm  # noqa: E402
 
 from helpers import ASTRONAUT_FACE, astronaut_bgr, iou  # noqa: E402
 
@@ -78,6 +78,43 @@ def test_composites_keep_faces_inside_and_visible():
     assert seen > 10
 
 
+def test_crowds_are_many_small_faces_with_shoulders():
+    src = Source(astronaut_bgr()[0:300, 100:350], [_face(82, 58, 170, 178)])
+    comp = Composer([src], [], size=128, crowd=1.0)
+    rng = np.random.default_rng(2)
+    sizes = []
+    for _ in range(20):
+        img, faces = comp(rng)
+        assert img.shape == (128, 128, 3)
+        true = [f for f in faces if not f.ignore]
+        sizes += [min(f.box[2] - f.box[0], f.box[3] - f.box[1]) for f in true]
+    assert len(sizes) >= 20 * 3  # 6-24 pasted per picture; some hidden by later heads and shoulders
+    assert max(sizes) <= 32 * 1.01 and np.median(sizes) < 20  # the 6-32 px range, log-uniform
+    plain = Composer([src], [], size=128)  # crowd defaults to 0: the recipe of the shipped LiteFace
+    assert all(len(plain(np.random.default_rng(i))[1]) <= 9 for i in range(20))
+
+
+def test_fold_input_norm_keeps_what_the_first_layer_computes():
+    """Old checkpoints normalised x / 255 - 0.5; folded, the raw-input model gives the same stem output."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    old = LiteFace()
+    with torch.no_grad():
+        old.stem[1].running_mean.uniform_(-1, 1)
+        old.stem[1].running_var.uniform_(0.5, 2)
+    old.eval()
+    x = torch.rand(1, 3, 64, 64) * 255
+    want = old.stem(x / 255.0 - 0.5)  # what the session-15 forward computed
+    new = LiteFace()
+    new.load_state_dict(fold_input_norm(old.state_dict()))
+    new.eval()
+    conv = new.stem[0]
+    got = new.stem[2](new.stem[1](torch.nn.functional.conv2d(x, conv.weight / 255.0, None, conv.stride, conv.padding)))
+    # the same inside; only the zero padding differs (black now, mid-gray then), so skip the border
+    assert torch.allclose(got[..., 1:-1, 1:-1], want[..., 1:-1, 1:-1], atol=1e-4)
+    assert not torch.allclose(got[..., :1, :], want[..., :1, :], atol=1e-4)
+
+
 @pytest.fixture()
 def photo_zip(tmp_path):
     """A zip of astronaut portraits at a few sizes (real faces from a dependency, no dataset)."""
@@ -137,6 +174,8 @@ def test_the_script_refuses_bad_paths_in_one_line(tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err
     assert script.main(["--data", str(data), "--out", str(tmp_path / "run"), "--init", str(tmp_path / "no.pt")]) == 2
     assert "--init" in capsys.readouterr().err
+    assert script.main(["--data", str(data), "--out", str(tmp_path / "run"), "--crowd", "1.5"]) == 2
+    assert "--crowd" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
     (tmp_path / "bad.zip").write_text("not a zip")
     assert script.main(["--data", str(tmp_path / "bad.zip"), "--out", str(tmp_path / "run")]) == 2

@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from emolens.train.facedet_data import Composer, Face, backgrounds, label_photos, split_sources
-from emolens.train.facedet_model import LiteFace, encode, loss
+from emolens.train.facedet_model import LiteFace, encode, fold_input_norm, loss
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class DetTrainConfig:
     limit: int | None = None  # photos read (tests use a few)
     val_pictures: int = 200  # composites of held-out photos scored at every checkpoint
     init: Path | None = None  # start from this checkpoint's weights (a new schedule, not a resume)
+    crowd: float = 0.0  # share of training pictures that are crowds of small faces (6-32 px)
     cache: Path | None = None
 
 
@@ -115,7 +116,9 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
     ckpt = cfg.out / "checkpoint.pt"
     step, sched = _start(cfg, model, opt, sched, ckpt, resume)
     loader = DataLoader(
-        _Stream(Composer(train_src, bgs, size=cfg.size), cfg.seed + step), batch_size=cfg.batch, num_workers=1
+        _Stream(Composer(train_src, bgs, size=cfg.size, crowd=cfg.crowd), cfg.seed + step),
+        batch_size=cfg.batch,
+        num_workers=1,
     )
     history = cfg.out / "history.jsonl"
     model.train()
@@ -141,7 +144,12 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
                 log.info("%s", row)
                 with history.open("a") as fh:
                     fh.write(json.dumps(row) + "\n")
-                state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict()}
+                state = {
+                    "model": model.state_dict(),
+                    "opt": opt.state_dict(),
+                    "sched": sched.state_dict(),
+                    "raw_input": True,
+                }
                 torch.save({**state, "step": step}, ckpt.with_suffix(".tmp"))
                 ckpt.with_suffix(".tmp").replace(ckpt)  # never a half-written checkpoint
     return export(model, cfg.out / "liteface.onnx")
@@ -160,11 +168,11 @@ def _start(
         raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist")
     if not resume:
         if cfg.init is not None:
-            model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
+            model.load_state_dict(_weights(torch.load(cfg.init, map_location="cpu", weights_only=False)))
             log.info("starting from the weights of %s", cfg.init)
         return 0, sched
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(_weights(state))
     opt.load_state_dict(state["opt"])
     step = int(state["step"])
     log.info("resumed at step %d", step)
@@ -175,6 +183,11 @@ def _start(
     return step, torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05, last_epoch=step - 1
     )
+
+
+def _weights(state: dict) -> dict[str, torch.Tensor]:
+    """A checkpoint's model weights; those of the first runs (session 15) normalised their input."""
+    return state["model"] if state.get("raw_input") else fold_input_norm(state["model"])
 
 
 def export(model: LiteFace, path: Path) -> Path:

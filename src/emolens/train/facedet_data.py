@@ -144,14 +144,18 @@ class Composer:
         min_face: float = 8.0,
         max_face: float = 180.0,
         max_faces: int = 6,
+        crowd: float = 0.0,
     ):
         if not sources:
             raise ValueError("no labelled face photos to compose from")
         self.sources, self.bgs = sources, bgs
         self.size, self.min_face, self.max_face, self.max_faces = size, min_face, max_face, max_faces
+        self.crowd = crowd  # share of pictures that are crowds of small faces (6-32 px)
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, list[Face]]:
         s = self.size
+        if self.crowd and rng.random() < self.crowd:
+            return self._crowd(rng)
         r = rng.random()
         faces: list[Face] = []
         if r < 0.2:  # one real photo fills the picture: big faces in their own context
@@ -169,23 +173,27 @@ class Composer:
             placed.extend(self._paste(canvas, owner, k, rng))
         for k in range(int(rng.integers(0, 3))):  # face-free patches with hard edges, like a pasted photo's
             self._paste_distractor(canvas, owner, n + k, rng)
-        kept = []
-        for face, who in placed:
-            x0, y0, x1, y1 = np.clip(np.round(face.box).astype(int), 0, s)
-            if x1 - x0 < 2 or y1 - y0 < 2:
-                continue
-            region = owner[y0:y1, x0:x1]
-            visible = np.mean(region == who) if who >= 0 else np.mean(region == -1)
-            full_w, full_h = face.box[2] - face.box[0], face.box[3] - face.box[1]
-            inside = (x1 - x0) * (y1 - y0) / max(full_w * full_h, 1e-6)
-            if face.ignore or min(full_w, full_h) < 4:  # hidden, cut off or a few pixels: no target either way
-                if visible * inside >= 0.15:
-                    kept.append(Face(face.box, face.landmarks, ignore=True))
-            elif visible * inside >= 0.6:
-                kept.append(face)
-            elif visible * inside >= 0.15:
-                kept.append(Face(face.box, face.landmarks, ignore=True))
-        return augment(canvas, kept, rng)
+        return augment(canvas, _visible(placed, owner), rng)
+
+    def _crowd(self, rng: np.random.Generator) -> tuple[np.ndarray, list[Face]]:
+        """Many whole photos pasted small (faces of 6-32 px, with their hair and shoulders), as in a group photo."""
+        s = self.size
+        canvas = (
+            self._crop_background(self.bgs[rng.integers(len(self.bgs))], rng)
+            if self.bgs and rng.random() < 0.5
+            else synthetic_background(s, rng)
+        )
+        owner = np.full((s, s), -1, np.int32)
+        placed: list[tuple[Face, int]] = []
+        n = int(rng.integers(6, 25))
+        for k in range(n):
+            faces, (ox, oy, iw, ih) = self._paste_photo(canvas, owner, k, rng, (6.0, 32.0))
+            placed.extend(faces)
+            if rng.random() < 0.6:  # shoulders under the head: a face in a body's context
+                self._paste_torso(canvas, owner, n + k, (ox, oy + ih, iw, ih), rng)
+        for k in range(int(rng.integers(0, 4))):
+            self._paste_distractor(canvas, owner, 2 * n + k, rng)
+        return augment(canvas, _visible(placed, owner), rng)
 
     def _photo_canvas(self, rng: np.random.Generator) -> tuple[np.ndarray, list[Face]]:
         src = self.sources[rng.integers(len(self.sources))]
@@ -239,9 +247,37 @@ class Composer:
         return cv2.resize(bg[y : y + side, x : x + side], (self.size, self.size), interpolation=cv2.INTER_AREA)
 
     def _paste(self, canvas: np.ndarray, owner: np.ndarray, k: int, rng: np.random.Generator) -> list[tuple[Face, int]]:
+        return self._paste_photo(canvas, owner, k, rng)[0]
+
+    def _paste_torso(
+        self, canvas: np.ndarray, owner: np.ndarray, k: int, under: tuple[int, int, int, int], rng: np.random.Generator
+    ) -> None:
+        """Clothes (the part of another photo below its face, or a flat colour) below a pasted head."""
+        x, top, iw, ih = under
+        src = self.sources[rng.integers(len(self.sources))]
+        bottom = int(max(f.box[3] for f in src.faces))
+        if src.image.shape[0] - bottom >= 8 and rng.random() < 0.7:
+            patch = src.image[bottom:]
+        else:
+            patch = np.empty((8, 8, 3), np.uint8)
+            patch[:] = rng.integers(0, 256, 3, dtype=np.uint8)
+        w, h = max(4, int(iw * rng.uniform(1.2, 2.4))), max(4, int(ih * rng.uniform(0.6, 1.6)))
+        patch = cv2.resize(patch, (w, h), interpolation=cv2.INTER_AREA)
+        paste_rect(canvas, patch, x + iw // 2 - w // 2, top - int(ih * rng.uniform(0.0, 0.15)), owner, k)
+
+    def _paste_photo(
+        self,
+        canvas: np.ndarray,
+        owner: np.ndarray,
+        k: int,
+        rng: np.random.Generator,
+        face_range: tuple[float, float] | None = None,
+    ) -> tuple[list[tuple[Face, int]], tuple[int, int, int, int]]:
+        """One photo pasted with its first face at a random size -> its faces, and (x, y, w, h) where it went."""
         src = self.sources[rng.integers(len(self.sources))]
         side = max(float(src.faces[0].box[2] - src.faces[0].box[0]), 1.0)
-        target = float(np.exp(rng.uniform(np.log(self.min_face), np.log(self.max_face))))
+        lo, hi = face_range or (self.min_face, self.max_face)
+        target = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
         scale = target / side
         h, w = src.image.shape[:2]
         img = cv2.resize(
@@ -256,7 +292,7 @@ class Composer:
             paste_rect(canvas, img, ox, oy, owner, k)
         else:
             paste_soft(canvas, img, ox, oy, owner, k)
-        return [(moved(f, scale, ox, oy), k) for f in src.faces]
+        return [(moved(f, scale, ox, oy), k) for f in src.faces], (ox, oy, iw, ih)
 
     def _paste_distractor(self, canvas: np.ndarray, owner: np.ndarray, k: int, rng: np.random.Generator) -> None:
         if self.bgs and rng.random() < 0.6:
@@ -272,6 +308,28 @@ class Composer:
             int(rng.integers(-side // 3, self.size - side // 2)),
         )
         paste_rect(canvas, patch, ox, oy, owner, k)
+
+
+def _visible(placed: list[tuple[Face, int]], owner: np.ndarray) -> list[Face]:
+    """Faces mostly visible stay true faces; half-hidden, cut-off or tiny ones become ignored regions."""
+    s = owner.shape[0]
+    kept = []
+    for face, who in placed:
+        x0, y0, x1, y1 = np.clip(np.round(face.box).astype(int), 0, s)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        region = owner[y0:y1, x0:x1]
+        visible = np.mean(region == who) if who >= 0 else np.mean(region == -1)
+        full_w, full_h = face.box[2] - face.box[0], face.box[3] - face.box[1]
+        inside = (x1 - x0) * (y1 - y0) / max(full_w * full_h, 1e-6)
+        if face.ignore or min(full_w, full_h) < 4:  # hidden, cut off or a few pixels: no target either way
+            if visible * inside >= 0.15:
+                kept.append(Face(face.box, face.landmarks, ignore=True))
+        elif visible * inside >= 0.6:
+            kept.append(face)
+        elif visible * inside >= 0.15:
+            kept.append(Face(face.box, face.landmarks, ignore=True))
+    return kept
 
 
 def moved(face: Face, scale: float, ox: float, oy: float) -> Face:

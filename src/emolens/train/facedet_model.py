@@ -45,8 +45,12 @@ class LiteFace(nn.Module):
         self.export_mode = False
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = x / 255.0 - 0.5
-        c4 = self.s4(self.stem(x))
+        # The first convolution reads 0..255 directly (its weights scaled by 1/255 here, a constant in
+        # the exported graph): no normalising pass over the frame, ~10% of the cost at 640x480. Its
+        # zero padding is black, like the padding the runtime adds to reach a multiple of 32.
+        conv = self.stem[0]
+        x = nn.functional.conv2d(x, conv.weight * (1.0 / 255.0), None, conv.stride, conv.padding)
+        c4 = self.s4(self.stem[2](self.stem[1](x)))
         c8 = self.s8(c4)
         c16 = self.s16(c8)
         c32 = self.s32(c16)
@@ -56,6 +60,16 @@ class LiteFace(nn.Module):
         o = self.out(self.head(p))
         heat = torch.sigmoid(o[:, :1]) if self.export_mode else o[:, :1]
         return heat, o[:, 1:3], o[:, 3:5], o[:, 5:]
+
+
+def fold_input_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights of a checkpoint that normalised its input (x / 255 - 0.5) -> the raw-input form.
+
+    W(x / 255 - 0.5) = (W / 255) x - 0.5 sum(W): the constant moves into the batch norm's mean.
+    """
+    out = dict(state)
+    out["stem.1.running_mean"] = state["stem.1.running_mean"] + 0.5 * state["stem.0.weight"].sum(dim=(1, 2, 3))
+    return out
 
 
 def encode(faces: list[Face], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

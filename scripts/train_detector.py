@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--crowd", type=float, default=0.0, help="share of pictures that are crowds of small faces, 0-1 (default 0)"
     )
+    ap.add_argument(
+        "--colour", type=float, default=0.0, help="chance a gray photo gets skin-toned faces, 0-1 (default 0)"
+    )
     ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     ap.add_argument("--init", type=Path, help="start from another run's checkpoint.pt (weights only, new schedule)")
     args = ap.parse_args(argv)
@@ -46,9 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.init is not None and not args.init.is_file():
         print(f"error: --init: no such file: {args.init}", file=sys.stderr)
         return 2
-    if not 0.0 <= args.crowd <= 1.0:
-        print(f"error: --crowd must lie between 0 and 1, not {args.crowd}", file=sys.stderr)
-        return 2
+    for flag in ("crowd", "colour"):
+        if not 0.0 <= getattr(args, flag) <= 1.0:
+            print(f"error: --{flag} must lie between 0 and 1, not {getattr(args, flag)}", file=sys.stderr)
+            return 2
     if args.out.exists() and not args.out.is_dir():
         print(f"error: --out {args.out} is a file, not a folder", file=sys.stderr)
         return 2
@@ -57,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = DetTrainConfig(
         data=args.data, out=args.out, steps=args.steps, batch=args.batch, size=args.size, lr=args.lr,
         threads=args.threads, seed=args.seed, every=args.every, limit=args.limit, cache=args.cache, init=args.init,
-        crowd=args.crowd,
+        crowd=args.crowd, colour=args.colour,
     )  # fmt: skip
     try:
         path = train(cfg, resume=args.resume)

@@ -39,6 +39,7 @@ class DetTrainConfig:
     val_pictures: int = 200  # composites of held-out photos scored at every checkpoint
     init: Path | None = None  # start from this checkpoint's weights (a new schedule, not a resume)
     crowd: float = 0.0  # share of training pictures that are crowds of small faces (6-32 px)
+    colour: float = 0.0  # chance that a gray source photo is used with skin-toned faces
     cache: Path | None = None
 
 
@@ -116,7 +117,7 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
     ckpt = cfg.out / "checkpoint.pt"
     step, sched = _start(cfg, model, opt, sched, ckpt, resume)
     loader = DataLoader(
-        _Stream(Composer(train_src, bgs, size=cfg.size, crowd=cfg.crowd), cfg.seed + step),
+        _Stream(Composer(train_src, bgs, size=cfg.size, crowd=cfg.crowd, colour=cfg.colour), cfg.seed + step),
         batch_size=cfg.batch,
         num_workers=1,
     )

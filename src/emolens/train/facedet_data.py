@@ -145,12 +145,15 @@ class Composer:
         max_face: float = 180.0,
         max_faces: int = 6,
         crowd: float = 0.0,
+        colour: float = 0.0,
     ):
         if not sources:
             raise ValueError("no labelled face photos to compose from")
         self.sources, self.bgs = sources, bgs
         self.size, self.min_face, self.max_face, self.max_faces = size, min_face, max_face, max_faces
         self.crowd = crowd  # share of pictures that are crowds of small faces (6-32 px)
+        self.colour = colour  # chance that a gray photo is used with skin-toned faces (most sources are gray)
+        self._gray = [is_gray(src.image) for src in sources] if colour else []
 
     def __call__(self, rng: np.random.Generator) -> tuple[np.ndarray, list[Face]]:
         s = self.size
@@ -175,6 +178,11 @@ class Composer:
             self._paste_distractor(canvas, owner, n + k, rng)
         return augment(canvas, _visible(placed, owner), rng)
 
+    def _pick(self, rng: np.random.Generator) -> tuple[Source, bool]:
+        """A random source photo, and whether to colour it (done after resizing: cheaper on small copies)."""
+        i = int(rng.integers(len(self.sources)))
+        return self.sources[i], bool(self.colour and self._gray[i] and rng.random() < self.colour)
+
     def _crowd(self, rng: np.random.Generator) -> tuple[np.ndarray, list[Face]]:
         """Many whole photos pasted small (faces of 6-32 px, with their hair and shoulders), as in a group photo."""
         s = self.size
@@ -196,13 +204,15 @@ class Composer:
         return augment(canvas, _visible(placed, owner), rng)
 
     def _photo_canvas(self, rng: np.random.Generator) -> tuple[np.ndarray, list[Face]]:
-        src = self.sources[rng.integers(len(self.sources))]
+        src, tone = self._pick(rng)
         h, w = src.image.shape[:2]
         side = max(f.box[2] - f.box[0] for f in src.faces)
         target = float(np.exp(rng.uniform(np.log(40), np.log(self.size * 0.8))))
         scale = target / max(side, 1.0)
         scale = max(scale, self.size / min(h, w) * 0.5)
         img = cv2.resize(src.image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        if tone:
+            img = colourize(img, [f.box * scale for f in src.faces], rng)
         canvas = synthetic_background(self.size, rng)
         ih, iw = img.shape[:2]
         ox = int(rng.integers(min(0, self.size - iw), max(0, self.size - iw) + 1))
@@ -219,7 +229,7 @@ class Composer:
         for i in range(n):
             for j in range(n):
                 y0, y1, x0, x1 = edges[i], edges[i + 1], edges[j], edges[j + 1]
-                src = self.sources[rng.integers(len(self.sources))]
+                src, tone = self._pick(rng)
                 h, w = src.image.shape[:2]
                 scale = max((x1 - x0) / w, (y1 - y0) / h) * rng.uniform(1.0, 1.6)
                 cw, ch = min(w, (x1 - x0) / scale), min(h, (y1 - y0) / scale)  # the part of the photo shown
@@ -227,6 +237,12 @@ class Composer:
                 part = src.image[int(sy) : int(np.ceil(sy + ch)), int(sx) : int(np.ceil(sx + cw))]
                 canvas[y0:y1, x0:x1] = cv2.resize(part, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
                 fx, fy = (x1 - x0) / part.shape[1], (y1 - y0) / part.shape[0]
+                if tone:
+                    k = np.array([fx, fy, fx, fy], np.float32)
+                    shift = np.array([int(sx), int(sy), int(sx), int(sy)], np.float32)
+                    canvas[y0:y1, x0:x1] = colourize(
+                        canvas[y0:y1, x0:x1], [(f.box - shift) * k for f in src.faces], rng
+                    )
                 for f in src.faces:
                     off = np.array([x0 - int(sx) * fx, y0 - int(sy) * fy], np.float32)
                     k = np.array([fx, fy], np.float32)
@@ -254,7 +270,7 @@ class Composer:
     ) -> None:
         """Clothes (the part of another photo below its face, or a flat colour) below a pasted head."""
         x, top, iw, ih = under
-        src = self.sources[rng.integers(len(self.sources))]
+        src = self._pick(rng)[0]
         bottom = int(max(f.box[3] for f in src.faces))
         if src.image.shape[0] - bottom >= 8 and rng.random() < 0.7:
             patch = src.image[bottom:]
@@ -274,7 +290,7 @@ class Composer:
         face_range: tuple[float, float] | None = None,
     ) -> tuple[list[tuple[Face, int]], tuple[int, int, int, int]]:
         """One photo pasted with its first face at a random size -> its faces, and (x, y, w, h) where it went."""
-        src = self.sources[rng.integers(len(self.sources))]
+        src, tone = self._pick(rng)
         side = max(float(src.faces[0].box[2] - src.faces[0].box[0]), 1.0)
         lo, hi = face_range or (self.min_face, self.max_face)
         target = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
@@ -285,6 +301,8 @@ class Composer:
             (max(2, round(w * scale)), max(2, round(h * scale))),
             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
         )
+        if tone:
+            img = colourize(img, [f.box * scale for f in src.faces], rng)
         ih, iw = img.shape[:2]
         ox = int(rng.integers(-iw // 3, max(-iw // 3 + 1, self.size - 2 * iw // 3 + 1)))
         oy = int(rng.integers(-ih // 3, max(-ih // 3 + 1, self.size - 2 * ih // 3 + 1)))
@@ -298,7 +316,7 @@ class Composer:
         if self.bgs and rng.random() < 0.6:
             patch = self._crop_background(self.bgs[rng.integers(len(self.bgs))], rng)
         else:  # the lower part of a face photo: shoulders and clothes, no face
-            src = self.sources[rng.integers(len(self.sources))]
+            src = self._pick(rng)[0]
             bottom = int(max(f.box[3] for f in src.faces))
             patch = src.image[bottom:] if src.image.shape[0] - bottom >= 8 else synthetic_background(64, rng)
         side = int(rng.integers(12, self.size // 2))
@@ -330,6 +348,35 @@ def _visible(placed: list[tuple[Face, int]], owner: np.ndarray) -> list[Face]:
         elif visible * inside >= 0.15:
             kept.append(Face(face.box, face.landmarks, ignore=True))
     return kept
+
+
+def is_gray(image: np.ndarray) -> bool:
+    sample = image[::8, ::8].astype(np.int16)
+    return bool(
+        np.abs(sample[..., 0] - sample[..., 1]).max() <= 3 and np.abs(sample[..., 1] - sample[..., 2]).max() <= 3
+    )
+
+
+def colourize(image: np.ndarray, boxes: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """A gray photo with a random skin tone on its faces (x0, y0, x1, y1) and a random tint elsewhere.
+
+    Why: 95% of facial-expressions' photos are gray, while cameras and films are in colour; a small
+    face is little more than a skin-coloured blob, which the detector must have seen.
+    """
+    h, w = image.shape[:2]
+    yy, xx = np.ogrid[0:h, 0:w]
+    mask = np.zeros((h, w), np.float32)
+    for box in boxes:  # a feathered ellipse over each face, a little taller than its box (forehead, chin)
+        x0, y0, x1, y1 = (float(v) for v in box)
+        cx, cy, ax, ay = (x0 + x1) / 2, (y0 + y1) / 2 + 0.05 * (y1 - y0), 0.5 * (x1 - x0), 0.62 * (y1 - y0)
+        d = ((xx - cx) / max(ax, 1.0)) ** 2 + ((yy - cy) / max(ay, 1.0)) ** 2
+        mask = np.maximum(mask, np.clip((1.2 - d) / 0.4, 0.0, 1.0).astype(np.float32))
+    # skin: more red than green, more green than blue (gains on B, G, R); elsewhere a random weak tint
+    warmth = rng.uniform(0.08, 0.3)
+    skin = np.array([1 - warmth, 1 - 0.25 * warmth, 1 + 0.6 * warmth], np.float32) * rng.uniform(0.9, 1.1, 3)
+    tint = rng.uniform(0.8, 1.2, 3).astype(np.float32) if rng.random() < 0.5 else np.ones(3, np.float32)
+    gain = mask[..., None] * skin + (1 - mask[..., None]) * tint
+    return np.clip(image[..., :1].astype(np.float32) * gain, 0, 255).astype(np.uint8)
 
 
 def moved(face: Face, scale: float, ox: float, oy: float) -> Face:

@@ -13,7 +13,16 @@ pytest.importorskip("torch")
 
 from emolens.inference.detectors import create_detector  # noqa: E402
 from emolens.inference.detectors.centerface import decode  # noqa: E402
-from emolens.train.facedet_data import FLIP_ORDER, Composer, Face, Source, augment, label_photos  # noqa: E402
+from emolens.train.facedet_data import (  # noqa: E402
+    FLIP_ORDER,
+    Composer,
+    Face,
+    Source,
+    augment,
+    colourize,
+    is_gray,
+    label_photos,
+)
 from emolens.train.facedet_model import LiteFace, encode, fold_input_norm  # noqa: E402
 
 from helpers import ASTRONAUT_FACE, astronaut_bgr, iou  # noqa: E402
@@ -92,6 +101,22 @@ def test_crowds_are_many_small_faces_with_shoulders():
     assert max(sizes) <= 32 * 1.01 and np.median(sizes) < 20  # the 6-32 px range, log-uniform
     plain = Composer([src], [], size=128)  # crowd defaults to 0: the recipe of the shipped LiteFace
     assert all(len(plain(np.random.default_rng(i))[1]) <= 9 for i in range(20))
+
+
+def test_gray_photos_get_skin_toned_faces():
+    """Most training photos are gray; coloured, their faces look like skin (R > G > B) and stay as bright."""
+    gray = cv2.cvtColor(cv2.cvtColor(astronaut_bgr(), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    assert is_gray(gray) and not is_gray(astronaut_bgr())
+    box = np.array([182, 58, 270, 178], np.float32)
+    for seed in range(5):
+        out = colourize(gray, [box], np.random.default_rng(seed))
+        assert out.shape == gray.shape and out.dtype == np.uint8 and not is_gray(out)
+        b, g, r = (float(c) for c in out[100:140, 205:245].reshape(-1, 3).mean(0))  # the middle of the face
+        assert r > g > b, (seed, b, g, r)
+        assert abs((b + g + r) / 3 - float(gray[100:140, 205:245].mean())) < 25
+    src = Source(gray, [Face(box, np.zeros((5, 2), np.float32))])
+    comp = Composer([src], [], size=128, colour=1.0)
+    assert not all(is_gray(comp(np.random.default_rng(i))[0]) for i in range(5))
 
 
 def test_fold_input_norm_keeps_what_the_first_layer_computes():
@@ -176,6 +201,8 @@ def test_the_script_refuses_bad_paths_in_one_line(tmp_path, capsys):
     assert "--init" in capsys.readouterr().err
     assert script.main(["--data", str(data), "--out", str(tmp_path / "run"), "--crowd", "1.5"]) == 2
     assert "--crowd" in capsys.readouterr().err
+    assert script.main(["--data", str(data), "--out", str(tmp_path / "run"), "--colour", "-1"]) == 2
+    assert "--colour" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
     (tmp_path / "bad.zip").write_text("not a zip")
     assert script.main(["--data", str(tmp_path / "bad.zip"), "--out", str(tmp_path / "run")]) == 2

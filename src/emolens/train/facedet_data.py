@@ -373,7 +373,7 @@ def colourize(image: np.ndarray, boxes: list[np.ndarray], rng: np.random.Generat
         mask = np.maximum(mask, np.clip((1.2 - d) / 0.4, 0.0, 1.0).astype(np.float32))
     # skin: more red than green, more green than blue (gains on B, G, R); elsewhere a random weak tint
     warmth = rng.uniform(0.08, 0.3)
-    skin = np.array([1 - warmth, 1 - 0.25 * warmth, 1 + 0.6 * warmth], np.float32) * rng.uniform(0.9, 1.1, 3)
+    skin = np.array([1 - warmth, 1 - 0.25 * warmth, 1 + 0.6 * warmth], np.float32) * rng.uniform(0.97, 1.03, 3)
     tint = rng.uniform(0.8, 1.2, 3).astype(np.float32) if rng.random() < 0.5 else np.ones(3, np.float32)
     gain = mask[..., None] * skin + (1 - mask[..., None]) * tint
     return np.clip(image[..., :1].astype(np.float32) * gain, 0, 255).astype(np.uint8)

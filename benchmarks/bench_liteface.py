@@ -27,7 +27,8 @@ def recall_by_size(files: list[Path], photos: Path, cache: Path, pictures: int) 
 
     from emolens.inference.detectors.centerface import decode
     from emolens.inference.tracking import box_iou
-    from emolens.train.facedet_data import Composer, backgrounds, label_photos, split_sources
+    from emolens.train.facedet_compose import Composer
+    from emolens.train.facedet_data import backgrounds, label_photos, split_sources
 
     _, held_out = split_sources(label_photos(photos, cache), 0.05, 0)
     composer = Composer(held_out, backgrounds(), size=256)

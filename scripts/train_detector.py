@@ -5,7 +5,7 @@
     python scripts/train_detector.py --data ... --out runs/liteface --resume   # after an interruption
 
 CenterFace labels every photo once (cached in --cache); the pictures are composed on the fly
-(emolens.train.facedet_data). The run folder gets checkpoint.pt, history.jsonl (validation recall
+(emolens.train.facedet_compose). The run folder gets checkpoint.pt, history.jsonl (validation recall
 and false faces per checkpoint, on composites of held-out photos) and liteface.onnx. To ship it,
 copy liteface.onnx to src/emolens/inference/detectors/ and put its sha256 in liteface.py; compare
 it with CenterFace first (benchmarks/bench_detectors.py).

@@ -13,9 +13,9 @@ pytest.importorskip("torch")
 
 from emolens.inference.detectors import create_detector  # noqa: E402
 from emolens.inference.detectors.centerface import decode  # noqa: E402
+from emolens.train.facedet_compose import Composer  # noqa: E402
 from emolens.train.facedet_data import (  # noqa: E402
     FLIP_ORDER,
-    Composer,
     Face,
     Source,
     augment,

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from emolens.train.facedet_data import Composer, Face, backgrounds, label_photos, split_sources
+from emolens.train.facedet_compose import Composer
+from emolens.train.facedet_data import Face, backgrounds, label_photos, split_sources
 from emolens.train.facedet_model import LiteFace, encode, fold_input_norm, loss
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ def recall_by_size(files: list[Path], photos: Path, cache: Path, pictures: int) 
     import onnxruntime as ort
 
     from emolens.inference.detectors.centerface import decode
-    from emolens.inference.tracking import box_iou
+    from emolens.train.facedet import match_faces
     from emolens.train.facedet_compose import Composer
     from emolens.train.facedet_data import backgrounds, label_photos, split_sources
 
@@ -42,18 +42,14 @@ def recall_by_size(files: list[Path], photos: Path, cache: Path, pictures: int) 
             x = img[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32)
             heat, size, off, lms = sess.run(None, {sess.get_inputs()[0].name: x})
             dets = decode(heat[0, 0], size[0], off[0], lms[0], 0.5, img.shape[:2])
-            used: set[int] = set()
-            for face in faces:
+            true = [f for f in faces if not f.ignore]
+            hits = {h for h in match_faces(dets, [f.box for f in true]) if h is not None}
+            for i, face in enumerate(true):
                 x0, y0, x1, y1 = (float(v) for v in face.box)
                 b = int(np.searchsorted(EDGES, min(x1 - x0, y1 - y0), side="right")) - 1
-                if face.ignore or not 0 <= b < len(total):
-                    continue
-                total[b] += 1
-                for i, d in enumerate(dets):
-                    if i not in used and box_iou(d.box, (x0, y0, x1 - x0, y1 - y0)) >= 0.4:
-                        used.add(i)
-                        found[b] += 1
-                        break
+                if 0 <= b < len(total):
+                    total[b] += 1
+                    found[b] += i in hits
         out[str(f)] = {"found": found.tolist(), "faces": total.tolist()}
     return out
 

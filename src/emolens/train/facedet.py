@@ -65,7 +65,6 @@ def validation_set(composer: Composer, n: int = 200, seed: int = 1234) -> list[t
 def evaluate(model: LiteFace, items: list[tuple[np.ndarray, list[Face]]], threshold: float = 0.5) -> dict[str, float]:
     """Recall (IoU >= 0.4) of true faces of at least 10 px, and false faces per picture."""
     from emolens.inference.detectors.centerface import decode
-    from emolens.inference.tracking import box_iou
 
     model.eval()
     found = total = false = 0
@@ -77,16 +76,9 @@ def evaluate(model: LiteFace, items: list[tuple[np.ndarray, list[Face]]], thresh
             dets = decode(heat[0, 0].numpy(), size[0].numpy(), off[0].numpy(), lms[0].numpy(), threshold, img.shape[:2])
             truth = [f.box for f in faces if not f.ignore and min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= 10]
             ignored = [f.box for f in faces if f.ignore]
-            free = list(range(len(truth)))
-            for d in dets:
+            for d, hit in zip(dets, match_faces(dets, truth)):
                 x0, y0, w, h = d.box
-                ious = {
-                    i: box_iou(d.box, (truth[i][0], truth[i][1], truth[i][2] - truth[i][0], truth[i][3] - truth[i][1]))
-                    for i in free
-                }
-                best = max(ious, key=ious.__getitem__, default=None)
-                if best is not None and ious[best] >= 0.4:
-                    free.remove(best)
+                if hit is not None:
                     found += 1
                 elif min(w, h) >= 10 and not any(
                     b[0] - 4 <= x0 + w / 2 <= b[2] + 4 and b[1] - 4 <= y0 + h / 2 <= b[3] + 4 for b in ignored
@@ -95,6 +87,21 @@ def evaluate(model: LiteFace, items: list[tuple[np.ndarray, list[Face]]], thresh
             total += len(truth)
     model.train()
     return {"recall": found / max(total, 1), "false_per_image": false / max(len(items), 1), "faces": total}
+
+
+def match_faces(dets: list, truth: list[np.ndarray], min_iou: float = 0.4) -> list[int | None]:
+    """For each detection in turn, the true face (x0, y0, x1, y1) it found, or None: best IoU among those left."""
+    from emolens.inference.tracking import box_iou
+
+    free, out = list(range(len(truth))), []
+    for d in dets:
+        ious = {i: box_iou(d.box, (t[0], t[1], t[2] - t[0], t[3] - t[1])) for i in free for t in (truth[i],)}
+        best = max(ious, key=ious.__getitem__, default=None)
+        hit = best if best is not None and ious[best] >= min_iou else None
+        if hit is not None:
+            free.remove(hit)
+        out.append(hit)
+    return out
 
 
 def train(cfg: DetTrainConfig, resume: bool = False) -> Path:

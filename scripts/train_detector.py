@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--colour", type=float, default=0.0, help="chance a gray photo gets skin-toned faces, 0-1 (default 0)"
     )
+    ap.add_argument("--stem", type=int, default=16, help="channels at stride 2 (default 16; fewer: cheaper)")
+    ap.add_argument("--deep4", type=int, default=0, help="residual blocks added at stride 4 (default 0)")
     ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     ap.add_argument("--init", type=Path, help="start from another run's checkpoint.pt (weights only, new schedule)")
     args = ap.parse_args(argv)
@@ -53,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         if not 0.0 <= getattr(args, flag) <= 1.0:
             print(f"error: --{flag} must lie between 0 and 1, not {getattr(args, flag)}", file=sys.stderr)
             return 2
+    if not 4 <= args.stem <= 64 or not 0 <= args.deep4 <= 4:
+        print(f"error: --stem must lie in 4-64 and --deep4 in 0-4, not {args.stem} and {args.deep4}", file=sys.stderr)
+        return 2
     if args.out.exists() and not args.out.is_dir():
         print(f"error: --out {args.out} is a file, not a folder", file=sys.stderr)
         return 2
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = DetTrainConfig(
         data=args.data, out=args.out, steps=args.steps, batch=args.batch, size=args.size, lr=args.lr,
         threads=args.threads, seed=args.seed, every=args.every, limit=args.limit, cache=args.cache, init=args.init,
-        crowd=args.crowd, colour=args.colour,
+        crowd=args.crowd, colour=args.colour, stem=args.stem, deep4=args.deep4,
     )  # fmt: skip
     try:
         path = train(cfg, resume=args.resume)

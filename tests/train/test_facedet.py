@@ -23,7 +23,7 @@ from emolens.train.facedet_data import (  # noqa: E402
     is_gray,
     label_photos,
 )
-from emolens.train.facedet_model import LiteFace, encode, fold_input_norm  # noqa: E402
+from emolens.train.facedet_model import LiteFace, adapt_weights, encode, fold_input_norm  # noqa: E402
 
 from helpers import ASTRONAUT_FACE, astronaut_bgr, iou  # noqa: E402
 
@@ -140,6 +140,57 @@ def test_fold_input_norm_keeps_what_the_first_layer_computes():
     assert not torch.allclose(got[..., :1, :], want[..., :1, :], atol=1e-4)
 
 
+def _trained_looking(model):
+    """Batch-norm statistics away from their defaults, as after training."""
+    import torch
+
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2)
+                m.weight.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def test_a_grown_liteface_starts_out_detecting_exactly_as_before():
+    torch = pytest.importorskip("torch")
+    old = _trained_looking(LiteFace())
+    grown = LiteFace(deep4=2)
+    grown.load_state_dict(adapt_weights(old.state_dict(), grown))
+    grown.eval()
+    x = torch.rand(1, 3, 64, 96) * 255
+    with torch.no_grad():
+        for a, b in zip(old(x), grown(x)):
+            assert torch.allclose(a, b, atol=1e-5)
+    assert grown.arch == {"stem": 16, "deep4": 2}
+
+
+def test_a_thinner_stem_keeps_the_channels_that_matter_most():
+    torch = pytest.importorskip("torch")
+    old = _trained_looking(LiteFace())
+    state = old.state_dict()
+    scale = torch.full((16,), 0.01)
+    scale[[1, 4, 9, 15]] = 1.0  # these four carry the signal
+    state["stem.1.weight"] = scale
+    thin = LiteFace(stem=4)
+    got = adapt_weights(state, thin)
+    thin.load_state_dict(got)
+    assert torch.equal(got["stem.0.weight"], state["stem.0.weight"][[1, 4, 9, 15]])
+    assert torch.equal(got["s4.0.1.0.weight"], state["s4.0.1.0.weight"][:, [1, 4, 9, 15]])
+    assert torch.equal(got["s8.0.0.0.weight"], state["s8.0.0.0.weight"])  # the rest as it was
+
+
+def test_a_checkpoint_of_another_shape_is_a_clear_error():
+    pytest.importorskip("torch")
+    grown = LiteFace(deep4=1).state_dict()
+    with pytest.raises(ValueError, match="does not fit"):
+        adapt_weights(grown, LiteFace())  # weights of a block the model does not have
+    with pytest.raises(ValueError, match="does not fit"):
+        adapt_weights(LiteFace(stem=8).state_dict(), LiteFace(stem=16))  # a stem cannot widen
+
+
 @pytest.fixture()
 def photo_zip(tmp_path):
     """A zip of astronaut portraits at a few sizes (real faces from a dependency, no dataset)."""
@@ -182,6 +233,23 @@ def test_a_short_run_exports_a_detector_the_runtime_loads_and_resumes(photo_zip,
     assert [r["step"] for r in rows] == [2, 4, 6]  # went on from step 4, not from 0
 
 
+def test_a_resumed_run_keeps_the_shape_it_started_with(photo_zip, tmp_path):
+    import torch
+
+    from emolens.train.facedet import DetTrainConfig, train
+
+    cfg = DetTrainConfig(
+        data=photo_zip, out=tmp_path / "run", steps=2, batch=2, size=64, every=2, threads=1, val_pictures=2,
+        stem=8, deep4=1,
+    )  # fmt: skip
+    train(cfg)
+    cfg.steps, cfg.stem, cfg.deep4 = 3, 16, 0  # the run's shape comes from its checkpoint
+    train(cfg, resume=True)
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert state["step"] == 3 and state["arch"] == {"stem": 8, "deep4": 1}
+    assert state["model"]["stem.0.weight"].shape[0] == 8
+
+
 def test_the_script_refuses_bad_paths_in_one_line(tmp_path, capsys):
     import importlib.util
     from pathlib import Path
@@ -203,6 +271,8 @@ def test_the_script_refuses_bad_paths_in_one_line(tmp_path, capsys):
     assert "--crowd" in capsys.readouterr().err
     assert script.main(["--data", str(data), "--out", str(tmp_path / "run"), "--colour", "-1"]) == 2
     assert "--colour" in capsys.readouterr().err
+    assert script.main(["--data", str(data), "--out", str(tmp_path / "run"), "--stem", "2"]) == 2
+    assert "--stem" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
     (tmp_path / "bad.zip").write_text("not a zip")
     assert script.main(["--data", str(tmp_path / "bad.zip"), "--out", str(tmp_path / "run")]) == 2

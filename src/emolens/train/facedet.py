@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from emolens.train.facedet_compose import Composer
 from emolens.train.facedet_data import Face, backgrounds, label_photos, split_sources
-from emolens.train.facedet_model import LiteFace, encode, fold_input_norm, loss
+from emolens.train.facedet_model import LiteFace, adapt_weights, encode, fold_input_norm, loss
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ class DetTrainConfig:
     init: Path | None = None  # start from this checkpoint's weights (a new schedule, not a resume)
     crowd: float = 0.0  # share of training pictures that are crowds of small faces (6-32 px)
     colour: float = 0.0  # chance that a gray source photo is used with skin-toned faces
+    stem: int = 16  # channels at stride 2 (16: the shape of the session-15/16 files)
+    deep4: int = 0  # residual blocks added at stride 4 (0: as in the session-15/16 files)
     cache: Path | None = None
 
 
@@ -119,10 +121,13 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
     log.info("%d photos with faces (%d for validation), %d backgrounds", len(sources), len(val_src), len(bgs))
     val_items = validation_set(Composer(val_src, bgs, size=cfg.size), cfg.val_pictures)
 
-    model = LiteFace()
+    ckpt = cfg.out / "checkpoint.pt"
+    arch = {"stem": cfg.stem, "deep4": cfg.deep4}
+    if resume and ckpt.is_file():  # a run keeps the shape it started with
+        arch = torch.load(ckpt, map_location="cpu", weights_only=False).get("arch", {"stem": 16, "deep4": 0})
+    model = LiteFace(**arch)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
-    ckpt = cfg.out / "checkpoint.pt"
     step, sched = _start(cfg, model, opt, sched, ckpt, resume)
     loader = DataLoader(
         _Stream(Composer(train_src, bgs, size=cfg.size, crowd=cfg.crowd, colour=cfg.colour), cfg.seed + step),
@@ -158,6 +163,7 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
                     "opt": opt.state_dict(),
                     "sched": sched.state_dict(),
                     "raw_input": True,
+                    "arch": model.arch,
                 }
                 torch.save({**state, "step": step}, ckpt.with_suffix(".tmp"))
                 ckpt.with_suffix(".tmp").replace(ckpt)  # never a half-written checkpoint
@@ -177,7 +183,8 @@ def _start(
         raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist")
     if not resume:
         if cfg.init is not None:
-            model.load_state_dict(_weights(torch.load(cfg.init, map_location="cpu", weights_only=False)))
+            start = _weights(torch.load(cfg.init, map_location="cpu", weights_only=False))
+            model.load_state_dict(adapt_weights(start, model))
             log.info("starting from the weights of %s", cfg.init)
         return 0, sched
     state = torch.load(ckpt, map_location="cpu", weights_only=False)

@@ -27,14 +27,33 @@ def _sep(i: int, o: int, s: int = 1, k: int = 3) -> nn.Sequential:
     return nn.Sequential(_cbr(i, i, k, s, g=i), _cbr(i, o, 1))
 
 
-class LiteFace(nn.Module):
-    """RGB 0..255 (N, 3, H, W), H and W multiples of 32 -> heat (sigmoid), log-size, offset, landmarks."""
+class _Residual(nn.Module):
+    """x + BN(pointwise(ReLU(BN(depthwise(x))))): starts as the identity (last BN scale 0), so
+    a trained LiteFace grown by such a block detects exactly as before on its first step."""
 
-    def __init__(self, widths: tuple[int, ...] = (16, 24, 48, 64, 96), fpn: int = 32):
+    def __init__(self, c: int, k: int = 5):
         super().__init__()
-        w = widths
+        self.dw = _cbr(c, c, k, 1, g=c)
+        self.pw = nn.Sequential(nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c))
+        nn.init.zeros_(self.pw[1].weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pw(self.dw(x))
+
+
+class LiteFace(nn.Module):
+    """RGB 0..255 (N, 3, H, W), H and W multiples of 32 -> heat (sigmoid), log-size, offset, landmarks.
+
+    stem: channels at stride 2 (the costliest map: 16 in the session-15/16 files); deep4: residual
+    blocks added at stride 4, where 10-pixel faces are found.
+    """
+
+    def __init__(self, widths: tuple[int, ...] = (16, 24, 48, 64, 96), fpn: int = 32, *, stem: int = 0, deep4: int = 0):
+        super().__init__()
+        w = (stem or widths[0], *widths[1:])
+        self.arch = {"stem": w[0], "deep4": deep4}
         self.stem = _cbr(3, w[0], 3, 2)
-        self.s4 = nn.Sequential(_sep(w[0], w[1], 2), _sep(w[1], w[1]))
+        self.s4 = nn.Sequential(_sep(w[0], w[1], 2), _sep(w[1], w[1]), *(_Residual(w[1]) for _ in range(deep4)))
         self.s8 = nn.Sequential(_sep(w[1], w[2], 2), _sep(w[2], w[2]))
         self.s16 = nn.Sequential(_sep(w[2], w[3], 2, 5), _sep(w[3], w[3], 1, 5))
         self.s32 = nn.Sequential(_sep(w[3], w[4], 2, 5), _sep(w[4], w[4], 1, 5), _sep(w[4], w[4], 1, 5))
@@ -69,6 +88,35 @@ def fold_input_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """
     out = dict(state)
     out["stem.1.running_mean"] = state["stem.1.running_mean"] + 0.5 * state["stem.0.weight"].sum(dim=(1, 2, 3))
+    return out
+
+
+def adapt_weights(state: dict[str, torch.Tensor], model: LiteFace) -> dict[str, torch.Tensor]:
+    """Weights of a trained LiteFace made to fit `model`, a grown or thinned one, for --init.
+
+    A narrower stem keeps the stem channels that matter most (batch-norm scale x the norm of
+    what the next layers read from them); blocks the checkpoint lacks keep their identity start.
+    """
+    out = dict(state)
+    keep_n = model.stem[0].out_channels
+    if state["stem.0.weight"].shape[0] > keep_n:
+        dw, pw = state["s4.0.0.0.weight"], state["s4.0.1.0.weight"]
+        score = state["stem.1.weight"].abs() * dw.flatten(1).norm(dim=1) * pw.flatten(1).norm(dim=0)
+        keep = torch.sort(torch.argsort(score, descending=True)[:keep_n]).values
+        for layer in ("stem.0", "stem.1", "s4.0.0.0", "s4.0.0.1"):  # the stem and the depthwise layer after it
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                if f"{layer}.{name}" in state:
+                    out[f"{layer}.{name}"] = state[f"{layer}.{name}"][keep]
+        out["s4.0.1.0.weight"] = pw[:, keep]
+    mine = model.state_dict()
+    unknown = sorted(set(out) - set(mine))
+    if unknown:
+        raise ValueError(f"checkpoint does not fit this LiteFace: unexpected weights {unknown[:3]}")
+    for k, v in mine.items():
+        out.setdefault(k, v)
+        if out[k].shape != v.shape:
+            shape, want = tuple(out[k].shape), tuple(v.shape)
+            raise ValueError(f"checkpoint does not fit this LiteFace: {k} is {shape}, not {want}")
     return out
 
 

@@ -122,10 +122,7 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
     val_items = validation_set(Composer(val_src, bgs, size=cfg.size), cfg.val_pictures)
 
     ckpt = cfg.out / "checkpoint.pt"
-    arch = {"stem": cfg.stem, "deep4": cfg.deep4}
-    if resume and ckpt.is_file():  # a run keeps the shape it started with
-        arch = torch.load(ckpt, map_location="cpu", weights_only=False).get("arch", {"stem": 16, "deep4": 0})
-    model = LiteFace(**arch)
+    model = _model(cfg, ckpt, resume)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
     step, sched = _start(cfg, model, opt, sched, ckpt, resume)
@@ -168,6 +165,14 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
                 torch.save({**state, "step": step}, ckpt.with_suffix(".tmp"))
                 ckpt.with_suffix(".tmp").replace(ckpt)  # never a half-written checkpoint
     return export(model, cfg.out / "liteface.onnx")
+
+
+def _model(cfg: DetTrainConfig, ckpt: Path, resume: bool) -> LiteFace:
+    """A new LiteFace of the configured shape; a resumed run keeps the shape it started with."""
+    if resume and ckpt.is_file():
+        arch = torch.load(ckpt, map_location="cpu", weights_only=False).get("arch", {"stem": 16, "deep4": 0})
+        return LiteFace(**arch)
+    return LiteFace(stem=cfg.stem, deep4=cfg.deep4)
 
 
 def _start(

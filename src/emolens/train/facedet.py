@@ -171,6 +171,8 @@ def _model(cfg: DetTrainConfig, ckpt: Path, resume: bool) -> LiteFace:
     """A new LiteFace of the configured shape; a resumed run keeps the shape it started with."""
     if resume and ckpt.is_file():
         arch = torch.load(ckpt, map_location="cpu", weights_only=False).get("arch", {"stem": 16, "deep4": 0})
+        if arch != {"stem": cfg.stem, "deep4": cfg.deep4}:
+            log.warning("resuming in the run's own shape %s; --stem/--deep4 are ignored", arch)
         return LiteFace(**arch)
     return LiteFace(stem=cfg.stem, deep4=cfg.deep4)
 

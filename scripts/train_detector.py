@@ -3,6 +3,8 @@
     python scripts/train_detector.py --data ../shared/datasets/facial-expressions/facial-expressions.zip \
         --out runs/liteface --steps 6000
     python scripts/train_detector.py --data ... --out runs/liteface --resume   # after an interruption
+    python scripts/train_detector.py --data ... --out runs/lf-wide --init runs/liteface/checkpoint.pt \
+        --stem 8 --deep4 1 --crowd 0.3 --colour 0.7 --lr 0.002 --steps 2400   # another shape, from trained weights
 
 CenterFace labels every photo once (cached in --cache); the pictures are composed on the fly
 (emolens.train.facedet_compose). The run folder gets checkpoint.pt, history.jsonl (validation recall

@@ -122,10 +122,10 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
     val_items = validation_set(Composer(val_src, bgs, size=cfg.size), cfg.val_pictures)
 
     ckpt = cfg.out / "checkpoint.pt"
-    model = _model(cfg, ckpt, resume)
+    model, saved = _model(cfg, ckpt, resume)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
-    step, sched = _start(cfg, model, opt, sched, ckpt, resume)
+    step, sched = _start(cfg, model, opt, sched, saved)
     loader = DataLoader(
         _Stream(Composer(train_src, bgs, size=cfg.size, crowd=cfg.crowd, colour=cfg.colour), cfg.seed + step),
         batch_size=cfg.batch,
@@ -167,14 +167,17 @@ def train(cfg: DetTrainConfig, resume: bool = False) -> Path:
     return export(model, cfg.out / "liteface.onnx")
 
 
-def _model(cfg: DetTrainConfig, ckpt: Path, resume: bool) -> LiteFace:
-    """A new LiteFace of the configured shape; a resumed run keeps the shape it started with."""
-    if resume and ckpt.is_file():
-        arch = torch.load(ckpt, map_location="cpu", weights_only=False).get("arch", {"stem": 16, "deep4": 0})
-        if arch != {"stem": cfg.stem, "deep4": cfg.deep4}:
-            log.warning("resuming in the run's own shape %s; --stem/--deep4 are ignored", arch)
-        return LiteFace(**arch)
-    return LiteFace(stem=cfg.stem, deep4=cfg.deep4)
+def _model(cfg: DetTrainConfig, ckpt: Path, resume: bool) -> tuple[LiteFace, dict | None]:
+    """(a new LiteFace, the checkpoint to resume from, read once): a resumed run keeps its own shape."""
+    if not resume:
+        return LiteFace(stem=cfg.stem, deep4=cfg.deep4), None
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist")
+    saved = torch.load(ckpt, map_location="cpu", weights_only=False)
+    arch = saved.get("arch", {"stem": 16, "deep4": 0})
+    if arch != {"stem": cfg.stem, "deep4": cfg.deep4}:
+        log.warning("resuming in the run's own shape %s; --stem/--deep4 are ignored", arch)
+    return LiteFace(**arch), saved
 
 
 def _start(
@@ -182,19 +185,15 @@ def _start(
     model: LiteFace,
     opt: torch.optim.Optimizer,
     sched: torch.optim.lr_scheduler.OneCycleLR,
-    ckpt: Path,
-    resume: bool,
+    state: dict | None,
 ) -> tuple[int, torch.optim.lr_scheduler.OneCycleLR]:
-    """(first step, schedule): a resumed checkpoint, --init weights, or a fresh start."""
-    if resume and not ckpt.is_file():
-        raise FileNotFoundError(f"nothing to resume: {ckpt} does not exist")
-    if not resume:
+    """(first step, schedule): a resumed checkpoint (`state`), --init weights, or a fresh start."""
+    if state is None:
         if cfg.init is not None:
             start = _weights(torch.load(cfg.init, map_location="cpu", weights_only=False))
             model.load_state_dict(adapt_weights(start, model))
             log.info("starting from the weights of %s", cfg.init)
         return 0, sched
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)
     model.load_state_dict(_weights(state))
     opt.load_state_dict(state["opt"])
     step = int(state["step"])

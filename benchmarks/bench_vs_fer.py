@@ -7,7 +7,7 @@
 
     python -m venv ~/fer-venv
     ~/fer-venv/bin/pip install --no-deps fer==25.10.2
-    ~/fer-venv/bin/pip install tensorflow-cpu "opencv-python-headless<5" "setuptools<81" tqdm
+    ~/fer-venv/bin/pip install tensorflow-cpu "opencv-python-headless<5" "setuptools<81" "moviepy<2" tqdm
 
 The frames are 640x480 with 1 to 6 real faces (skimage's astronaut, mirrored every other time,
 at several sizes), so every true face box is known: a face found is true when it overlaps an

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -17,9 +18,11 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from emolens.cli import main  # noqa: E402
-from emolens.core.card import sha256_file  # noqa: E402
+from emolens.core.card import CardError, ModelCard, sha256_file  # noqa: E402
 from emolens.core.labels import EMOTIONS  # noqa: E402
+from emolens.datasets.readers import read_dataset  # noqa: E402
 from emolens.inference.classifier import Classifier  # noqa: E402
+from emolens.inference.model_store import load_card, resolve_model_dir  # noqa: E402
 from emolens.train.quantize import float_weights  # noqa: E402
 
 from datagen import FER_ZIP, write_class_tree  # noqa: E402
@@ -98,27 +101,77 @@ def test_export_int8_errors_are_one_line(tmp_path, data, capsys):
     assert main(["export", str(model), "--int8", "--data", str(only_test), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "has no train split" in err and "needs Training crops" in err
-    assert main(["export", str(model), "--int8", "--data", str(data), "--out", str(model)]) == 2
-    assert "the float model itself" in capsys.readouterr().err
     assert (
         main(["export", str(model), "--int8", "--data", str(data), "--out", str(tmp_path / "o"), "--int8-crops", "0"])
         == 2
     )
 
 
+def test_export_int8_into_the_models_own_folder_adds_an_int8_graph_the_runtime_reads(tmp_path, data, capsys):
+    model = conv_model(tmp_path / "m")
+    float_sha = sha256_file(model / "model.onnx")
+    assert main(["export", str(model), "--int8", "--data", str(data), "--out", str(model), "--int8-crops", "40"]) == 0
+    assert f"wrote the int8 model {model / 'model.int8.onnx'}" in capsys.readouterr().out
+    card = load_card(model)  # both graphs checked against the card
+    assert card.onnx_file == "model.onnx" and card.onnx_sha256 == float_sha == sha256_file(model / "model.onnx")
+    assert card.int8_file == "model.int8.onnx" and card.int8_sha256 == sha256_file(model / "model.int8.onnx")
+    assert card.metrics["int8"]["n"] == 8 * len(EMOTIONS) and card.metrics["accuracy"] == 0.5
+    assert int8_initializers(model / "model.int8.onnx") >= 2 and int8_initializers(model / "model.onnx") == 0
+    auto, flt = Classifier(model), Classifier(model, precision="float")
+    assert (auto.precision, flt.precision) == ("int8", "float")
+    assert auto.sha256 == card.int8_sha256 and flt.sha256 == float_sha  # readings say which graph made them
+    crops = np.random.default_rng(1).integers(0, 256, (20, 48, 48), dtype=np.uint8)
+    ref, got = flt.predict(crops), auto.predict(crops)
+    assert np.abs(got - ref).mean() < 0.02 and not np.array_equal(got, ref)
+    # A model derived from it (here: quantized again into another folder) starts from the float graph.
+    other = tmp_path / "other"
+    assert main(["export", str(model), "--int8", "--data", str(data), "--out", str(other), "--int8-crops", "40"]) == 0
+    assert load_card(other).int8_file == "" and Classifier(other).precision == "float"
+
+
+def test_a_damaged_or_missing_int8_graph_and_a_missing_one_asked_for_are_clear_errors(tmp_path, data, capsys):
+    model = conv_model(tmp_path / "m")
+    with pytest.raises(CardError, match="no int8 graph"):
+        Classifier(model, precision="int8")
+    photo = tmp_path / "photo.png"
+    cv2.imwrite(str(photo), np.full((64, 64, 3), 128, np.uint8))
+    assert main(["analyze", str(photo), "--model", str(model), "--precision", "int8"]) == 2
+    assert "no int8 graph" in capsys.readouterr().err
+    assert main(["export", str(model), "--int8", "--data", str(data), "--out", str(model), "--int8-crops", "40"]) == 0
+    (model / "model.int8.onnx").write_bytes(b"not a graph")
+    with pytest.raises(CardError, match="int8 sha256"):
+        load_card(model)
+    (model / "model.int8.onnx").unlink()
+    with pytest.raises(CardError, match="missing"):
+        load_card(model)
+    with pytest.raises(CardError, match="precision must be one of"):
+        ModelCard.load(model / "card.json").graph("half")
+
+
+def test_the_shipped_default_reads_with_its_int8_graph_and_agrees_with_float():
+    """`default` ships an int8 graph beside its float one (issue 20); readings come from it unless asked."""
+    card = load_card(resolve_model_dir("default"))
+    assert card.int8_file and card.metrics["int8"]["agreement"] >= 0.99 and card.metrics["int8"]["n"] == 3589
+    drop = card.metrics["int8"]["accuracy_float"] - card.metrics["int8"]["accuracy_int8"]
+    assert drop < 0.003, drop  # the issue's bar for shipping int8: under 0.3 points
+    assert Classifier("default").precision == "int8"
+
+
 @pytest.mark.slow
 @pytest.mark.fer2013
 @pytest.mark.skipif(not FER_ZIP.is_file(), reason="needs ../shared/datasets/fer2013/fer2013.zip")
-def test_int8_default_agrees_with_float_on_publictest(tmp_path):
-    """The issue's parity: top-1 agreement >= 99% with float on PublicTest crops (a fixed sample of 600: the
-    whole split is the export command's own report, minutes on two cores), calibrated as `export --int8` is
-    by default (1,000 Training crops; 500 gave 98.8% for the default fine-tuned in session 12)."""
-    from emolens.train.quantize import CALIBRATION_CROPS, quantize_model
+def test_the_shipped_int8_graph_agrees_with_the_float_one_on_publictest():
+    """The issue's parity, re-read here rather than taken from the export's report: top-1 agreement >= 99% with
+    float on all 3,589 PublicTest crops, with the card's TTA. (`emolens export default --int8 --out
+    src/emolens/models/default` wrote it, calibrated on 1,000 Training crops; the whole split, because
+    disagreements are near-ties a few crops wide: fixed samples of 600 gave 98.3-98.7%.)"""
+    from emolens.train.quantize import compare
 
-    card = quantize_model("default", tmp_path / "int8", FER_ZIP, crops=CALIBRATION_CROPS, limit=600)
-    int8 = card.metrics["int8"]
-    assert int8["split"] == "test" and int8["n"] == 600
-    assert int8["agreement"] >= 0.99, int8
+    split = read_dataset(FER_ZIP, "auto", splits=("test",))["test"]
+    folder = resolve_model_dir("default")
+    got = compare(folder, folder, split)
+    assert got["n"] == 3589 and got["agreement"] >= 0.99, got
+    assert got["accuracy_float"] - got["accuracy_int8"] < 0.003, got  # shipped only under a 0.3-point drop
 
 
 def test_export_int8_without_a_validation_split_writes_the_model_uncompared(tmp_path, capsys):

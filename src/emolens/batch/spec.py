@@ -30,6 +30,7 @@ class WorkSpec:
     video_detect_size: int = 640
     threads: int = 1
     tta: str | None = None  # None: as the model card says
+    precision: str = "auto"  # the model's graph: auto (int8 when it has one), float or int8
     max_megapixels: float = 100.0
     max_decode_mb: float = 1024.0
     every: int = 1
@@ -49,7 +50,9 @@ class WorkSpec:
 
     def labels(self) -> tuple[str, ...]:
         """The model's labels (from its card, checked: a bad --model fails here, before any work)."""
-        return tuple(load_card(resolve_model_dir(self.model)).labels)
+        card = load_card(resolve_model_dir(self.model))
+        card.graph(self.precision)  # --precision int8 on a model without an int8 graph fails here too
+        return tuple(card.labels)
 
     def stream_options(self) -> StreamOptions:
         return StreamOptions(every=self.every, alpha=self.smooth)
@@ -78,7 +81,7 @@ class Engines:
         if kind not in self._analyzers:
             s = self.spec
             if self._classifier is None:
-                self._classifier = Classifier(s.model, threads=s.threads, tta=s.tta)
+                self._classifier = Classifier(s.model, threads=s.threads, tta=s.tta, precision=s.precision)
             self._analyzers[kind] = Analyzer(
                 s.model,
                 s.detector,

@@ -96,6 +96,7 @@ def work_spec(args: argparse.Namespace, **extra: Any) -> WorkSpec:
         "threshold": args.threshold,
         "min_face": args.min_face,
         "tta": None if args.tta == "card" else args.tta,
+        "precision": args.precision,
         "every": args.every,
         "smooth": args.smooth,
     }

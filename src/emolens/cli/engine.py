@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emolens.cli.common import CliError, tta_arg
+from emolens.core.card import PRECISIONS
 from emolens.inference.analyzer import Analyzer
 from emolens.inference.detectors import DEFAULT_DETECTOR, DetectorError, available_detectors
 from emolens.inference.images import ImageError
@@ -15,12 +16,19 @@ from emolens.inference.video import VideoError
 
 
 def engine_args(p: argparse.ArgumentParser, detect_size: int, model: str = "default") -> None:
-    """--model, --detector, --threshold, --min-face, --detect-size, --threads, --tta."""
+    """--model, --precision, --detector, --threshold, --min-face, --detect-size, --threads, --tta."""
     # The live window defaults to `fast` (under 1 ms per face); files default to the more accurate `default`.
     p.add_argument(
         "--model",
         default=model,
         help="'default', 'fast' or a folder with model.onnx + card.json (default: %(default)s)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="which graph of the model reads faces: auto (int8 when the model has one, as `default` does), float "
+        "or int8 (default: %(default)s)",
     )
     p.add_argument(
         "--detector",
@@ -53,6 +61,7 @@ def analyzer(args: argparse.Namespace, **kw: Any) -> Analyzer:
         args.detector,
         threads=args.threads,
         tta=tta,
+        precision=getattr(args, "precision", "auto"),
         threshold=args.threshold,
         min_face=args.min_face,
         max_side=args.detect_size,

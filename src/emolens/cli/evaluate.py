@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from emolens.cli.common import FORMATTER, data_args, tta_arg
+from emolens.core.card import PRECISIONS
 from emolens.datasets.ferplus import FerPlusOptions
 from emolens.evaluation.evaluate import LogitsFn, evaluate_model, is_run_folder
 from emolens.evaluation.pipeline import evaluate_pipeline, format_pipeline
@@ -22,6 +23,7 @@ EXAMPLES = """examples:
   emolens evaluate --model default --data ../shared/datasets/fer2013/fer2013.zip --split test --json
   emolens evaluate --model default --data ../shared/datasets/fer2013/fer2013.zip --labels ferplus   # FER+ majority
   emolens evaluate --model runs/default --data fer2013.csv --split test --tta flip
+  emolens evaluate --model default --data ../shared/datasets/fer2013/fer2013.zip --precision float   # not int8
   emolens evaluate --model exported/ --data test_only_folder/ --out reports/eval
   emolens evaluate --model default --data ../shared/datasets/sfew-dev/sfew-dev.zip --pipeline   # whole photos"""
 
@@ -44,6 +46,13 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
         default="card",
         help="test-time augmentation: card (as the card says), none or a comma list of flip, zoom, shift, "
         "e.g. flip,zoom (default: %(default)s)",
+    )
+    e.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="an exported model's graph: auto (int8 when the folder has one, as the runtime reads), float or int8 "
+        "(default: %(default)s)",
     )
     e.add_argument(
         "--labels",
@@ -90,6 +99,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             label_map=args.label_map,
             limit=args.limit,
             out=args.out,
+            precision=args.precision,
         )
         print(json.dumps(report, indent=2) if args.json else format_pipeline(report))
         return 0
@@ -105,6 +115,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         labels=args.labels,
         ferplus=FerPlusOptions(mode="majority", classes=args.classes, votes=args.ferplus or ""),
         logits=run_folder_logits(args.model),
+        precision=args.precision,
     )
     print(json.dumps(report, indent=2) if args.json else format_metrics(report))
     return 0

@@ -31,7 +31,8 @@ EXAMPLES = {
   emolens export runs/default runs/input40 --out exported/mixed   # a 40 px member is fed a resized 48 px input
   emolens export runs/gpu/a0 runs/gpu/a1 --out exported/ens --half --data fer2013.zip   # trained elsewhere: calibrate here
   emolens export default --int8 --data ../shared/datasets/fer2013/fer2013.zip --out exported/default-int8   # int8
-  emolens export runs/default --int8 --out exported/default-int8   # a run: exported, then quantized""",  # noqa: E501
+  emolens export runs/default --int8 --out exported/default-int8   # a run: exported, then quantized
+  emolens export exported/mine --int8 --out exported/mine --data fer2013.zip   # int8 beside the float graph""",  # noqa: E501
 }
 BF16 = {"auto": "auto", "true": True, "false": False}
 
@@ -114,7 +115,9 @@ def _export_args(x: argparse.ArgumentParser) -> None:
         "--int8",
         action="store_true",
         help="write a static int8 model (ONNX Runtime, QDQ) calibrated on Training crops of --data (default: the "
-        "run's data), with its top-1 agreement and accuracy against the float model on the validation split",
+        "run's data), with its top-1 agreement and accuracy against the float model on the validation split; with "
+        "--out the model's own folder, it is written beside the float graph (model.int8.onnx) and the runtime "
+        "reads faces with it",
     )
     x.add_argument(
         "--int8-crops",
@@ -261,7 +264,8 @@ def _export_int8(args: argparse.Namespace) -> int:
         if "agreement" in m
         else ""
     )
-    print(f"wrote the int8 model {Path(args.out) / 'model.onnx'} and card.json{compared}")
+    graph = card.int8_file or card.onnx_file  # beside the float graph when --out is the model's own folder
+    print(f"wrote the int8 model {Path(args.out) / graph} and card.json{compared}")
     return 0
 
 

@@ -17,6 +17,7 @@ from emolens.core.tta import TTA_NAMES
 
 CARD_VERSION = 1
 INTERPOLATIONS = ("area", "linear", "cubic", "nearest")
+PRECISIONS = ("auto", "float", "int8")  # which graph of a model folder reads faces (ModelCard.graph)
 
 
 class CardError(ValueError):
@@ -44,6 +45,11 @@ class ModelCard:
     train_config: dict[str, Any] = field(default_factory=dict)
     onnx_file: str = "model.onnx"
     onnx_sha256: str = ""
+    # An int8 graph of the same model beside onnx_file (`emolens export MODEL --int8 --out MODEL`); "" when
+    # there is none. The runtime reads faces with it when present (precision "auto"); training, fine-tuning
+    # and teachers always start from the float graph.
+    int8_file: str = ""
+    int8_sha256: str = ""
     version: int = CARD_VERSION
 
     def __post_init__(self) -> None:
@@ -63,6 +69,27 @@ class ModelCard:
             raise CardError(f"card tta must be a subset of {TTA_NAMES}, got {self.tta}")
         if self.temperature <= 0:
             raise CardError("card temperature must be positive")
+        if self.int8_file and self.int8_file == self.onnx_file:
+            raise CardError("card int8_file must differ from onnx_file (the float graph)")
+
+    def graph(self, precision: str = "auto") -> tuple[str, str]:
+        """(file, sha256 from the card or "") of the graph to run: "auto" is int8 when the card has one.
+
+        Readings record the sha256 of the graph that made them, so int8 and float readings stay apart."""
+        if precision not in PRECISIONS:
+            raise CardError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if precision == "float" or (precision == "auto" and not self.int8_file):
+            return self.onnx_file, self.onnx_sha256
+        if not self.int8_file:
+            raise CardError(
+                f"model {self.name!r} has no int8 graph: use precision float, or write one with "
+                "`emolens export MODEL_FOLDER --int8 --out MODEL_FOLDER --data FER2013`"
+            )
+        return self.int8_file, self.int8_sha256
+
+    def float_only(self) -> ModelCard:
+        """This card without its int8 graph: for a model derived from this one (fine-tuned, cut, copied)."""
+        return replace(self, int8_file="", int8_sha256="")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

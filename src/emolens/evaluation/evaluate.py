@@ -90,11 +90,12 @@ def reorder_logits(logits: np.ndarray, model_labels: tuple[str, ...], order: tup
 
 
 def onnx_logits(
-    model: str | Path, split: Split, tta: str = "card", *, card: ModelCard | None = None
+    model: str | Path, split: Split, tta: str = "card", *, card: ModelCard | None = None, precision: str = "auto"
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Logits of an exported model (a folder, .onnx file or shipped name); `card`, when given, describes the
-    ONNX file instead of its card.json (export calibrates before it writes the card)."""
-    clf = Classifier(model, threads=2, tta=None if tta == "card" else tta, card=card)
+    ONNX file instead of its card.json (export calibrates before it writes the card). precision: the graph
+    (auto: int8 when the model has one, as the runtime reads)."""
+    clf = Classifier(model, threads=2, tta=None if tta == "card" else tta, card=card, precision=precision)
     if tuple(clf.labels) != split.label_names:
         log.info("model labels %s differ from the dataset's %s; mapping by name", clf.labels, split.label_names)
     out = []
@@ -109,7 +110,8 @@ def onnx_logits(
         "arch": clf.card.arch,
         "tta": ",".join(clf.tta) or "none",
         "temperature": clf.card.temperature,
-        "sha256": clf.card.onnx_sha256,
+        "precision": clf.precision,
+        "sha256": clf.sha256,
     }
 
 
@@ -120,7 +122,7 @@ def is_run_folder(model: str | Path) -> bool:
 
 
 def model_logits(
-    model: str | Path, split: Split, tta: str = "card", *, logits: LogitsFn | None = None
+    model: str | Path, split: Split, tta: str = "card", *, logits: LogitsFn | None = None, precision: str = "auto"
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """(N, K) logits over `label_order(model labels, split labels)` and a description of the model.
 
@@ -128,7 +130,7 @@ def model_logits(
     run's come from emolens.train.runs (run_logits, or model_logits there, which picks). One path for
     evaluation, calibration and distillation teachers. info["labels"] names the columns.
     """
-    raw, info = logits(split, tta) if logits is not None else onnx_logits(model, split, tta)
+    raw, info = logits(split, tta) if logits is not None else onnx_logits(model, split, tta, precision=precision)
     model_labels = tuple(info["labels"])
     order = label_order(model_labels, split.label_names)
     info["labels"], info["model_labels"] = order, model_labels
@@ -148,14 +150,16 @@ def evaluate_model(
     labels: str = "fer2013",
     ferplus: FerPlusOptions | None = None,
     logits: LogitsFn | None = None,
+    precision: str = "auto",
 ) -> dict[str, Any]:
     """Metrics dict (accuracy, macro_f1, per_class, ece, n, ...) and report files in `out` (default: a run
-    folder's eval-<split>/; for an exported model none without `out`). `logits`: see model_logits."""
+    folder's eval-<split>/; for an exported model none without `out`). `logits`: see model_logits;
+    precision: an exported model's graph (see Classifier)."""
     ds, train_digests = split_for_eval(data, split, layout, label_map, labels, ferplus)
     split = ds.name
     if len(ds) == 0:
         raise DataError(f"split {split!r} of {data} is empty")
-    scores, info = model_logits(model, ds, tta, logits=logits)
+    scores, info = model_logits(model, ds, tta, logits=logits, precision=precision)
     run_dir = Path(model)
     default_out = run_dir / f"eval-{split}" if info["kind"] == "run" else None
     probs = softmax(scores, info["temperature"])

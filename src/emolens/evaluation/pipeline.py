@@ -96,6 +96,7 @@ def evaluate_pipeline(
     threads: int = 2,
     limit: int = 0,
     out: str | Path | None = None,
+    precision: str = "auto",
 ) -> dict[str, Any]:
     """Run the runtime (detector: a name or a built one) on every photo of a class-folder set; the metrics."""
     from tqdm import tqdm
@@ -107,7 +108,7 @@ def evaluate_pipeline(
     if limit:
         pick = np.random.default_rng(0).permutation(len(rels))[:limit]
         rels, names = [rels[i] for i in sorted(pick)], [names[i] for i in sorted(pick)]
-    analyzer = Analyzer(model, detector, threads=threads, tta=None if tta == "card" else tta)
+    analyzer = Analyzer(model, detector, threads=threads, tta=None if tta == "card" else tta, precision=precision)
     labels = tuple(n for n in analyzer.labels if n in set(names)) + tuple(sorted(set(names) - set(analyzer.labels)))
     pred, probs, unreadable = [], np.zeros((len(rels), len(labels)), np.float32), 0
     for i, rel in enumerate(tqdm(rels, desc="pipeline", unit="photo", disable=None)):
@@ -135,7 +136,8 @@ def evaluate_pipeline(
                 "name": card.name,
                 "arch": card.arch,
                 "tta": ",".join(analyzer.classifier.tta) or "none",
-                "sha256": card.onnx_sha256,
+                "precision": analyzer.classifier.precision,
+                "sha256": analyzer.classifier.sha256,
             },
             "split": "pipeline",
         }
@@ -162,7 +164,8 @@ def _write(report: dict[str, Any], out: Path) -> list[str]:
 def format_pipeline(report: dict[str, Any]) -> str:
     m = report["model"]
     lines = [
-        f"model {m['name']} ({m['arch']}, tta {m['tta']}), whole pipeline ({report['detector']}) on {report['data']}",
+        f"model {m['name']} ({m['arch']}, {m.get('precision', 'float')}, tta {m['tta']}), "
+        f"whole pipeline ({report['detector']}) on {report['data']}",
         f"n {report['n']}  accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  "
         f"face found {report['face_found']:.3f}  accuracy on found faces {report['accuracy_on_found']:.4f}",
         f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'photos':>9}",

@@ -48,7 +48,7 @@ def format_metrics(report: dict[str, Any]) -> str:
     """Readable table for the terminal."""
     m = report["model"]
     lines = [
-        f"model {m.get('name', m['path'])} ({m['arch']}, tta {m['tta']}) "
+        f"model {m.get('name', m['path'])} ({m['arch']}, {m.get('precision', 'float')}, tta {m['tta']}) "
         f"on split {report['split']} of {report['data']}",
         f"n {report['n']}  accuracy {report['accuracy']:.4f}  "
         f"macro-F1 {report['macro_f1']:.4f}  ECE {report['ece']:.4f}",

@@ -37,7 +37,8 @@ class Analyzer:
     model: 'default', a model folder or .onnx next to card.json. detector: a name
     ('centerface') or a built Detector. threshold / min_face / max_side
     go to the detector (max_side 1024 suits photos; 640 is enough and 4x faster for
-    video); tta overrides the card's test-time augmentation. `limits` bound what
+    video); tta overrides the card's test-time augmentation; precision picks the model's graph
+    ("auto": int8 when the model folder has one, else float; see Classifier). `limits` bound what
     decoding a path or bytes may cost (default: max_pixels and a 1 GB decode budget).
     """
 
@@ -48,6 +49,7 @@ class Analyzer:
         *,
         threads: int = 1,
         tta: str | Sequence[str] | None = None,
+        precision: str = "auto",
         threshold: float | None = None,
         min_face: int = 20,
         max_side: int = 1024,
@@ -55,7 +57,7 @@ class Analyzer:
         classifier: Classifier | None = None,
         limits: ImageLimits | None = None,
     ):
-        self.classifier = classifier or Classifier(model, threads=threads, tta=tta)
+        self.classifier = classifier or Classifier(model, threads=threads, tta=tta, precision=precision)
         if isinstance(detector, str):
             detector = create_detector(
                 detector, threshold=threshold, min_face=min_face, max_side=max_side, threads=threads

@@ -35,11 +35,19 @@ def resolve_model_dir(model: str | Path) -> Path:
 
 
 def load_card(model_dir: Path, verify: bool = True) -> ModelCard:
-    """The card of a model folder; with verify, the ONNX file's sha256 must match."""
+    """The card of a model folder; with verify, the ONNX files' sha256 (float, and int8 if any) must match."""
     card = ModelCard.load(model_dir / "card.json")
     onnx_path = model_dir / card.onnx_file
     if not onnx_path.is_file():
         raise CardError(f"{onnx_path} is missing (named by {model_dir / 'card.json'})")
     if verify and card.onnx_sha256 and sha256_file(onnx_path) != card.onnx_sha256:
         raise CardError(f"{onnx_path} does not match the sha256 in its card: the file is corrupt or was replaced")
+    if card.int8_file:
+        int8_path = model_dir / card.int8_file
+        if not int8_path.is_file():
+            raise CardError(f"{int8_path} is missing (named by {model_dir / 'card.json'} as its int8 graph)")
+        if verify and card.int8_sha256 and sha256_file(int8_path) != card.int8_sha256:
+            raise CardError(
+                f"{int8_path} does not match the int8 sha256 in its card: the file is corrupt or was replaced"
+            )
     return card

@@ -143,7 +143,8 @@ def show(data_dir: Path, name: str) -> ModelVersion:
 
 
 def install(data_dir: Path, source: str | Path, name: str | None = None) -> ModelVersion:
-    """Copy a model folder (model.onnx + card.json, checked against its sha256) into data_dir/models/<name>."""
+    """Copy a model folder (model.onnx, its int8 graph if any, card.json; checked against their sha256) into
+    data_dir/models/<name>."""
     folder = resolve_model_dir(source)
     card = load_card(folder)  # verifies the sha256 the card records
     name = name or card.name
@@ -161,6 +162,8 @@ def install(data_dir: Path, source: str | Path, name: str | None = None) -> Mode
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=models_dir(data_dir)))
     try:
         shutil.copyfile(folder / card.onnx_file, staging / card.onnx_file)
+        if card.int8_file:  # the graph the runtime reads with travels with the float one
+            shutil.copyfile(folder / card.int8_file, staging / card.int8_file)
         card.with_(name=name, onnx_sha256=sha).save(staging / "card.json")
         os.replace(staging, target)  # the folder appears whole, card included
     finally:

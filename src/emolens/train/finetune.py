@@ -127,9 +127,9 @@ def _relabel(split: Split, labels: tuple[str, ...]) -> Split:
     return Split(split.name, split.images, y, split.sources, split.digests, label_names=labels)
 
 
-def score(model_dir: Path, split: Split, card: ModelCard | None = None) -> dict[str, float]:
+def score(model_dir: Path, split: Split, card: ModelCard | None = None, precision: str = "auto") -> dict[str, float]:
     """Accuracy and macro-F1 (in points) of an exported model on a split, as the runtime reads it."""
-    logits, info = onnx_logits(model_dir, split, card=card)
+    logits, info = onnx_logits(model_dir, split, card=card, precision=precision)
     logits = reorder_logits(logits, tuple(info["labels"]), split.label_names)
     m = classification_metrics(softmax(logits, info["temperature"]), split.labels, split.label_names)
     return {"n": int(m["n"]), "accuracy": round(100 * m["accuracy"], 2), "macro_f1": round(100 * m["macro_f1"], 2)}
@@ -168,7 +168,7 @@ def _export(model: torch.nn.Module, base: ModelCard, folder: Path) -> ModelCard:
         store_half(path)
     crops = np.random.default_rng(0).integers(0, 256, (16, base.input_size + 8, base.input_size + 8), dtype=np.uint8)
     check_parity(model, path, preprocess(crops, base), HALF_PARITY_TOL if half else PARITY_TOL)
-    return base.with_(onnx_sha256=sha256_file(path))
+    return base.float_only().with_(onnx_sha256=sha256_file(path))
 
 
 def finetune(feedback: Feedback, cfg: FinetuneConfig, out: str | Path) -> FinetuneResult:
@@ -184,7 +184,11 @@ def finetune(feedback: Feedback, cfg: FinetuneConfig, out: str | Path) -> Finetu
     base = load_card(base_dir)
     fb_train, fb_held = feedback_split(feedback, base.labels, cfg.holdout, cfg.seed)
     fer_train, public = fer_splits(cfg.data, base.labels, int(math.ceil(cfg.mix * len(fb_train))), cfg.seed)
-    before = {"publictest": score(base_dir, public), "feedback_heldout": score(base_dir, fb_held)}
+    # The base's float graph: what is fine-tuned, so before and after differ by the training alone.
+    before = {
+        "publictest": score(base_dir, public, precision="float"),
+        "feedback_heldout": score(base_dir, fb_held, precision="float"),
+    }
     log.info(
         "base %s: PublicTest %s, held-back feedback %s", base.name, before["publictest"], before["feedback_heldout"]
     )
@@ -215,6 +219,10 @@ def finetune(feedback: Feedback, cfg: FinetuneConfig, out: str | Path) -> Finetu
         card.save(out / "card.json")  # last: a folder with a card is a finished model
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if base.int8_file:  # the base read faces with an int8 graph: its successor gets one too, not a slower float
+        from emolens.train.quantize import quantize_model
+
+        card = quantize_model(out, out, cfg.data)
     return FinetuneResult(card, out, evaluation)
 
 

@@ -29,6 +29,7 @@ from emolens.inference.model_store import load_card, resolve_model_dir
 log = logging.getLogger(__name__)
 CALIBRATION_CROPS = 1000  # Training crops whose activations set the int8 ranges
 BATCH = 32  # crops per calibration call (x the TTA views): memory stays bounded
+INT8_FILE = "model.int8.onnx"  # the int8 graph's name when it is written beside the float one
 
 
 def float_weights(model: Any) -> Any:
@@ -120,8 +121,8 @@ def compare(float_dir: Path, int8_dir: Path, split: Split, limit: int = 0) -> di
     """Top-1 agreement of the int8 model with the float one on `split` (a fixed sample of `limit`), both accuracies."""
     if 0 < limit < len(split):
         split = split.subset(np.sort(np.random.default_rng(0).choice(len(split), limit, replace=False)))
-    ref, info = model_logits(float_dir, split)
-    got, _ = model_logits(int8_dir, split)
+    ref, info = model_logits(float_dir, split, precision="float")
+    got, _ = model_logits(int8_dir, split)  # auto: the int8 graph, beside the float one or on its own
     names = tuple(info["labels"])
     acc = {
         k: classification_metrics(softmax(x), split.labels, names)["accuracy"]
@@ -163,6 +164,9 @@ def quantize_model(
 ) -> ModelCard:
     """Exported float model (folder, .onnx beside its card, or a shipped name) -> int8 model.onnx + card.json in `out`.
 
+    With `out` the model's own folder, the int8 graph is written beside the float one (model.int8.onnx) and
+    the card names both (`int8_file`): the runtime then reads with int8 while training, fine-tuning and
+    teachers keep the float graph.
     `split` (None: skip) is the validation split the int8 model is compared on with the float one (`limit`:
     a fixed random sample of that many crops, 0: all); a dataset without it is not compared.
     """
@@ -170,9 +174,8 @@ def quantize_model(
     card = load_card(src_dir)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    dst = out / "model.onnx"
-    if dst.resolve() == (src_dir / card.onnx_file).resolve():
-        raise ValueError(f"{dst} is the float model itself: write the int8 model to another --out folder")
+    beside = out.resolve() == src_dir.resolve()  # the int8 graph joins the float one in the model's own folder
+    dst = out / (INT8_FILE if beside else "model.onnx")
     splits = _read_splits(data, ("train", split) if split and split != "train" else ("train",), layout, label_map)
     images = training_sample(splits["train"], crops)
     log.info("calibrating int8 ranges on %d Training crops of %s", len(images), data)
@@ -181,12 +184,13 @@ def quantize_model(
         "calibration_crops": len(images),
         "format": "QDQ, per-channel s8 weights, u8 activations",
     }
-    int8_card = card.with_(
-        name=name or card.name,
-        onnx_file="model.onnx",
-        onnx_sha256=sha256_file(dst),
-        metrics={**card.metrics, "int8": metrics},
-    )
+    if beside:
+        int8_card = card.with_(int8_file=INT8_FILE, int8_sha256=sha256_file(dst))
+    else:
+        int8_card = card.float_only().with_(
+            name=name or card.name, onnx_file="model.onnx", onnx_sha256=sha256_file(dst)
+        )
+    int8_card = int8_card.with_(metrics={**card.metrics, "int8": metrics})
     int8_card.save(out / "card.json")
     if split and split not in splits:
         log.warning("%s has no %s split: the int8 model is not compared with the float one", data, split)

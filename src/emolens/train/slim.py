@@ -199,7 +199,7 @@ def slim_model(
     dst = out / "model.onnx"
     onnx.checker.check_model(graph)
     onnx.save(graph, str(dst))
-    slim = card.with_(
+    slim = card.float_only().with_(
         name=out.name,
         arch=f"{card.arch}: {', '.join(what) or 'copy'}",
         onnx_file="model.onnx",

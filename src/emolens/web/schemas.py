@@ -107,5 +107,6 @@ class ModelCardOut(BaseModel):
     uncertain_below: float
     temperature: float
     tta: list[str]
+    precision: str  # the graph that reads faces: int8 or float
     metrics: dict[str, Any]
     detector: str

@@ -25,7 +25,7 @@ class Engine:
 
     @property
     def sha256(self) -> str:
-        """The served model.onnx's sha256: stored readings record it."""
+        """sha256 of the served graph (the int8 one when the model has it): stored readings record it."""
         return self.analyzer.model_sha256
 
     def model_ref(self) -> dict[str, str]:
@@ -45,6 +45,7 @@ class Engine:
             "uncertain_below": card.uncertain_below,
             "temperature": card.temperature,
             "tta": list(self.analyzer.classifier.tta),
+            "precision": self.analyzer.classifier.precision,
             "metrics": card.metrics,
             "detector": self.detector,
         }
@@ -54,9 +55,10 @@ def build_engine(*, model: str, detector: str, threads: int, max_pixels: int) ->
     """Load the model and detector once (raises CardError / DetectorError with the fix in the message)."""
     analyzer = Analyzer(model, detector, threads=threads, max_pixels=max_pixels)
     log.info(
-        "serving model %s (%s) from %s with the %s detector",
+        "serving model %s (%s, %s) from %s with the %s detector",
         analyzer.card.name,
         analyzer.card.arch,
+        analyzer.classifier.precision,
         analyzer.classifier.model_dir,
         detector,
     )

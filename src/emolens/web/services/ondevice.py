@@ -39,6 +39,8 @@ class DeviceFile:
 
 
 def model_file(engine: Engine) -> DeviceFile:
+    """The model's float graph, even where the server reads with its int8 one: ONNX Runtime Web's int8 kernels
+    are not checked against ours here (tests/web/test_ondevice_agreement.py compares with the float graph)."""
     classifier = engine.analyzer.classifier
     path = classifier.model_dir / classifier.card.onnx_file
     return DeviceFile(path, "/api/v1/ondevice/model.onnx", classifier.card.onnx_sha256 or sha256_file(path))

@@ -2,11 +2,14 @@
 
     python benchmarks/bench_classifiers.py default fast runs/d2-slim-distill/int8
     python benchmarks/bench_classifiers.py default exported/member1 --repeat 50 --json
+    python benchmarks/bench_classifiers.py default@float default   # a folder's float and int8 graphs
 
 Each model as the runtime runs it: batch 1 (one face), one ONNX Runtime thread, full graph
 optimisation, all of its card's TTA views in one call. Measured interleaved (round-robin, medians),
 so a noisy shared machine slows all of them alike: read the ratio to the first model, and scale the
 absolute figures by an idle run of the first one (BENCHMARKS.md) when the machine is busy.
+MODEL@float or MODEL@int8 picks a graph of a folder that holds both (default: the one the runtime
+reads, int8 when there is one).
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ from emolens.core.tta import tta_views
 from emolens.inference.model_store import load_card, resolve_model_dir
 
 
-def one_face_call(model: str):
-    """(a call that classifies one face with the card's TTA, the card)."""
+def one_face_call(spec: str):
+    """(a call that classifies one face with the card's TTA, the card); spec: MODEL or MODEL@PRECISION."""
+    model, _, precision = spec.partition("@")
     folder = resolve_model_dir(model)
     card = load_card(folder)
-    sess = session(folder / card.onnx_file, "all")  # one thread, full optimisation: as bench_int8 measures
+    sess = session(
+        folder / card.graph(precision or "auto")[0], "all"
+    )  # one thread, full optimisation: as bench_int8 measures
     crop = np.random.default_rng(0).integers(0, 256, (1, 120, 120), dtype=np.uint8)
     feed = {sess.get_inputs()[0].name: np.concatenate(tta_views(preprocess(crop, card), card.tta))}
     return (lambda: sess.run(None, feed)), card

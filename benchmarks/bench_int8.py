@@ -50,15 +50,15 @@ def session(path: Path, level: str, threads: int = 1):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def classifier_calls(model: str, levels: tuple[str, ...]) -> dict[str, Callable]:
-    """{level: one call that classifies one face with the card's TTA}."""
+def classifier_calls(model: str, levels: tuple[str, ...], precision: str = "auto") -> dict[str, Callable]:
+    """{level: one call that classifies one face with the card's TTA} (precision: which graph of the folder)."""
     folder = resolve_model_dir(model)
     card = load_card(folder)
     crop = np.random.default_rng(0).integers(0, 256, (1, 120, 120), dtype=np.uint8)
     views = np.concatenate(tta_views(preprocess(crop, card), card.tta))
     calls: dict[str, Callable] = {}
     for level in levels:
-        s = session(folder / card.onnx_file, level)
+        s = session(folder / card.graph(precision)[0], level)
         name = s.get_inputs()[0].name
         calls[level] = lambda s=s, name=name: s.run(None, {name: views})
     return calls
@@ -101,9 +101,12 @@ def main() -> int:
     levels = tuple(x.strip() for x in args.levels.split(",") if x.strip())
     if not levels or not set(levels) <= set(LEVELS) or args.repeat < 1:
         p.error(f"--levels must be a comma list of {', '.join(LEVELS)}; --repeat at least 1")
-    calls = {f"{args.model} {lv}": fn for lv, fn in classifier_calls(args.model, levels).items()}
+    calls = {f"{args.model} {lv}": fn for lv, fn in classifier_calls(args.model, levels, "float").items()}
     if args.int8:
-        calls |= {f"int8 {lv}": fn for lv, fn in classifier_calls(args.int8, levels).items()}
+        calls |= {
+            f"int8 {lv}": fn
+            for lv, fn in classifier_calls(args.int8, levels, "int8" if args.int8 == args.model else "auto").items()
+        }
     classifier = interleaved(calls, args.repeat)
     detector = {f"{w}x{h}": interleaved(detector_calls(levels, (w, h)), max(3, args.repeat // 3)) for w, h in SIZES}
     report = {

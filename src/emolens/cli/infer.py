@@ -39,8 +39,8 @@ exit code 1 when some files could not be read (they are reported; the rest go on
   emolens video clip.mp4 --every 3 --smooth 0.3   # detect every 3rd frame, smoother labels
   emolens video 0 --max-frames 300 --out webcam.mp4   # camera 0, no window needed""",
     "webcam": """examples:
-  emolens webcam                     # camera 0, live window, fast model; q or Esc quits
-  emolens webcam --model default     # the more accurate (slower) model
+  emolens webcam                     # camera 0, live window, default model (int8); q or Esc quits
+  emolens webcam --model fast        # the cheapest model, for a slow CPU
   emolens webcam --camera 1 --every 2 --summary session.json""",
 }
 
@@ -72,7 +72,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help: str) -> None:
         help="EMA weight of the newest frame's probabilities, 1 = no smoothing (default: %(default)s)",
     )
     p.add_argument("--max-frames", type=int, help="stop after N frames")
-    engine_args(p, detect_size=640, model="fast" if name == "webcam" else "default")
+    engine_args(p, detect_size=640)
     p.set_defaults(handler=cmd_video if name == "video" else cmd_webcam)
 
 

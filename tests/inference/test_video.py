@@ -161,10 +161,12 @@ def test_tracker_ids_motion_and_retirement():
     assert tr.smooth(t, np.array([0.0, 1.0])).tolist() == [0.5, 0.5]
 
 
-def test_live_window_defaults_to_the_fast_model_and_files_to_default():
-    """The live camera needs the sub-millisecond model; file analysis can afford the accurate one."""
+def test_every_verb_defaults_to_the_default_model_read_with_its_int8_graph():
+    """The live camera too (issue 20): `default`'s int8 graph reads a face in ~3 ms, so live video no longer
+    needs the weaker `fast`."""
     from emolens.cli.main import build_parser
 
-    assert build_parser("webcam").parse_args(["webcam"]).model == "fast"
+    args = build_parser("webcam").parse_args(["webcam"])
+    assert args.model == "default" and args.precision == "auto"
     assert build_parser("video").parse_args(["video", "clip.mp4"]).model == "default"
     assert build_parser("analyze").parse_args(["analyze", "x.jpg"]).model == "default"

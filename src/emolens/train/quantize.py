@@ -166,7 +166,8 @@ def quantize_model(
 
     With `out` the model's own folder, the int8 graph is written beside the float one (model.int8.onnx) and
     the card names both (`int8_file`): the runtime then reads with int8 while training, fine-tuning and
-    teachers keep the float graph.
+    teachers keep the float graph. The card's temperature is then refitted on `split` for the int8 graph
+    (as `emolens export` fits it), so its metrics describe what the runtime reads.
     `split` (None: skip) is the validation split the int8 model is compared on with the float one (`limit`:
     a fixed random sample of that many crops, 0: all); a dataset without it is not compared.
     """
@@ -199,4 +200,9 @@ def quantize_model(
         log.info("int8 vs float on %s: %s", split, metrics)
         int8_card = int8_card.with_(metrics={**card.metrics, "int8": metrics})
         int8_card.save(out / "card.json")
+        if beside:  # the card's temperature and metrics now describe the graph that reads faces: refit them
+            from emolens.train.export import calibrate_card
+
+            int8_card = calibrate_card(out / INT8_FILE, int8_card, data, split, layout=layout, label_map=label_map)
+            int8_card.save(out / "card.json")
     return int8_card

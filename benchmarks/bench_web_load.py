@@ -78,6 +78,8 @@ def rss_mb(pid: int) -> float | None:
 
 
 def start_server(args: argparse.Namespace, port: int, data_dir: str) -> subprocess.Popen:
+    """The server, its log going to DATA_DIR/server.log: a pipe nobody reads would fill up under load and
+    block the server on its next log line (it then never answers, nor stops)."""
     env = dict(os.environ)
     env.update({k: str(v) for k, v in (("EMOLENS_WORKERS", args.workers), ("EMOLENS_MAX_INFLIGHT", args.max_inflight))})
     cmd = [
@@ -96,11 +98,13 @@ def start_server(args: argparse.Namespace, port: int, data_dir: str) -> subproce
         "--data-dir",
         data_dir,
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    log_path = Path(data_dir) / "server.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"the server exited: {proc.stderr.read().strip()[-500:]}")
+            sys.exit(f"the server exited: {log_path.read_text().strip()[-500:]}")
         try:
             with urllib.request.urlopen(f"http://{HOST}:{port}/api/v1/health", timeout=2):
                 return proc

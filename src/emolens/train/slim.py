@@ -1,6 +1,6 @@
 """A cheaper network cut out of an exported model: one member of an ensemble, with fewer channels.
 
-Why: the shipped `default` is two w48 VGGs read with four views (~40 ms per face on one thread),
+Why: the shipped `default` is two w48 VGGs (read with four views until session 18: ~40 ms per face on one thread),
 ten times the 4 ms budget, and training a mid-size network from scratch with the real-faces recipe
 costs days of this project's CPU. A member of the ensemble, thinned by dropping the channels that
 carry the least signal, starts close to its parent, so a short distillation from the parent (an

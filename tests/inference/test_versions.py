@@ -62,3 +62,20 @@ def test_refusals_say_what_to_do(tmp_path, models):
     (tmp_path / "models" / "active.json").write_text("{broken")
     with pytest.raises(versions.VersionError, match="unreadable"):
         versions.active_name(tmp_path)
+
+
+def test_install_copies_the_int8_graph_a_card_names(tmp_path, models):
+    """A folder whose card names an int8 graph (as `default`'s does) is installed whole: the runtime reads with it."""
+    import shutil
+
+    from emolens.core.card import ModelCard
+    from emolens.inference.classifier import Classifier
+
+    src = tmp_path / "src"
+    shutil.copytree(models[0], src)
+    shutil.copyfile(src / "model.onnx", src / "model.int8.onnx")  # any loadable graph: the copy is what is tested
+    card = ModelCard.load(src / "card.json")
+    card.with_(int8_file="model.int8.onnx", int8_sha256=sha256_file(src / "model.int8.onnx")).save(src / "card.json")
+    installed = versions.install(tmp_path / "data", src, "with-int8")
+    assert (installed.path / "model.int8.onnx").is_file() and installed.card.int8_file == "model.int8.onnx"
+    assert Classifier(installed.path).precision == "int8"

@@ -144,3 +144,28 @@ def test_finetune_end_to_end_gate_card_and_serving(tmp_path, base_model, fer, ca
         assert r.status_code == 201 and r.json()["model_sha256"] == card.onnx_sha256
         assert main(["models", "rollback", "--data-dir", str(data)]) == 0
         assert client.get("/api/v1/model").json()["sha256"] == sha256_file(base_model / "model.onnx")
+
+
+def test_a_base_read_with_int8_is_tuned_from_its_float_graph_and_its_successor_gets_int8_too(
+    tmp_path, base_model, fer, capsys
+):
+    """`default` ships an int8 graph beside its float one: fine-tuning starts from (and gates against) the float
+    graph, and the fine-tuned model is quantized too, so serving it does not fall back to a slower float."""
+    import shutil
+
+    from emolens.inference.classifier import Classifier
+    from emolens.train.quantize import quantize_model
+
+    base = tmp_path / "base"
+    shutil.copytree(base_model, base)
+    quantize_model(base, base, fer, crops=40)
+    assert Classifier(base).precision == "int8"
+    out = tmp_path / "ft"
+    code = main(["finetune", "--feedback", str(feedback_db(tmp_path)), "--base", str(base), "--out", str(out),
+                 "--data", str(fer), "--lr", "0.001", "--epochs", "1", "--json"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    card = ModelCard.load(out / "card.json")
+    assert card.int8_file == "model.int8.onnx" and card.int8_sha256 == sha256_file(out / "model.int8.onnx")
+    assert card.train_config["finetune"]["base"]["sha256"] == sha256_file(base / "model.onnx")  # the float graph
+    assert card.metrics["int8"]["n"] == 7 * 8 and card.metrics["finetune_evaluation"]["publictest"]["after"]
+    assert Classifier(out).precision == "int8"

@@ -20,6 +20,7 @@ import numpy as np
 
 from emolens.inference.decode_gate import DecodeGate
 from emolens.inference.imageformats import SUPPORTED, ImageHeader, read_header
+from emolens.inference.libjpeg_quiet import quiet_libjpeg
 from emolens.inference.limits import (
     DEFAULT_MAX_PIXELS,
     OPENCV_PIXELS_ENV,
@@ -167,12 +168,12 @@ def _forged_end(data: bytes, header: ImageHeader, img: np.ndarray, name: str) ->
     assert layout is not None
     variant = data[: layout.eoi] + JUNK + data[layout.eoi :]
     if layout.progressive:
-        other = _imdecode(variant, cv2.IMREAD_COLOR, name)
+        with quiet_libjpeg():  # the slipped-in bytes make libjpeg warn about a file that is fine
+            other = _imdecode(variant, cv2.IMREAD_COLOR, name)
         return other is None or not np.array_equal(other, img)
-    small, other = (
-        _imdecode(data, cv2.IMREAD_REDUCED_COLOR_8, name),
-        _imdecode(variant, cv2.IMREAD_REDUCED_COLOR_8, name),
-    )
+    small = _imdecode(data, cv2.IMREAD_REDUCED_COLOR_8, name)
+    with quiet_libjpeg():
+        other = _imdecode(variant, cv2.IMREAD_REDUCED_COLOR_8, name)
     return small is None or other is None or not np.array_equal(small, other)
 
 

@@ -41,8 +41,8 @@ class DeviceFile:
 def model_file(engine: Engine) -> DeviceFile:
     """The model's float graph, even where the server reads with its int8 one: served to the page, `default`'s
     int8 graph agreed with the server's on the top emotion of 200 PublicTest crops but its probabilities
-    differed by up to 0.06 (ONNX Runtime Web's int8 kernels round otherwise; session 18), over the 0.02 the
-    float graph keeps (tests/web/test_ondevice_agreement.py compares with the float graph)."""
+    differed by more than the 0.02 the float graph keeps (ONNX Runtime Web's int8 kernels round otherwise;
+    tried once, session 18) (tests/web/test_ondevice_agreement.py compares with the float graph)."""
     classifier = engine.analyzer.classifier
     path = classifier.model_dir / classifier.card.onnx_file
     return DeviceFile(path, "/api/v1/ondevice/model.onnx", classifier.card.onnx_sha256 or sha256_file(path))

@@ -50,11 +50,11 @@ CAMERAMAN_FACE = (102, 59, 55, 78)
 CAMERAMAN_SCALES = (0.4, 0.64, 0.96, 1.44)  # his face ~10 / 16 / 24 / 36 px once the canvas is shrunk to 640
 
 
-def build(spec: str, threads: int, threshold: float | None = None) -> tuple[str, Detector]:
+def build(spec: str, threads: int, threshold: float | None = None, max_side: int = 640) -> tuple[str, Detector]:
     """'name' or 'name=path/to/model.onnx' -> (label, detector)."""
     name, _, path = spec.partition("=")
     kw = {"model_path": path} if path else {}
-    return spec if path else name, create_detector(name, threads=threads, threshold=threshold, **kw)
+    return spec if path else name, create_detector(name, threads=threads, threshold=threshold, max_side=max_side, **kw)
 
 
 def group_photos(n: int = 10, person: str = "astronaut") -> tuple[list[np.ndarray], list[list[tuple[float, ...]]]]:
@@ -159,6 +159,12 @@ def main() -> int:
         "--detector", action="append", help="name or name=model.onnx (repeat; default: every registered one)"
     )
     p.add_argument("--threshold", type=float, help="score threshold for every detector (default: each one's own)")
+    p.add_argument(
+        "--max-side",
+        type=int,
+        default=640,
+        help="longer side each detector shrinks a picture to (default: %(default)s, as `emolens video`)",
+    )
     p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads per detector (default: %(default)s)")
     p.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds (default: %(default)s)")
     p.add_argument("--fer2013", help="fer2013.zip: add the upscaled PublicTest faces")
@@ -169,7 +175,7 @@ def main() -> int:
     p.add_argument("--model", default="default", help="classifier for the sfew-dev pipeline (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args()
-    dets = dict(build(s, args.threads, args.threshold) for s in (args.detector or available_detectors()))
+    dets = dict(build(s, args.threads, args.threshold, args.max_side) for s in (args.detector or available_detectors()))
     sets: dict[str, tuple[list[np.ndarray], list]] = {}
     frames, truth = frames_with_faces(60)
     sets["astronaut frames"] = (list(frames), truth)

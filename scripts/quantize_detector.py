@@ -8,14 +8,13 @@ Why a script and not `emolens export --int8`: on the CPUs measured so far int8 d
 detector (BENCHMARKS.md, "Session 18": CenterFace loses upscaled faces, LiteFace gets slower), so
 nothing ships from it. Calibration frames: 640x480 crops of scikit-image's face-free pictures with 1-6
 FER2013 Training faces pasted at 16-200 px (gray, as most of our training photos). The graph is
-converted to opset 13 first (per-channel QDQ needs it; CenterFace's file is opset 9). QDQ, per-channel
-7-bit weights, uint8 activations, MinMax ranges: what `export --int8` writes for classifiers.
+converted to opset 13 first (per-channel QDQ needs it; CenterFace's file is opset 9), then quantized by
+the function `export --int8` uses (emolens.train.quantize.quantize_graph).
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -45,40 +44,20 @@ def frames(data: str, n: int, seed: int = 0) -> list[np.ndarray]:
 def quantize(name: str, data: str, out: Path, n: int) -> None:
     import onnx
     from onnx import version_converter
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from emolens.inference.detectors.centerface import packaged_model
+    from emolens.train.quantize import quantize_graph
 
     model = onnx.load(str(packaged_model(f"{name}.onnx")))
     if model.opset_import[0].version < 13:
         model = version_converter.convert_version(model, 13)
     input_name = model.graph.input[0].name
-    feeds = iter(
+    feeds = (
         {input_name: cv2.cvtColor(f, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)[None].astype(np.float32)}
         for f in frames(data, n)
     )
-
-    class Reader(CalibrationDataReader):
-        def get_next(self) -> dict | None:
-            return next(feeds, None)
-
-    with tempfile.TemporaryDirectory(prefix="emolens-det-int8-") as tmp:
-        plain, prepared = Path(tmp) / "plain.onnx", Path(tmp) / "prepared.onnx"
-        onnx.save(model, str(plain))
-        quant_pre_process(str(plain), str(prepared), skip_symbolic_shape=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        quantize_static(
-            str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=True,
-            calibrate_method=CalibrationMethod.MinMax,
-        )  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    quantize_graph(model, out, feeds)
 
 
 def main() -> None:

@@ -61,7 +61,7 @@ def analyzer(args: argparse.Namespace, **kw: Any) -> Analyzer:
         args.detector,
         threads=args.threads,
         tta=tta,
-        precision=getattr(args, "precision", "auto"),
+        precision=args.precision,
         threshold=args.threshold,
         min_face=args.min_face,
         max_side=args.detect_size,

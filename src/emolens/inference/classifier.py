@@ -51,7 +51,7 @@ class Classifier:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         file, sha = self.card.graph(precision)
-        self.precision = "int8" if self.card.int8_file and file == self.card.int8_file else "float"
+        self.precision = "int8" if file == self.card.int8_file else "float"  # int8_file is never onnx_file
         path = self.model_dir / file
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

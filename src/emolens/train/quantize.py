@@ -75,9 +75,19 @@ def training_sample(train: Split, n: int, seed: int = 0) -> np.ndarray:
 
 
 def quantize_onnx(src: Path, dst: Path, card: ModelCard, images: Any, **options: Any) -> None:
-    """Write the static int8 (QDQ, per-channel int8 weights, uint8 activations) version of `src` to `dst`.
+    """Write the static int8 (QDQ, per-channel int8 weights, uint8 activations) version of `src` to `dst`,
+    calibrated on `images` fed as the runtime feeds faces. `options` override quantize_static's arguments."""
+    import onnx
 
-    `options` override quantize_static's arguments (see QUANT_OPTIONS)."""
+    model = float_weights(onnx.load(str(src)))
+    quantize_graph(model, dst, calibration_batches(images, card, model.graph.input[0].name), **options)
+
+
+def quantize_graph(model: Any, dst: Path, feeds: Iterator[dict], **options: Any) -> None:
+    """Any float ONNX model (a ModelProto) -> its static int8 version at `dst`, ranges from `feeds`.
+
+    The settings every int8 model of ours gets (classifiers, and the detectors scripts/quantize_detector.py
+    measures); `options` override quantize_static's arguments."""
     import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -89,22 +99,17 @@ def quantize_onnx(src: Path, dst: Path, card: ModelCard, images: Any, **options:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(CalibrationDataReader):
-        def __init__(self, feeds: Iterator[dict]):
-            self.feeds = feeds
-
         def get_next(self) -> dict | None:
-            return next(self.feeds, None)
+            return next(feeds, None)
 
     with tempfile.TemporaryDirectory(prefix="emolens-int8-") as tmp:
         plain, prepared = Path(tmp) / "float.onnx", Path(tmp) / "prepared.onnx"
-        model = float_weights(onnx.load(str(src)))
         onnx.save(model, str(plain))
         quant_pre_process(str(plain), str(prepared), skip_symbolic_shape=True)
-        input_name = model.graph.input[0].name
         quantize_static(
             str(prepared),
             str(dst),
-            Reader(calibration_batches(images, card, input_name)),
+            Reader(),
             **{
                 "quant_format": QuantFormat.QDQ,
                 "per_channel": True,
